@@ -1,0 +1,193 @@
+"""Typed, validated view of ``params.yaml``.
+
+Everything is checked before any work starts: an unknown key, a wrong type or an impossible value
+raises :class:`ParamsError` naming the key at fault.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ParamsError(ValueError):
+    """params.yaml is invalid; the message names the key."""
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(StrictModel):
+    """One entry of ``datasets:``. Built-in sources need no options (``{}``)."""
+
+    source: str | None = Field(
+        None, description="Source registry name; defaults to the dataset's own name."
+    )
+    path: str | None = Field(None, description="custom: the CSV/TSV/parquet/JSONL file to read.")
+    format: Literal["csv", "tsv", "parquet", "jsonl"] | None = Field(
+        None, description="custom: file format; inferred from the file name when omitted."
+    )
+    text_column: str | None = Field(None, description="custom: column with the article text.")
+    title_column: str | None = Field(None, description="custom: column with the title, if any.")
+    label_column: str | None = Field(None, description="custom: column with the label.")
+    id_column: str | None = Field(None, description="custom: column with a unique id, if any.")
+    label_map: dict[str, Literal[0, 1]] | None = Field(
+        None, description="custom: raw label value (as text) -> 1 (fake) or 0 (real)."
+    )
+    sha256: str | None = Field(
+        None, description="custom: expected sha256 of the file; checked when given."
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value)):
+            raise ValueError("must be 64 lowercase hex digits")
+        return value
+
+
+class PrepareConfig(StrictModel):
+    unicode_form: Literal["NFC", "NFKC"] = Field("NFKC", description="Unicode normalisation form.")
+    fix_text: bool = Field(True, description="Repair mojibake and HTML entities with ftfy.")
+    strip_html: bool = Field(True, description="Remove HTML tags.")
+    min_text_chars: int = Field(1, ge=1, description="Rows with less title+text are dropped.")
+    drop_duplicates: bool = Field(
+        True, description="Drop exact duplicate texts (after normalisation)."
+    )
+
+
+class SplitConfig(StrictModel):
+    seed: int = Field(42, description="Seed of the stratified split.")
+    train: float = Field(0.70, gt=0, lt=1, description="Train fraction (random splits).")
+    val: float = Field(0.15, gt=0, lt=1, description="Validation fraction (random splits).")
+    test: float = Field(0.15, gt=0, lt=1, description="Test fraction (random splits).")
+    use_official: bool = Field(
+        True, description="Use the dataset's official train/valid/test files where it has them."
+    )
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"train + val + test must sum to 1, got {total:g}")
+        return self
+
+
+class EvaluateConfig(StrictModel):
+    threshold: float = Field(0.5, gt=0, lt=1, description="P(fake) above which we predict fake.")
+    roc_points: int = Field(201, ge=3, description="Points kept in the ROC plot file.")
+
+
+class MlflowConfig(StrictModel):
+    experiment: str = Field("fakenews", min_length=1, description="MLflow experiment name.")
+    log_model: bool = Field(True, description="Log the trained model folder as run artifacts.")
+
+
+class Params(StrictModel):
+    datasets: dict[str, DatasetConfig] = Field(min_length=1)
+    models: list[str] = Field(min_length=1)
+    prepare: PrepareConfig = PrepareConfig()
+    split: SplitConfig = SplitConfig()
+    train: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    evaluate: EvaluateConfig = EvaluateConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _empty_entries(cls, value: Any) -> Any:
+        # `liar:` with nothing after it parses as None; treat it as `{}`.
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+    def dataset(self, name: str) -> DatasetConfig:
+        if name not in self.datasets:
+            raise ParamsError(f"datasets: no dataset named {name!r} (have {sorted(self.datasets)})")
+        return self.datasets[name]
+
+    def source_of(self, name: str) -> str:
+        return self.dataset(name).source or name
+
+    def model_config_for(self, model: str) -> Any:
+        from fakenews.models import get_model_class
+
+        if model not in self.train:
+            raise ParamsError(f"train.{model}: missing section for model {model!r}")
+        return get_model_class(model).Config(**self.train[model])
+
+
+def _format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"]))
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        lines.append(f"{key or '<root>'}: {message}")
+    return "; ".join(lines)
+
+
+def parse_params(raw: Any, source: str = "params.yaml") -> Params:
+    """Validate a params mapping; raise ParamsError naming the key at fault."""
+    from fakenews.data.sources import SOURCES
+    from fakenews.models import MODEL_NAMES, get_model_class
+
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping at the top level")
+    try:
+        params = Params(**raw)
+    except ValidationError as error:
+        raise ParamsError(f"{source}: {_format_validation_error(error)}") from None
+
+    for name, dataset in params.datasets.items():
+        source_name = dataset.source or name
+        if source_name not in SOURCES:
+            key = f"datasets.{name}.source" if dataset.source else f"datasets.{name}"
+            raise ParamsError(
+                f"{source}: {key}: unknown dataset source {source_name!r}; "
+                f"known sources: {', '.join(sorted(SOURCES))}"
+            )
+        SOURCES[source_name].check_options(name, dataset)
+
+    if len(set(params.models)) != len(params.models):
+        raise ParamsError(f"{source}: models: duplicate model names in {params.models}")
+    for model in params.models:
+        if model not in MODEL_NAMES:
+            raise ParamsError(
+                f"{source}: models: unknown model {model!r}; known models: {', '.join(MODEL_NAMES)}"
+            )
+        if model not in params.train:
+            raise ParamsError(
+                f"{source}: train.{model}: missing; every model in `models` needs a section "
+                "(use `{}` for the defaults)"
+            )
+    for model, section in params.train.items():
+        if model not in MODEL_NAMES:
+            raise ParamsError(
+                f"{source}: train.{model}: unknown model; known models: {', '.join(MODEL_NAMES)}"
+            )
+        try:
+            get_model_class(model).Config(**(section or {}))
+        except ValidationError as error:
+            raise ParamsError(
+                f"{source}: {_format_validation_error(error, prefix=f'train.{model}')}"
+            ) from None
+        except TypeError:
+            raise ParamsError(f"{source}: train.{model}: expected a mapping") from None
+    return params
+
+
+def load_params(path: Path) -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("train"), dict):
+        raw["train"] = {k: ({} if v is None else v) for k, v in raw["train"].items()}
+    return parse_params(raw, source=path.name)

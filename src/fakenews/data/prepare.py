@@ -1,0 +1,97 @@
+"""prepare@<dataset>: raw files -> one clean parquet in the standard schema, plus its counts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fakenews.config import DatasetConfig, PrepareConfig
+from fakenews.data.cleaning import clean_text, content_key
+from fakenews.data.loaders import load_source
+from fakenews.errors import DatasetError
+from fakenews.io import atomic_dir, write_json, write_parquet
+
+log = logging.getLogger(__name__)
+
+STANDARD_COLUMNS = ["id", "title", "text", "label"]
+SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
+
+
+def clean_frame(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Normalise text, drop empty rows and duplicates; return the frame and what was dropped."""
+    stats: dict[str, Any] = {"rows_loaded": len(frame)}
+    frame = frame.copy()
+    changed = 0
+    for column in ("title", "text"):
+        cleaned = frame[column].fillna("").astype(str).map(lambda v: clean_text(v, config))
+        changed += int((cleaned != frame[column].fillna("").astype(str)).sum())
+        frame[column] = cleaned
+    stats["fields_changed_by_cleaning"] = changed
+
+    length = frame["title"].str.len() + frame["text"].str.len()
+    empty = length < config.min_text_chars
+    stats["empty_dropped"] = int(empty.sum())
+    frame = frame.loc[~empty]
+
+    stats["duplicates_dropped"] = 0
+    stats["conflicting_duplicates_dropped"] = 0
+    if config.drop_duplicates:
+        keys = [content_key(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)]
+        frame = frame.assign(_key=keys, _order=range(len(frame)))
+        if "official_split" in frame:
+            # Keep the copy in the earliest official split (train, then val, then test).
+            frame["_rank"] = frame["official_split"].map(SPLIT_ORDER)
+            frame = frame.sort_values(["_rank", "_order"], kind="stable")
+        n_labels = frame.groupby("_key")["label"].transform("nunique")
+        conflicting = n_labels > 1
+        stats["conflicting_duplicates_dropped"] = int(conflicting.sum())
+        frame = frame.loc[~conflicting]
+        duplicated = frame.duplicated("_key", keep="first")
+        stats["duplicates_dropped"] = int(duplicated.sum())
+        frame = frame.loc[~duplicated].sort_values("_order", kind="stable")
+        frame = frame.drop(columns=[c for c in ("_key", "_order", "_rank") if c in frame])
+
+    frame = frame.reset_index(drop=True)
+    stats["rows_kept"] = len(frame)
+    stats["label_counts"] = {
+        "fake": int((frame["label"] == 1).sum()),
+        "real": int((frame["label"] == 0).sum()),
+    }
+    if "official_split" in frame:
+        stats["official_split_counts"] = {
+            k: int(v) for k, v in frame["official_split"].value_counts().sort_index().items()
+        }
+    return frame, stats
+
+
+def prepare_dataset(
+    dataset: str,
+    options: DatasetConfig,
+    config: PrepareConfig,
+    raw_dir: Path,
+    out_dir: Path,
+) -> dict[str, Any]:
+    source = options.source or dataset
+    frame = load_source(dataset, source, raw_dir, options)
+    missing = [c for c in STANDARD_COLUMNS if c not in frame]
+    if missing:
+        raise DatasetError(f"dataset {dataset!r}: loader returned no column(s) {missing}")
+    frame, stats = clean_frame(frame, config)
+    if frame.empty:
+        raise DatasetError(f"dataset {dataset!r}: no rows left after cleaning ({stats})")
+    if frame["label"].nunique() < 2:
+        raise DatasetError(
+            f"dataset {dataset!r}: only one class left after cleaning ({stats['label_counts']}); "
+            "a detector needs both fake and real examples"
+        )
+    ordered = STANDARD_COLUMNS + [c for c in frame.columns if c not in STANDARD_COLUMNS]
+    frame = frame[ordered]
+    stats = {"dataset": dataset, "source": source, **stats}
+    with atomic_dir(out_dir) as tmp:
+        write_parquet(tmp / "data.parquet", frame)
+        write_json(tmp / "stats.json", stats)
+    log.info("dataset %r: %d rows kept of %d", dataset, stats["rows_kept"], stats["rows_loaded"])
+    return stats

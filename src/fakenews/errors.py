@@ -1,0 +1,17 @@
+"""Errors the pipeline raises on bad input: each message names what is at fault."""
+
+
+class FakenewsError(Exception):
+    """Base class: a stage prints the message and exits non-zero, without a traceback."""
+
+
+class DatasetError(FakenewsError):
+    """A dataset's files are missing or malformed (the message names dataset, file and row)."""
+
+
+class DownloadError(FakenewsError):
+    """A download or checksum check failed (the message names dataset, URL and what to do)."""
+
+
+class ModelError(FakenewsError):
+    """A model folder is missing, corrupt or of another model."""

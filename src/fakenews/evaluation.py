@@ -1,0 +1,85 @@
+"""evaluate@<dataset>-<model>: score the test split; write metrics, predictions and plots."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fakenews.config import Params
+from fakenews.data.split import load_split
+from fakenews.io import atomic_dir, atomic_path, read_json, sha256_tree, write_json, write_parquet
+from fakenews.metrics import classification_metrics, roc_points
+from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.models.base import model_input
+from fakenews.paths import Paths
+from fakenews.tracking import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, flatten, tracked_run
+
+log = logging.getLogger(__name__)
+
+LABEL_NAMES = {0: "real", 1: "fake"}
+
+
+def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
+    """Evaluate a trained model on its dataset's test split; return the metrics written."""
+    config = params.evaluate
+    model_dir = paths.model(dataset, model_name)
+    model = load_model(model_dir, expected=model_name)
+    training = read_json(model_dir / MODEL_INFO_FILE).get("training", {})
+    test = load_split(paths.split(dataset), "test")
+    texts = model_input(test, list(model.config.text_fields))
+    labels = test["label"].to_numpy(dtype=int)
+
+    started = time.perf_counter()
+    probs = np.asarray(model.predict_proba(texts), dtype=float)
+    seconds = time.perf_counter() - started
+    if probs.shape != (len(test),) or not np.all((probs >= 0) & (probs <= 1)):
+        raise ValueError(f"{model_name}: predict_proba returned invalid probabilities")
+    preds = (probs >= config.threshold).astype(int)
+
+    metrics: dict[str, Any] = {
+        "dataset": dataset,
+        "model": model_name,
+        **classification_metrics(labels, probs, config.threshold),
+        "efficiency": {
+            "parameters": training.get("parameters"),
+            "size_on_disk_bytes": sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file()),
+            "train_seconds": training.get("train_seconds"),
+            "inference_seconds": round(seconds, 4),
+            "inference_examples_per_second": round(len(test) / max(seconds, 1e-9), 2),
+            "inference_ms_per_example": round(1000 * seconds / max(len(test), 1), 4),
+            "device": "cpu",
+        },
+    }
+
+    predictions = pd.DataFrame(
+        {"id": test["id"].astype(str), "label": labels, "prob_fake": probs, "pred": preds}
+    )
+    with atomic_dir(paths.evaluation(dataset, model_name)) as tmp:
+        write_parquet(tmp / "predictions.parquet", predictions)
+        write_json(tmp / "metrics.json", metrics)
+    write_json(paths.metrics(dataset, model_name), metrics)
+    plots = paths.plots(dataset, model_name)
+    with atomic_path(plots / "confusion.csv") as tmp:
+        pd.DataFrame(
+            {"actual": [LABEL_NAMES[v] for v in labels], "predicted": [LABEL_NAMES[v] for v in preds]}
+        ).to_csv(tmp, index=False)
+    write_json(plots / "roc.json", {"roc": roc_points(labels, probs, config.roc_points)})
+
+    tags = {TAG_DATASET: dataset, TAG_MODEL: model_name, TAG_MODEL_HASH: sha256_tree(model_dir)}
+    with tracked_run(paths, params.mlflow, tags=tags, resume=True) as tracker:
+        tracker.log_metrics({f"test_{k}": v for k, v in flatten(metrics).items()})
+        tracker.log_artifacts(paths.metrics(dataset, model_name), "evaluation")
+        tracker.log_artifacts(plots, "evaluation/plots")
+    log.info(
+        "%s/%s: test accuracy %.4f, F1 macro %.4f, ROC-AUC %s",
+        dataset,
+        model_name,
+        metrics["accuracy"],
+        metrics["f1_macro"],
+        metrics["roc_auc"],
+    )
+    return metrics

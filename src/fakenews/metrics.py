@@ -1,0 +1,55 @@
+"""Classification metrics computed the same way for every model (label 1 = fake)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
+
+DIGITS = 6
+
+
+def _r(value: float) -> float:
+    return round(float(value), DIGITS)
+
+
+def classification_metrics(
+    labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5
+) -> dict[str, Any]:
+    labels = np.asarray(labels, dtype=int)
+    probs = np.asarray(probs, dtype=float)
+    preds = (probs >= threshold).astype(int)
+    metrics: dict[str, Any] = {"accuracy": _r(accuracy_score(labels, preds))}
+    for average in ("binary", "macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(
+            labels, preds, average=average, pos_label=1, zero_division=0
+        )
+        suffix = "fake" if average == "binary" else average
+        metrics[f"precision_{suffix}"] = _r(p)
+        metrics[f"recall_{suffix}"] = _r(r)
+        metrics[f"f1_{suffix}"] = _r(f)
+    # From probabilities, not hard labels; undefined when the set has one class only.
+    metrics["roc_auc"] = _r(roc_auc_score(labels, probs)) if len(set(labels)) == 2 else None
+    tn, fp, fn, tp = confusion_matrix(labels, preds, labels=[0, 1]).ravel()
+    metrics["confusion_matrix"] = {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)}
+    metrics["n"] = len(labels)
+    return metrics
+
+
+def roc_points(labels: np.ndarray, probs: np.ndarray, max_points: int) -> list[dict[str, float]]:
+    """The ROC curve thinned to at most ``max_points`` points (first and last kept)."""
+    if len(set(np.asarray(labels).tolist())) < 2:
+        return []
+    fpr, tpr, thresholds = roc_curve(labels, probs, drop_intermediate=True)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).round().astype(int))
+    return [
+        {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(thresholds[i], 1.0))}
+        for i in keep
+    ]

@@ -1,0 +1,60 @@
+"""Model registry: every public module in this package is one model, named like its file."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fakenews.errors import ModelError
+from fakenews.io import read_json, write_json
+
+if TYPE_CHECKING:
+    from fakenews.models.base import ModelConfig, TextClassifier
+
+_NOT_MODELS = {"base"}
+MODEL_NAMES: list[str] = sorted(
+    m.name
+    for m in pkgutil.iter_modules(__path__)
+    if not m.name.startswith("_") and m.name not in _NOT_MODELS
+)
+MODEL_INFO_FILE = "model.json"
+
+
+def get_model_class(name: str) -> type[TextClassifier]:
+    if name not in MODEL_NAMES:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+    return importlib.import_module(f"fakenews.models.{name}").Model
+
+
+def save_model(model: TextClassifier, directory: Path, extra: dict[str, Any]) -> None:
+    """Write the model plus ``model.json`` (which model, its config) into ``directory``."""
+    model.save(directory)
+    write_json(
+        directory / MODEL_INFO_FILE,
+        {"model": model.name, "config": model.config.model_dump(mode="json"), **extra},
+    )
+
+
+def load_model(directory: Path, expected: str | None = None) -> TextClassifier:
+    """Load a saved model folder; a missing, corrupt or mismatched folder gives ModelError."""
+    directory = Path(directory)
+    info_path = directory / MODEL_INFO_FILE
+    if not info_path.is_file():
+        raise ModelError(f"{directory}: not a model folder (no {MODEL_INFO_FILE})")
+    try:
+        info = read_json(info_path)
+        name = info["model"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{info_path}: unreadable ({error})") from None
+    if expected is not None and name != expected:
+        raise ModelError(f"{directory}: holds model {name!r}, expected {expected!r}")
+    cls = get_model_class(name)
+    config: ModelConfig = cls.Config(**info.get("config", {}))
+    try:
+        return cls.load(directory, config)
+    except ModelError:
+        raise
+    except Exception as error:  # a truncated or foreign file surfaces as many error types
+        raise ModelError(f"{directory}: cannot load {name!r} model: {error}") from error

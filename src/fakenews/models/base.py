@@ -1,0 +1,79 @@
+"""The one interface every model family implements.
+
+Adding a model = one module ``fakenews/models/<name>.py`` that defines ``Model`` (a
+:class:`TextClassifier` subclass with a ``Config``) + one ``train.<name>`` entry in params.yaml.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from fakenews.config import StrictModel
+
+# Called by a model during fit with (metrics, step) so curves reach MLflow and DVC plots.
+MetricsCallback = Callable[[dict[str, float], int | None], None]
+
+
+class ModelConfig(StrictModel):
+    """Knobs every model has; a family's Config adds its own."""
+
+    seed: int = Field(42, description="Seed for sampling, initialisation and shuffling.")
+    max_train_samples: int | None = Field(
+        None, ge=2, description="Train on a stratified sample of at most this many rows."
+    )
+    text_fields: tuple[Literal["title", "text"], ...] = Field(
+        ("title", "text"), min_length=1, description="Which fields form the model's input."
+    )
+
+
+def model_input(frame: pd.DataFrame, fields: Sequence[str]) -> list[str]:
+    """Join the chosen fields of each row into the text a model sees."""
+    parts = [frame[f].fillna("").astype(str) for f in fields]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.str.cat(part, sep="\n")
+    return joined.str.strip().tolist()
+
+
+class TextClassifier(ABC):
+    """A binary fake-news classifier: P(fake) for each text."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[ModelConfig]]
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def fit(
+        self,
+        train_texts: list[str],
+        train_labels: np.ndarray,
+        val_texts: list[str],
+        val_labels: np.ndarray,
+        log_metrics: MetricsCallback,
+    ) -> dict[str, Any]:
+        """Train; return facts worth recording (e.g. epochs run, vocabulary size)."""
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """P(fake) per text, shape (n,)."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> None:
+        """Write the model's files into an existing, empty folder (safe formats only)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, directory: Path, config: ModelConfig) -> Self:
+        """Read back what :meth:`save` wrote."""
+
+    def parameter_count(self) -> int | None:
+        return None

@@ -1,0 +1,94 @@
+"""Every path the pipeline reads or writes, defined in one place.
+
+Paths are relative to the repository root, which is found from ``DVC_ROOT`` (set by DVC when it
+runs a stage), else by walking up from the working directory to the folder holding ``.dvc/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+MIRROR_ENV = "FAKENEWS_DATA_MIRROR"
+
+
+def find_repo_root(start: Path | None = None) -> Path:
+    env = os.environ.get("DVC_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".dvc").is_dir() or (candidate / "dvc.yaml").is_file():
+            return candidate
+    return here
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The project's layout under one root (tests point it at a temporary repo)."""
+
+    root: Path
+
+    @classmethod
+    def from_cwd(cls) -> Paths:
+        return cls(find_repo_root())
+
+    @property
+    def params_file(self) -> Path:
+        return self.root / "params.yaml"
+
+    @property
+    def dvc_lock(self) -> Path:
+        return self.root / "dvc.lock"
+
+    @property
+    def mlflow_db(self) -> Path:
+        return self.root / "mlflow.db"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.root / "mlartifacts"
+
+    def external(self, dataset: str) -> Path:
+        """Where a user places files by hand (sources behind a login)."""
+        return self.root / "data" / "external" / dataset
+
+    def raw(self, dataset: str) -> Path:
+        return self.root / "data" / "raw" / dataset
+
+    def prepared(self, dataset: str) -> Path:
+        return self.root / "data" / "prepared" / dataset
+
+    def split(self, dataset: str) -> Path:
+        return self.root / "data" / "split" / dataset
+
+    def model(self, dataset: str, model: str) -> Path:
+        return self.root / "models" / dataset / model
+
+    def evaluation(self, dataset: str, model: str) -> Path:
+        return self.root / "data" / "evaluation" / dataset / model
+
+    @property
+    def evaluation_root(self) -> Path:
+        return self.root / "data" / "evaluation"
+
+    def metrics(self, dataset: str, model: str) -> Path:
+        return self.root / "metrics" / dataset / f"{model}.json"
+
+    def plots(self, dataset: str, model: str) -> Path:
+        return self.root / "plots" / dataset / model
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "metrics" / "summary.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "reports" / "report.md"
+
+
+def mirror_dir() -> Path | None:
+    """The offline download mirror named by ``FAKENEWS_DATA_MIRROR``, if any."""
+    value = os.environ.get(MIRROR_ENV)
+    return Path(value).expanduser().resolve() if value else None

@@ -1,0 +1,211 @@
+"""MLflow tracking for the stages: one run per train execution, evaluation added to it.
+
+The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides).
+Tracking is best effort: any MLflow failure is turned into one warning and the stage goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fakenews.config import MlflowConfig
+from fakenews.paths import Paths
+
+log = logging.getLogger(__name__)
+
+TAG_DATASET = "fakenews.dataset"
+TAG_MODEL = "fakenews.model"
+TAG_MODEL_HASH = "fakenews.model_hash"
+
+
+def tracking_uri(paths: Paths) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db}"
+
+
+def git_commit(root: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        )
+        return result.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def split_data_hash(paths: Paths, dataset: str) -> str | None:
+    """The md5 DVC recorded in dvc.lock for this dataset's split output."""
+    try:
+        lock = yaml.safe_load(paths.dvc_lock.read_text(encoding="utf-8"))
+        outs = lock["stages"][f"split@{dataset}"]["outs"]
+        return str(outs[0]["md5"])
+    except (OSError, KeyError, IndexError, TypeError, yaml.YAMLError):
+        return None
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def numeric_only(data: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v)
+        for k, v in flatten(data).items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and v == v
+    }
+
+
+class Tracker:
+    """Thin, failure-proof wrapper over one MLflow run."""
+
+    def __init__(self, paths: Paths, config: MlflowConfig) -> None:
+        self.paths = paths
+        self.config = config
+        self.enabled = True
+        self._mlflow: Any = None
+        self.run_id: str | None = None
+
+    def _fail(self, what: str, error: BaseException) -> None:
+        if self.enabled:
+            warnings.warn(
+                f"MLflow: {what} failed ({type(error).__name__}: {error}); "
+                "tracking is off for the rest of this stage",
+                stacklevel=3,
+            )
+        self.enabled = False
+
+    def _client(self) -> Any:
+        if self._mlflow is None:
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+            import mlflow
+
+            mlflow.set_tracking_uri(tracking_uri(self.paths))
+            experiment = mlflow.get_experiment_by_name(self.config.experiment)
+            if experiment is None:
+                # Keep artifacts beside the database, not wherever the stage happens to run.
+                artifacts = None
+                if "MLFLOW_TRACKING_URI" not in os.environ:
+                    artifacts = self.paths.mlflow_artifacts.as_uri()
+                mlflow.create_experiment(self.config.experiment, artifact_location=artifacts)
+            mlflow.set_experiment(self.config.experiment)
+            self._mlflow = mlflow
+        return self._mlflow
+
+    def start(self, run_name: str, tags: dict[str, str]) -> None:
+        try:
+            mlflow = self._client()
+            run = mlflow.start_run(run_name=run_name, tags=tags)
+            self.run_id = run.info.run_id
+        except Exception as error:
+            self._fail("starting a run", error)
+
+    def resume(self, tags: dict[str, str]) -> bool:
+        """Reopen the newest run carrying all ``tags`` (the train run of this model)."""
+        try:
+            mlflow = self._client()
+            query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+            runs = mlflow.search_runs(
+                experiment_names=[self.config.experiment],
+                filter_string=query,
+                order_by=["attributes.start_time DESC"],
+                max_results=1,
+                output_format="list",
+            )
+            if not runs:
+                log.warning("MLflow: no train run with %s; evaluation is not logged", tags)
+                self.enabled = False
+                return False
+            self.run_id = runs[0].info.run_id
+            mlflow.start_run(run_id=self.run_id)
+            return True
+        except Exception as error:
+            self._fail("finding the train run", error)
+            return False
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if self.enabled:
+            try:
+                flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
+                self._mlflow.log_params(flat)
+            except Exception as error:
+                self._fail("logging params", error)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if self.enabled:
+            try:
+                self._mlflow.log_metrics(numeric_only(metrics), step=step)
+            except Exception as error:
+                self._fail("logging metrics", error)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        if self.enabled:
+            try:
+                self._mlflow.set_tags(dict(tags))
+            except Exception as error:
+                self._fail("setting tags", error)
+
+    def log_artifacts(self, path: Path, artifact_path: str | None = None) -> None:
+        if self.enabled:
+            try:
+                if Path(path).is_dir():
+                    self._mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+                else:
+                    self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+            except Exception as error:
+                self._fail("logging artifacts", error)
+
+    def end(self, status: str = "FINISHED") -> None:
+        if self._mlflow is not None and self.run_id is not None:
+            try:
+                self._mlflow.end_run(status=status)
+            except Exception as error:
+                self._fail("ending the run", error)
+
+
+@contextmanager
+def tracked_run(
+    paths: Paths, config: MlflowConfig, *, run_name: str | None = None,
+    tags: dict[str, str], resume: bool = False,
+) -> Iterator[Tracker]:
+    """A run for the duration of the block; marked FAILED if the block raises."""
+    tracker = Tracker(paths, config)
+    if resume:
+        tracker.resume(tags)
+    else:
+        tracker.start(run_name or "run", tags)
+    try:
+        yield tracker
+    except BaseException:
+        tracker.end("FAILED")
+        raise
+    tracker.end()
+
+
+def train_tags(paths: Paths, dataset: str, model: str) -> dict[str, str]:
+    tags = {
+        TAG_DATASET: dataset,
+        TAG_MODEL: model,
+        "git_commit": git_commit(paths.root),
+    }
+    data_hash = split_data_hash(paths, dataset)
+    if data_hash:
+        tags["data_hash"] = data_hash
+    exp_name = os.environ.get("DVC_EXP_NAME")
+    if exp_name:
+        tags["dvc_experiment"] = exp_name
+    return tags

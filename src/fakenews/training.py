@@ -1,0 +1,98 @@
+"""train@<dataset>-<model>: fit one model on one dataset's train split and save it."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from fakenews.config import Params
+from fakenews.data.split import load_split
+from fakenews.io import atomic_dir, sha256_tree
+from fakenews.metrics import classification_metrics
+from fakenews.models import get_model_class, save_model
+from fakenews.models.base import model_input
+from fakenews.paths import Paths
+from fakenews.tracking import TAG_MODEL_HASH, flatten, tracked_run, train_tags
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - some libraries still draw from the global state
+
+
+def cap_rows(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    """A stratified sample of at most ``limit`` rows, in the original row order."""
+    if limit is None or len(frame) <= limit:
+        return frame
+    stratify = frame["label"] if frame["label"].value_counts().min() >= 2 else None
+    sample, _ = train_test_split(frame, train_size=limit, stratify=stratify, random_state=seed)
+    return sample.sort_index()
+
+
+def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
+    """Train ``model_name`` on ``dataset``; write ``models/<dataset>/<model>/``; return a summary."""
+    config = params.model_config_for(model_name)
+    seed_everything(config.seed)
+    split_dir = paths.split(dataset)
+    train_df = cap_rows(load_split(split_dir, "train"), config.max_train_samples, config.seed)
+    val_df = load_split(split_dir, "val")
+    fields = list(config.text_fields)
+    train_texts, val_texts = model_input(train_df, fields), model_input(val_df, fields)
+    train_labels = train_df["label"].to_numpy(dtype=int)
+    val_labels = val_df["label"].to_numpy(dtype=int)
+
+    model = get_model_class(model_name)(config)
+    out_dir = paths.model(dataset, model_name)
+    tags = train_tags(paths, dataset, model_name)
+    with tracked_run(
+        paths, params.mlflow, run_name=f"{dataset}/{model_name}", tags=tags
+    ) as tracker:
+        tracker.log_params(
+            {
+                "dataset": dataset,
+                "model": model_name,
+                "n_train": len(train_df),
+                "n_val": len(val_df),
+                **config.model_dump(mode="json"),
+            }
+        )
+        started = time.perf_counter()
+        info = model.fit(train_texts, train_labels, val_texts, val_labels, tracker.log_metrics)
+        train_seconds = time.perf_counter() - started
+        val_metrics = classification_metrics(val_labels, model.predict_proba(val_texts))
+        summary: dict[str, Any] = {
+            "n_train": len(train_df),
+            "n_val": len(val_df),
+            "parameters": model.parameter_count(),
+            "train_seconds": round(train_seconds, 3),
+            "val": val_metrics,
+            **info,
+        }
+        with atomic_dir(out_dir) as tmp:
+            save_model(model, tmp, {"dataset": dataset, "training": summary})
+        tracker.set_tags({TAG_MODEL_HASH: sha256_tree(out_dir)})
+        tracker.log_metrics(
+            {
+                "train_seconds": train_seconds,
+                **{f"val_{k}": v for k, v in flatten(val_metrics).items()},
+            }
+        )
+        if params.mlflow.log_model:
+            tracker.log_artifacts(out_dir, "model")
+    log.info(
+        "%s/%s: val accuracy %.4f, F1 macro %.4f (%.1fs)",
+        dataset,
+        model_name,
+        val_metrics["accuracy"],
+        val_metrics["f1_macro"],
+        train_seconds,
+    )
+    return summary

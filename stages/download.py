@@ -1,0 +1,16 @@
+"""download@<dataset>: fetch one dataset's files (mirror, hand-placed or upstream) and verify."""
+
+from fakenews.data.download import download_dataset
+from fakenews.paths import mirror_dir
+from fakenews.stage import args, stage
+
+if __name__ == "__main__":
+    (dataset,) = args(1, "python stages/download.py DATASET")
+    with stage(f"download@{dataset}") as (paths, params):
+        download_dataset(
+            dataset,
+            params.dataset(dataset),
+            paths.raw(dataset),
+            root=paths.root,
+            mirror=mirror_dir(),
+        )

@@ -1,0 +1,15 @@
+"""prepare@<dataset>: raw files -> data/prepared/<dataset>/data.parquet (+ stats.json)."""
+
+from fakenews.data.prepare import prepare_dataset
+from fakenews.stage import args, stage
+
+if __name__ == "__main__":
+    (dataset,) = args(1, "python stages/prepare.py DATASET")
+    with stage(f"prepare@{dataset}") as (paths, params):
+        prepare_dataset(
+            dataset,
+            params.dataset(dataset),
+            params.prepare,
+            paths.raw(dataset),
+            paths.prepared(dataset),
+        )

@@ -1,0 +1,9 @@
+"""split@<dataset>: the one train/val/test split every model uses."""
+
+from fakenews.data.split import split_dataset
+from fakenews.stage import args, stage
+
+if __name__ == "__main__":
+    (dataset,) = args(1, "python stages/split.py DATASET")
+    with stage(f"split@{dataset}") as (paths, params):
+        split_dataset(dataset, params.split, paths.prepared(dataset), paths.split(dataset))

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fakenews.config import ParamsError, load_params, parse_params
+
+
+def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
+    changed = copy.deepcopy(params)
+    edit(changed)
+    return changed
+
+
+def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
+    params = parse_params(real_params)
+    assert "tfidf_logreg" in params.models
+    assert params.model_config_for("tfidf_logreg").C > 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda p: p["split"].update(colour="red"), "split.colour"),
+        (lambda p: p["split"].update(train=0.8), "split"),
+        (lambda p: p["split"].update(seed="abc"), "split.seed"),
+        (lambda p: p["prepare"].update(min_text_chars=0), "prepare.min_text_chars"),
+        (lambda p: p["datasets"].update(nosuch={}), "datasets.nosuch"),
+        (lambda p: p["models"].append("nosuch_model"), "nosuch_model"),
+        (lambda p: p["train"]["tfidf_logreg"].update(C=-1), "train.tfidf_logreg.C"),
+        (lambda p: p["train"]["tfidf_logreg"].update(colour=1), "train.tfidf_logreg.colour"),
+        (lambda p: p["train"].update(nosuch_model={}), "train.nosuch_model"),
+        (lambda p: p["train"].pop("tfidf_logreg"), "train.tfidf_logreg"),
+        (lambda p: p.update(unknown_section={}), "unknown_section"),
+        (lambda p: p["datasets"]["liar"].update(path="x.csv"), "datasets.liar.path"),
+        (
+            lambda p: p["datasets"].update(mine={"source": "custom", "path": "x.csv"}),
+            "datasets.mine.text_column",
+        ),
+        (
+            lambda p: p["datasets"].update(
+                mine={"source": "custom", "path": "x.csv", "text_column": "t",
+                      "label_column": "l", "label_map": {"a": 1, "b": 1}}
+            ),
+            "datasets.mine.label_map",
+        ),
+        (lambda p: p["evaluate"].update(threshold=1.5), "evaluate.threshold"),
+    ],
+)
+def test_invalid_params_name_the_key(real_params: dict[str, Any], edit, key: str) -> None:
+    with pytest.raises(ParamsError) as error:
+        parse_params(_broken(real_params, edit))
+    assert key in str(error.value)
+
+
+def test_split_fractions_message(real_params: dict[str, Any]) -> None:
+    broken = _broken(real_params, lambda p: p["split"].update(train=0.5))
+    with pytest.raises(ParamsError, match="sum to 1"):
+        parse_params(broken)
+
+
+def test_load_params_reports_yaml_errors(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("datasets: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(path)
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "missing.yaml")
+
+
+def test_empty_dataset_entry_means_defaults(tmp_path: Path, real_params: dict[str, Any]) -> None:
+    text = yaml.safe_dump(real_params).replace("liar: {}", "liar:")
+    (tmp_path / "params.yaml").write_text(text)
+    assert load_params(tmp_path / "params.yaml").dataset("liar").source is None

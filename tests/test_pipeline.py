@@ -1,0 +1,173 @@
+"""End to end: `dvc repro` in a temporary git repo on generated data.
+
+Covers the full DAG, the no-op rerun, the one-model rerun through `dvc exp run -S`, a new dataset
+running only its own branch, and the MLflow runs (one per train stage execution).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+FAKE_WORDS = "shocking secret exposed hoax miracle banned truth they hide cure plot".split()
+REAL_WORDS = "officials reported statement according data agency percent ministry study".split()
+COMMON = "the a of in on today people new year government city health".split()
+
+
+def generated_news(seed: int, n_per_class: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, words in (("FAKE", FAKE_WORDS), ("TRUE", REAL_WORDS)):
+        for i in range(n_per_class):
+            body = rng.choice(words + COMMON, size=int(rng.integers(12, 30))).tolist()
+            title = rng.choice(words + COMMON, size=5).tolist()
+            rows.append({"headline": " ".join(title), "body": f"{' '.join(body)} {i}",
+                         "verdict": label})
+    return pd.DataFrame(rows)
+
+
+def custom_options(name: str) -> dict[str, Any]:
+    return {
+        "source": "custom",
+        "path": f"data/external/{name}.csv",
+        "text_column": "body",
+        "title_column": "headline",
+        "label_column": "verdict",
+        "label_map": {"FAKE": 1, "TRUE": 0},
+    }
+
+
+def run(repo: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"MLFLOW_TRACKING_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
+    return output
+
+
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def write_params(repo: Path, params: dict[str, Any]) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture
+def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / "stages", root / "stages")
+    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for name, seed in (("alpha", 1), ("beta", 2), ("gamma", 3)):
+        (root / "data" / "external").mkdir(parents=True, exist_ok=True)
+        generated_news(seed).to_csv(root / "data" / "external" / f"{name}.csv", index=False)
+    params = dict(real_params)
+    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
+    write_params(root, params)
+    run(root, "git", "init", "-q")
+    run(root, "git", "config", "user.email", "test@example.com")
+    run(root, "git", "config", "user.name", "test")
+    run(root, "dvc", "init", "-q")
+    run(root, "dvc", "config", "core.analytics", "false")
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-q", "-m", "init")
+    return root
+
+
+def mlflow_runs(repo: Path) -> list[Any]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fakenews")
+    assert experiment is not None
+    return client.search_runs([experiment.experiment_id])
+
+
+def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
+    first = run(repo, "dvc", "repro")
+    expected = {f"{stage}@{d}" for stage in ("download", "prepare", "split")
+                for d in ("alpha", "beta")}
+    expected |= {f"{stage}@{d}-tfidf_logreg" for stage in ("train", "evaluate")
+                 for d in ("alpha", "beta")}
+    assert stages_run(first) == expected | {"report"}
+
+    for dataset in ("alpha", "beta"):
+        metrics = json.loads((repo / "metrics" / dataset / "tfidf_logreg.json").read_text())
+        assert metrics["accuracy"] > 0.8 and metrics["roc_auc"] > 0.8
+        assert set(metrics["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
+        predictions = pd.read_parquet(
+            repo / "data" / "evaluation" / dataset / "tfidf_logreg" / "predictions.parquet"
+        )
+        assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
+        assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
+    summary = json.loads((repo / "metrics" / "summary.json").read_text())
+    assert set(summary) == {"alpha", "beta"}
+    assert "★ **tfidf_logreg**" in (repo / "reports" / "report.md").read_text()
+    shown = run(repo, "dvc", "metrics", "show", "--json")
+    assert "alpha" in shown and "accuracy" in shown
+
+    runs = mlflow_runs(repo)
+    assert len(runs) == 2
+    for r in runs:
+        assert r.data.tags["fakenews.model"] == "tfidf_logreg"
+        assert r.data.tags["git_commit"] != "unknown" and "data_hash" in r.data.tags
+        assert "val_accuracy" in r.data.metrics and "test_accuracy" in r.data.metrics
+        assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
+
+    # A second repro does nothing, and logs nothing.
+    report_before = (repo / "reports" / "report.md").read_bytes()
+    assert stages_run(run(repo, "dvc", "repro")) == set()
+    assert json.loads(run(repo, "dvc", "status", "--json")) == {}
+    assert len(mlflow_runs(repo)) == 2
+    assert (repo / "reports" / "report.md").read_bytes() == report_before
+
+    # A variant of one model's params reruns that model's train/evaluate and the report only.
+    exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
+    assert stages_run(exp) == {
+        "train@alpha-tfidf_logreg", "train@beta-tfidf_logreg",
+        "evaluate@alpha-tfidf_logreg", "evaluate@beta-tfidf_logreg", "report",
+    }
+    runs = mlflow_runs(repo)
+    assert len(runs) == 4
+    assert sorted(r.data.tags.get("dvc_experiment", "") for r in runs)[-2:] == ["low-c", "low-c"]
+
+    # A new dataset runs only its own branch (and the report).
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["datasets"]["gamma"] = custom_options("gamma")
+    write_params(repo, params)
+    assert stages_run(run(repo, "dvc", "repro")) == {
+        "download@gamma", "prepare@gamma", "split@gamma",
+        "train@gamma-tfidf_logreg", "evaluate@gamma-tfidf_logreg", "report",
+    }
+
+
+def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
+    run(repo, "dvc", "repro", "evaluate@alpha-tfidf_logreg")
+    split = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
+    metrics = json.loads((repo / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
+    for stage in ("split@alpha", "train@alpha-tfidf_logreg", "evaluate@alpha-tfidf_logreg"):
+        assert stages_run(run(repo, "dvc", "repro", "--force", "-s", stage)) == {stage}
+    again = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
+    assert again == split
+    rerun = json.loads((repo / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
+    metrics.pop("efficiency"), rerun.pop("efficiency")
+    assert rerun == metrics
