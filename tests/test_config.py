@@ -43,8 +43,13 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         ),
         (
             lambda p: p["datasets"].update(
-                mine={"source": "custom", "path": "x.csv", "text_column": "t",
-                      "label_column": "l", "label_map": {"a": 1, "b": 1}}
+                mine={
+                    "source": "custom",
+                    "path": "x.csv",
+                    "text_column": "t",
+                    "label_column": "l",
+                    "label_map": {"a": 1, "b": 1},
+                }
             ),
             "datasets.mine.label_map",
         ),

@@ -16,7 +16,10 @@ from fakenews.data.download import download_dataset, http_session, safe_extract
 from fakenews.data.sources import SOURCES, Archive, RemoteFile, Source
 from fakenews.errors import DownloadError
 
-FILES = {"train.csv": b"id,text,label\n1,hello,fake\n", "sub/test.csv": b"id,text,label\n2,x,real\n"}
+FILES = {
+    "train.csv": b"id,text,label\n1,hello,fake\n",
+    "sub/test.csv": b"id,text,label\n2,x,real\n",
+}
 
 
 def _sha(data: bytes) -> str:
@@ -51,7 +54,7 @@ class _Server:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's API
+            def do_GET(self) -> None:
                 outer.requests += 1
                 if outer.requests <= outer.fail_first:
                     self.send_response(503)
@@ -176,7 +179,11 @@ def test_no_network_gives_one_clear_error(
     monkeypatch.setitem(SOURCES, "offline", source)
     with pytest.raises(DownloadError) as error:
         download_dataset(
-            "offline", DatasetConfig(), tmp_path / "raw", root=tmp_path, mirror=None,
+            "offline",
+            DatasetConfig(),
+            tmp_path / "raw",
+            root=tmp_path,
+            mirror=None,
             session=http_session(retries=0),
         )
     message = str(error.value)
@@ -203,8 +210,12 @@ def test_custom_file_checksum(tmp_path: Path) -> None:
     data = b"body,verdict\nx,FAKE\n"
     (tmp_path / "mine.csv").write_bytes(data)
     options = DatasetConfig(
-        source="custom", path="mine.csv", text_column="body", label_column="verdict",
-        label_map={"FAKE": 1, "TRUE": 0}, sha256=_sha(b"other"),
+        source="custom",
+        path="mine.csv",
+        text_column="body",
+        label_column="verdict",
+        label_map={"FAKE": 1, "TRUE": 0},
+        sha256=_sha(b"other"),
     )
     with pytest.raises(DownloadError, match="checksum mismatch"):
         download_dataset("mine", options, tmp_path / "raw", root=tmp_path, mirror=None)
@@ -214,8 +225,16 @@ def test_custom_file_checksum(tmp_path: Path) -> None:
 
 
 def test_registry_entries_are_complete() -> None:
-    required = {"isot", "welfake", "fake_or_real_news", "fakenewsnet", "fakenewsnet_v1", "liar",
-                "constraint", "custom"}
+    required = {
+        "isot",
+        "welfake",
+        "fake_or_real_news",
+        "fakenewsnet",
+        "fakenewsnet_v1",
+        "liar",
+        "constraint",
+        "custom",
+    }
     assert required <= set(SOURCES)
     for name, source in SOURCES.items():
         if name == sources.CUSTOM:

@@ -23,9 +23,43 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
-FAKE_WORDS = "shocking secret exposed hoax miracle banned truth they hide cure plot".split()
-REAL_WORDS = "officials reported statement according data agency percent ministry study".split()
-COMMON = "the a of in on today people new year government city health".split()
+FAKE_WORDS = [
+    "shocking",
+    "secret",
+    "exposed",
+    "hoax",
+    "miracle",
+    "banned",
+    "truth",
+    "they",
+    "hide",
+    "cure",
+    "plot",
+]
+REAL_WORDS = [
+    "officials",
+    "reported",
+    "statement",
+    "according",
+    "data",
+    "agency",
+    "percent",
+    "ministry",
+]
+COMMON = [
+    "the",
+    "a",
+    "of",
+    "in",
+    "on",
+    "today",
+    "people",
+    "new",
+    "year",
+    "government",
+    "city",
+    "health",
+]
 
 
 def generated_news(seed: int, n_per_class: int = 60) -> pd.DataFrame:
@@ -35,8 +69,9 @@ def generated_news(seed: int, n_per_class: int = 60) -> pd.DataFrame:
         for i in range(n_per_class):
             body = rng.choice(words + COMMON, size=int(rng.integers(12, 30))).tolist()
             title = rng.choice(words + COMMON, size=5).tolist()
-            rows.append({"headline": " ".join(title), "body": f"{' '.join(body)} {i}",
-                         "verdict": label})
+            rows.append(
+                {"headline": " ".join(title), "body": f"{' '.join(body)} {i}", "verdict": label}
+            )
     return pd.DataFrame(rows)
 
 
@@ -52,8 +87,11 @@ def custom_options(name: str) -> dict[str, Any]:
 
 
 def run(repo: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"MLFLOW_TRACKING_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"MLFLOW_TRACKING_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
+    }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
@@ -104,10 +142,12 @@ def mlflow_runs(repo: Path) -> list[Any]:
 
 def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     first = run(repo, "dvc", "repro")
-    expected = {f"{stage}@{d}" for stage in ("download", "prepare", "split")
-                for d in ("alpha", "beta")}
-    expected |= {f"{stage}@{d}-tfidf_logreg" for stage in ("train", "evaluate")
-                 for d in ("alpha", "beta")}
+    expected = {
+        f"{stage}@{d}" for stage in ("download", "prepare", "split") for d in ("alpha", "beta")
+    }
+    expected |= {
+        f"{stage}@{d}-tfidf_logreg" for stage in ("train", "evaluate") for d in ("alpha", "beta")
+    }
     assert stages_run(first) == expected | {"report"}
 
     for dataset in ("alpha", "beta"):
@@ -143,8 +183,11 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # A variant of one model's params reruns that model's train/evaluate and the report only.
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
-        "train@alpha-tfidf_logreg", "train@beta-tfidf_logreg",
-        "evaluate@alpha-tfidf_logreg", "evaluate@beta-tfidf_logreg", "report",
+        "train@alpha-tfidf_logreg",
+        "train@beta-tfidf_logreg",
+        "evaluate@alpha-tfidf_logreg",
+        "evaluate@beta-tfidf_logreg",
+        "report",
     }
     runs = mlflow_runs(repo)
     assert len(runs) == 4
@@ -155,8 +198,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     params["datasets"]["gamma"] = custom_options("gamma")
     write_params(repo, params)
     assert stages_run(run(repo, "dvc", "repro")) == {
-        "download@gamma", "prepare@gamma", "split@gamma",
-        "train@gamma-tfidf_logreg", "evaluate@gamma-tfidf_logreg", "report",
+        "download@gamma",
+        "prepare@gamma",
+        "split@gamma",
+        "train@gamma-tfidf_logreg",
+        "evaluate@gamma-tfidf_logreg",
+        "report",
     }
 
 

@@ -15,7 +15,10 @@ from fakenews.io import read_json, write_parquet
 
 def test_clean_text_repairs_encoding_html_and_whitespace() -> None:
     config = PrepareConfig()
-    assert clean_text("caf\u00c3\u00a9  <b>bold</b>\n\tnews &amp; more", config) == "café bold news & more"
+    assert (
+        clean_text("caf\u00c3\u00a9  <b>bold</b>\n\tnews &amp; more", config)
+        == "café bold news & more"
+    )
     assert clean_text("ﬁne\u00a0print", config) == "fine print"  # NFKC folds ligatures, nbsp
     assert clean_text("a < b and c > d", config) == "a < b and c > d"
 

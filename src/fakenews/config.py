@@ -46,7 +46,9 @@ class DatasetConfig(StrictModel):
     @field_validator("sha256")
     @classmethod
     def _hex_digest(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value)):
+        if value is not None and (
+            len(value) != 64 or any(c not in "0123456789abcdef" for c in value)
+        ):
             raise ValueError("must be 64 lowercase hex digits")
         return value
 

@@ -46,7 +46,9 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         **classification_metrics(labels, probs, config.threshold),
         "efficiency": {
             "parameters": training.get("parameters"),
-            "size_on_disk_bytes": sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file()),
+            "size_on_disk_bytes": sum(
+                p.stat().st_size for p in model_dir.rglob("*") if p.is_file()
+            ),
             "train_seconds": training.get("train_seconds"),
             "inference_seconds": round(seconds, 4),
             "inference_examples_per_second": round(len(test) / max(seconds, 1e-9), 2),
@@ -65,7 +67,10 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     plots = paths.plots(dataset, model_name)
     with atomic_path(plots / "confusion.csv") as tmp:
         pd.DataFrame(
-            {"actual": [LABEL_NAMES[v] for v in labels], "predicted": [LABEL_NAMES[v] for v in preds]}
+            {
+                "actual": [LABEL_NAMES[v] for v in labels],
+                "predicted": [LABEL_NAMES[v] for v in preds],
+            }
         ).to_csv(tmp, index=False)
     write_json(plots / "roc.json", {"roc": roc_points(labels, probs, config.roc_points)})
 

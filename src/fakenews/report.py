@@ -23,7 +23,9 @@ def collect(params: Params, paths: Paths) -> dict[str, dict[str, dict[str, Any]]
         for model in params.models:
             path = paths.evaluation(dataset, model) / "metrics.json"
             if not path.is_file():
-                raise FakenewsError(f"no evaluation for {dataset}/{model} ({path}); run `dvc repro`")
+                raise FakenewsError(
+                    f"no evaluation for {dataset}/{model} ({path}); run `dvc repro`"
+                )
             results.setdefault(dataset, {})[model] = read_json(path)
     return results
 
@@ -44,7 +46,7 @@ def summarise(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
 
 def _fmt(value: Any) -> str:
     if value is None:
-        return "–"
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
@@ -72,8 +74,13 @@ def render_markdown(results: dict[str, dict[str, dict[str, Any]]]) -> str:
             eff = m.get("efficiency", {})
             name = f"★ **{model}**" if model == best else model
             cells = [
-                m["accuracy"], m["f1_macro"], m["f1_fake"], m["precision_fake"],
-                m["recall_fake"], m["roc_auc"], eff.get("train_seconds"),
+                m["accuracy"],
+                m["f1_macro"],
+                m["f1_fake"],
+                m["precision_fake"],
+                m["recall_fake"],
+                m["roc_auc"],
+                eff.get("train_seconds"),
                 eff.get("inference_ms_per_example"),
             ]
             lines.append(f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |")

@@ -94,13 +94,13 @@ class Tracker:
             logging.getLogger("alembic").setLevel(logging.WARNING)
             import mlflow
 
+            # Read before set_tracking_uri, which exports MLFLOW_TRACKING_URI itself.
+            default_backend = "MLFLOW_TRACKING_URI" not in os.environ
             mlflow.set_tracking_uri(tracking_uri(self.paths))
             experiment = mlflow.get_experiment_by_name(self.config.experiment)
             if experiment is None:
                 # Keep artifacts beside the database, not wherever the stage happens to run.
-                artifacts = None
-                if "MLFLOW_TRACKING_URI" not in os.environ:
-                    artifacts = self.paths.mlflow_artifacts.as_uri()
+                artifacts = self.paths.mlflow_artifacts.as_uri() if default_backend else None
                 mlflow.create_experiment(self.config.experiment, artifact_location=artifacts)
             mlflow.set_experiment(self.config.experiment)
             self._mlflow = mlflow
@@ -179,8 +179,12 @@ class Tracker:
 
 @contextmanager
 def tracked_run(
-    paths: Paths, config: MlflowConfig, *, run_name: str | None = None,
-    tags: dict[str, str], resume: bool = False,
+    paths: Paths,
+    config: MlflowConfig,
+    *,
+    run_name: str | None = None,
+    tags: dict[str, str],
+    resume: bool = False,
 ) -> Iterator[Tracker]:
     """A run for the duration of the block; marked FAILED if the block raises."""
     tracker = Tracker(paths, config)

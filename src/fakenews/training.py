@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 - some libraries still draw from the global state
+    np.random.seed(seed)
 
 
 def cap_rows(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
@@ -38,7 +38,7 @@ def cap_rows(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
 
 
 def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
-    """Train ``model_name`` on ``dataset``; write ``models/<dataset>/<model>/``; return a summary."""
+    """Train a model on a dataset, write ``models/<dataset>/<model>/``; return a summary."""
     config = params.model_config_for(model_name)
     seed_everything(config.seed)
     split_dir = paths.split(dataset)

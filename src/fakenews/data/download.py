@@ -200,9 +200,7 @@ def fetch_custom(dataset: str, options: DatasetConfig, target: Path, root: Path)
     path = Path(options.path).expanduser()
     path = path if path.is_absolute() else root / path
     if not path.is_file():
-        raise DownloadError(
-            f"dataset {dataset!r}: datasets.{dataset}.path: file {path} not found"
-        )
+        raise DownloadError(f"dataset {dataset!r}: datasets.{dataset}.path: file {path} not found")
     destination = target / path.name
     shutil.copyfile(path, destination)
     verify_file(dataset, destination, RemoteFile(path.name, sha256=options.sha256), str(path))

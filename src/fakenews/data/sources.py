@@ -58,8 +58,16 @@ class Source:
 
         custom_keys = [
             key
-            for key in ("path", "format", "text_column", "title_column", "label_column",
-                        "id_column", "label_map", "sha256")
+            for key in (
+                "path",
+                "format",
+                "text_column",
+                "title_column",
+                "label_column",
+                "id_column",
+                "label_map",
+                "sha256",
+            )
             if getattr(options, key) is not None
         ]
         if custom_keys:
@@ -121,9 +129,21 @@ _register(
         homepage="https://www.cs.ucsb.edu/~william/data/liar_dataset.zip",
         archive=Archive(url="https://www.cs.ucsb.edu/~william/data/liar_dataset.zip"),
         files=(
-            RemoteFile("train.tsv", sha256="23ef8cb7ff57b25c941100d0744039cebc595d65a67ea190f72b330a658d8c36", size=2408165),
-            RemoteFile("valid.tsv", sha256="8dd3d7ed1a11e78ed7df090c9eddb0f91147f895850c78d49dd7b4e88fd09a16", size=301556),
-            RemoteFile("test.tsv", sha256="ee41e2c741e0019216952625145af8c4aa8c8d3057ec68284b134267bb845e6f", size=301118),
+            RemoteFile(
+                "train.tsv",
+                sha256="23ef8cb7ff57b25c941100d0744039cebc595d65a67ea190f72b330a658d8c36",
+                size=2408165,
+            ),
+            RemoteFile(
+                "valid.tsv",
+                sha256="8dd3d7ed1a11e78ed7df090c9eddb0f91147f895850c78d49dd7b4e88fd09a16",
+                size=301556,
+            ),
+            RemoteFile(
+                "test.tsv",
+                sha256="ee41e2c741e0019216952625145af8c4aa8c8d3057ec68284b134267bb845e6f",
+                size=301118,
+            ),
         ),
         official_splits=True,
         citation="Wang 2017, 'Liar, Liar Pants on Fire', ACL.",
@@ -175,10 +195,26 @@ _register(
                 size=size,
             )
             for name, digest, size in (
-                ("politifact_fake", "abe7fe7aad801b1e2ab5fc963cbd0881d9670190262ae3df85e91c3380bd004c", 3286418),
-                ("politifact_real", "2500f86a7addca0f59fe8cf089c0f802d3eca6980f53538992b3b0e9687dbae0", 8278658),
-                ("gossipcop_fake", "c6932bffadb1230bc61c66bb2ca298f4ef28ce849d268313ad2eed41d18d4c99", 12538704),
-                ("gossipcop_real", "d721e9a8b7e660da05c089691743c33fecb25367074e936b5fab3d85cdcbe79f", 19978126),
+                (
+                    "politifact_fake",
+                    "abe7fe7aad801b1e2ab5fc963cbd0881d9670190262ae3df85e91c3380bd004c",
+                    3286418,
+                ),
+                (
+                    "politifact_real",
+                    "2500f86a7addca0f59fe8cf089c0f802d3eca6980f53538992b3b0e9687dbae0",
+                    8278658,
+                ),
+                (
+                    "gossipcop_fake",
+                    "c6932bffadb1230bc61c66bb2ca298f4ef28ce849d268313ad2eed41d18d4c99",
+                    12538704,
+                ),
+                (
+                    "gossipcop_real",
+                    "d721e9a8b7e660da05c089691743c33fecb25367074e936b5fab3d85cdcbe79f",
+                    19978126,
+                ),
             )
         ),
         citation="Shu et al. 2018, 'FakeNewsNet', arXiv:1809.01286.",
@@ -205,8 +241,16 @@ _register(
         title="ISOT Fake News (Ahmed, Traore & Saad 2017)",
         homepage="https://www.kaggle.com/datasets/clmentbisaillon/fake-and-real-news-dataset",
         files=(
-            RemoteFile("Fake.csv", sha256="bebf8bcfe95678bf2c732bf413a2ce5f621af0102c82bf08083b2e5d3c693d0c", size=62789876),
-            RemoteFile("True.csv", sha256="ba0844414a65dc6ae7402b8eee5306da24b6b56488d6767135af466c7dcb2775", size=53582940),
+            RemoteFile(
+                "Fake.csv",
+                sha256="bebf8bcfe95678bf2c732bf413a2ce5f621af0102c82bf08083b2e5d3c693d0c",
+                size=62789876,
+            ),
+            RemoteFile(
+                "True.csv",
+                sha256="ba0844414a65dc6ae7402b8eee5306da24b6b56488d6767135af466c7dcb2775",
+                size=53582940,
+            ),
         ),
         manual=_KAGGLE_HOWTO.format(
             page="https://www.kaggle.com/datasets/clmentbisaillon/fake-and-real-news-dataset "

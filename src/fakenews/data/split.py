@@ -31,9 +31,7 @@ def group_keys(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(keys, index=frame.index)
 
 
-def stratified_group_split(
-    groups: pd.Series, labels: pd.Series, config: SplitConfig
-) -> pd.Series:
+def stratified_group_split(groups: pd.Series, labels: pd.Series, config: SplitConfig) -> pd.Series:
     """Assign every row a split; each group goes whole to one split, stratified by label."""
     table = pd.DataFrame({"group": groups, "label": labels})
     # A group's label is its majority label (ties -> fake); groups are processed in hash order so
@@ -51,7 +49,9 @@ def stratified_group_split(
     return groups.map(assignment)
 
 
-def split_dataset(dataset: str, config: SplitConfig, prepared: Path, out_dir: Path) -> dict[str, Any]:
+def split_dataset(
+    dataset: str, config: SplitConfig, prepared: Path, out_dir: Path
+) -> dict[str, Any]:
     frame = pd.read_parquet(prepared / "data.parquet")
     if config.use_official and "official_split" in frame:
         strategy = "official"

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
-import skops.io as sio
 from pydantic import Field
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from fakenews.errors import ModelError
 from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 MODEL_FILE = "pipeline.skops"
 # Types a saved pipeline may contain; anything else in the file is refused on load.
@@ -56,6 +55,11 @@ class Model(TextClassifier):
         self.pipeline = pipeline
 
     def _build(self) -> Pipeline:
+        # Imported here: params validation imports every model module and must stay fast.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
         c: Config = self.config  # type: ignore[assignment]
         return Pipeline(
             [
@@ -96,6 +100,11 @@ class Model(TextClassifier):
             self.pipeline.fit(train_texts, train_labels)
         except ValueError as error:  # e.g. min_df leaves no vocabulary on a tiny set
             raise ModelError(f"tfidf_logreg: training failed: {error}") from None
+        tfidf = self.pipeline.named_steps["tfidf"]
+        # numpy ints would each become a separate array in the skops file (minutes to save).
+        tfidf.vocabulary_ = {term: int(index) for term, index in tfidf.vocabulary_.items()}
+        if hasattr(tfidf, "stop_words_"):
+            del tfidf.stop_words_  # the pruned terms: large, and not needed to predict
         return {"vocabulary_size": len(self.pipeline.named_steps["tfidf"].vocabulary_)}
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -105,10 +114,14 @@ class Model(TextClassifier):
         return self.pipeline.predict_proba(list(texts))[:, classes.index(1)]
 
     def save(self, directory: Path) -> None:
+        import skops.io as sio  # slow to import (it loads torch): only when saving/loading
+
         sio.dump(self.pipeline, directory / MODEL_FILE)
 
     @classmethod
     def load(cls, directory: Path, config: Config) -> Self:  # type: ignore[override]
+        import skops.io as sio
+
         path = Path(directory) / MODEL_FILE
         if not path.is_file():
             raise ModelError(f"{directory}: no {MODEL_FILE}")
