@@ -118,8 +118,11 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     for name, seed in (("alpha", 1), ("beta", 2), ("gamma", 3)):
         (root / "data" / "external").mkdir(parents=True, exist_ok=True)
         generated_news(seed).to_csv(root / "data" / "external" / f"{name}.csv", index=False)
+    # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
     params = dict(real_params)
     params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
+    params["models"] = ["tfidf_logreg", "lstm"]
+    params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     write_params(root, params)
     run(root, "git", "init", "-q")
     run(root, "git", "config", "user.email", "test@example.com")
@@ -153,6 +156,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     for dataset in ("alpha", "beta"):
         metrics = json.loads((repo / "metrics" / dataset / "tfidf_logreg.json").read_text())
         assert metrics["accuracy"] > 0.8 and metrics["roc_auc"] > 0.8
+        assert (repo / "metrics" / dataset / "lstm.json").is_file()
         assert set(metrics["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
         predictions = pd.read_parquet(
             repo / "data" / "evaluation" / dataset / "tfidf_logreg" / "predictions.parquet"
@@ -165,10 +169,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     shown = run(repo, "dvc", "metrics", "show", "--json")
     assert "alpha" in shown and "accuracy" in shown
 
+    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "training.json").read_text())
+    assert [row["epoch"] for row in lstm["history"]] == [1, 2]
     runs = mlflow_runs(repo)
-    assert len(runs) == 2
+    assert len(runs) == 4
     for r in runs:
-        assert r.data.tags["fakenews.model"] == "tfidf_logreg"
+        assert r.data.tags["fakenews.model"] in {"tfidf_logreg", "lstm"}
         assert r.data.tags["git_commit"] != "unknown" and "data_hash" in r.data.tags
         assert "val_accuracy" in r.data.metrics and "test_accuracy" in r.data.metrics
         assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
@@ -177,7 +183,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     report_before = (repo / "reports" / "report.md").read_bytes()
     assert stages_run(run(repo, "dvc", "repro")) == set()
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
-    assert len(mlflow_runs(repo)) == 2
+    assert len(mlflow_runs(repo)) == 4
     assert (repo / "reports" / "report.md").read_bytes() == report_before
 
     # A variant of one model's params reruns that model's train/evaluate and the report only.
@@ -190,7 +196,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "report",
     }
     runs = mlflow_runs(repo)
-    assert len(runs) == 4
+    assert len(runs) == 6
     assert sorted(r.data.tags.get("dvc_experiment", "") for r in runs)[-2:] == ["low-c", "low-c"]
 
     # A new dataset runs only its own branch (and the report).
@@ -208,13 +214,20 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
 
 
 def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
-    run(repo, "dvc", "repro", "evaluate@alpha-tfidf_logreg")
+    run(repo, "dvc", "repro", "evaluate@alpha-tfidf_logreg", "evaluate@alpha-lstm")
     split = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
-    metrics = json.loads((repo / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
-    for stage in ("split@alpha", "train@alpha-tfidf_logreg", "evaluate@alpha-tfidf_logreg"):
+    before = {
+        m: json.loads((repo / "metrics" / "alpha" / f"{m}.json").read_text())
+        for m in ("tfidf_logreg", "lstm")
+    }
+    stages = ["split@alpha"] + [
+        f"{s}@alpha-{m}" for m in ("tfidf_logreg", "lstm") for s in ("train", "evaluate")
+    ]
+    for stage in stages:
         assert stages_run(run(repo, "dvc", "repro", "--force", "-s", stage)) == {stage}
     again = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
     assert again == split
-    rerun = json.loads((repo / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
-    metrics.pop("efficiency"), rerun.pop("efficiency")
-    assert rerun == metrics
+    for model, metrics in before.items():
+        rerun = json.loads((repo / "metrics" / "alpha" / f"{model}.json").read_text())
+        metrics.pop("efficiency"), rerun.pop("efficiency")
+        assert rerun == metrics, model

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 
 from fakenews.config import Params
 from fakenews.data.split import load_split
-from fakenews.io import atomic_dir, sha256_tree
+from fakenews.io import atomic_dir, sha256_tree, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import get_model_class, save_model
 from fakenews.models.base import model_input
@@ -67,6 +67,7 @@ def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[s
         started = time.perf_counter()
         info = model.fit(train_texts, train_labels, val_texts, val_labels, tracker.log_metrics)
         train_seconds = time.perf_counter() - started
+        history = info.pop("history", [])
         val_metrics = classification_metrics(val_labels, model.predict_proba(val_texts))
         summary: dict[str, Any] = {
             "n_train": len(train_df),
@@ -78,6 +79,7 @@ def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[s
         }
         with atomic_dir(out_dir) as tmp:
             save_model(model, tmp, {"dataset": dataset, "training": summary})
+        write_json(paths.plots(dataset, model_name) / "training.json", {"history": history})
         tracker.set_tags({TAG_MODEL_HASH: sha256_tree(out_dir)})
         tracker.log_metrics(
             {

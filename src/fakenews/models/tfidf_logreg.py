@@ -95,6 +95,8 @@ class Model(TextClassifier):
         val_labels: np.ndarray,
         log_metrics: MetricsCallback,
     ) -> dict[str, Any]:
+        from sklearn.metrics import log_loss
+
         self.pipeline = self._build()
         try:
             self.pipeline.fit(train_texts, train_labels)
@@ -105,7 +107,17 @@ class Model(TextClassifier):
         tfidf.vocabulary_ = {term: int(index) for term, index in tfidf.vocabulary_.items()}
         if hasattr(tfidf, "stop_words_"):
             del tfidf.stop_words_  # the pruned terms: large, and not needed to predict
-        return {"vocabulary_size": len(self.pipeline.named_steps["tfidf"].vocabulary_)}
+        # One "epoch": the curves file has the same shape as the iterative models'.
+        row: dict[str, float] = {"epoch": 1, "best": 1.0}
+        for split, texts, labels in (
+            ("train", train_texts, train_labels),
+            ("val", val_texts, val_labels),
+        ):
+            probs = self.predict_proba(texts)
+            row[f"{split}_loss"] = float(log_loss(labels, probs, labels=[0, 1]))
+            row[f"{split}_accuracy"] = float(((probs >= 0.5) == labels).mean())
+        log_metrics({k: v for k, v in row.items() if k not in ("epoch", "best")}, 1)
+        return {"vocabulary_size": len(tfidf.vocabulary_), "history": [row]}
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if self.pipeline is None:

@@ -1,0 +1,1 @@
+"""Shared torch code: the trainer, batching and the network families' building blocks."""
