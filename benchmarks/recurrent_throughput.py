@@ -1,7 +1,8 @@
 """Recurrent training throughput: this project's trainer vs the notebooks' loop, in one run.
 
-Both train the same LSTM (vocab 30k, embedding 100, hidden 128, max 512 tokens, Adam 1e-3) on
-the same texts with the same vocabulary for the same number of training examples:
+Both train the same LSTM (``train.lstm`` in params.yaml: vocab 30k, embedding 100, hidden 128,
+max 512 tokens, lr 1e-3) on the same texts with the same vocabulary for the same number of
+training examples:
 
 * reference — a faithful re-implementation of the notebooks' loop: random batches of 32, each
   padded to its longest text, the last time step read as the final state (no packing);
@@ -23,8 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fakenews.config import load_params
 from fakenews.data.split import load_split
-from fakenews.models import get_model_class
 from fakenews.models.base import model_input
 from fakenews.nn.batching import bucketed_batches, padding_fraction
 from fakenews.nn.recurrent import LazyBatches, RecurrentNet, build_tokenizer, collate, encode
@@ -96,7 +97,9 @@ def run_trainer(ids, labels, val_ids, val_labels, vocab, config, examples, seed)
     rng = np.random.default_rng(seed)
     indices: list[np.ndarray] = []
     while sum(len(b) for b in indices) < examples:
-        indices += bucketed_batches(lengths, config.batch_size, rng, config.bucket_chunk_batches)
+        indices += bucketed_batches(
+            lengths, config.batch_size, rng, config.bucket_chunk_batches, config.max_batch_tokens
+        )
     kept, total = [], 0
     for b in indices:
         if total >= examples:
@@ -123,11 +126,16 @@ def main() -> None:
     parser.add_argument("--dataset", default="constraint")
     parser.add_argument("--examples", type=int, default=6400, help="training examples per run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, help="override the lstm params' batch_size")
+    parser.add_argument("--max-batch-tokens", type=int, help="override the lstm params' cap")
     args = parser.parse_args()
 
     split_dir = Paths.from_cwd().split(args.dataset)
     train_df, val_df = load_split(split_dir, "train"), load_split(split_dir, "val")
-    config = get_model_class("lstm").Config()
+    paths = Paths.from_cwd()
+    config = load_params(paths.params_file).model_config_for("lstm")  # the pipeline's own settings
+    overrides = {"batch_size": args.batch_size, "max_batch_tokens": args.max_batch_tokens}
+    config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     threads = configure_threads(config)
     texts = model_input(train_df, config.text_fields)
     tokenizer = build_tokenizer(texts, config)

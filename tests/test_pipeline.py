@@ -149,7 +149,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         f"{stage}@{d}" for stage in ("download", "prepare", "split") for d in ("alpha", "beta")
     }
     expected |= {
-        f"{stage}@{d}-tfidf_logreg" for stage in ("train", "evaluate") for d in ("alpha", "beta")
+        f"{stage}@{d}-{m}"
+        for stage in ("train", "evaluate")
+        for d in ("alpha", "beta")
+        for m in ("tfidf_logreg", "lstm")
     }
     assert stages_run(first) == expected | {"report"}
 
@@ -177,7 +180,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert r.data.tags["fakenews.model"] in {"tfidf_logreg", "lstm"}
         assert r.data.tags["git_commit"] != "unknown" and "data_hash" in r.data.tags
         assert "val_accuracy" in r.data.metrics and "test_accuracy" in r.data.metrics
-        assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
+        if r.data.tags["fakenews.model"] == "tfidf_logreg":
+            assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
+        else:
+            assert "val_loss" in r.data.metrics  # per-epoch curve, logged as step metrics
 
     # A second repro does nothing, and logs nothing.
     report_before = (repo / "reports" / "report.md").read_bytes()
@@ -209,6 +215,8 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "split@gamma",
         "train@gamma-tfidf_logreg",
         "evaluate@gamma-tfidf_logreg",
+        "train@gamma-lstm",
+        "evaluate@gamma-lstm",
         "report",
     }
 

@@ -46,6 +46,12 @@ class TorchTrainingConfig(ModelConfig):
     bucket_chunk_batches: int = Field(
         50, ge=1, description="Length bucketing: sort within chunks of this many batches."
     )
+    max_batch_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Cap on batch size x longest length (long texts get smaller batches); "
+        "null: no cap.",
+    )
     num_threads: int | None = Field(None, ge=1, description="CPU threads; null: all cores.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
