@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from fakenews.errors import ModelError
-from fakenews.metrics import classification_metrics, roc_points
+from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_NAMES, get_model_class, load_model, save_model
 from fakenews.models.base import TextClassifier
+from fakenews.stats import roc_points
 
 TEXTS = [f"shocking secret hoax {i}" for i in range(20)] + [
     f"officials reported data {i}" for i in range(20)

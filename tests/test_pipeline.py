@@ -150,7 +150,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     }
     expected |= {
         f"{stage}@{d}-{m}"
-        for stage in ("train", "evaluate")
+        for stage in ("train", "evaluate", "transfer")
         for d in ("alpha", "beta")
         for m in ("tfidf_logreg", "lstm")
     }
@@ -168,7 +168,28 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta"}
-    assert "★ **tfidf_logreg**" in (repo / "reports" / "report.md").read_text()
+    report_md = (repo / "reports" / "report.md").read_text()
+    assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
+    assert "Cross-dataset accuracy" in report_md
+    html = (repo / "reports" / "report.html").read_text()
+    for section in (
+        "leaderboard",
+        "significance",
+        "confusion",
+        "curves",
+        "training",
+        "calibration",
+        "transfer",
+        "efficiency",
+        "errors",
+    ):
+        assert f"id='{section}'" in html, section
+    # Self-contained: figures inline, nothing fetched from elsewhere.
+    assert html.count("<svg") >= 10 and not re.search(r"(src|href)=[\"']https?:", html)
+    transfer = json.loads((repo / "metrics" / "alpha" / "transfer" / "lstm.json").read_text())
+    assert set(transfer["targets"]) == {"beta"}
+    plots = run(repo, "dvc", "plots", "show", "--json")
+    assert "plots/curves/roc.json" in plots and "plots/curves/pr.json" in plots
     shown = run(repo, "dvc", "metrics", "show", "--json")
     assert "alpha" in shown and "accuracy" in shown
 
@@ -195,17 +216,16 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # A variant of one model's params reruns that model's train/evaluate and the report only.
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
-        "train@alpha-tfidf_logreg",
-        "train@beta-tfidf_logreg",
-        "evaluate@alpha-tfidf_logreg",
-        "evaluate@beta-tfidf_logreg",
-        "report",
-    }
+        f"{stage}@{d}-tfidf_logreg"
+        for stage in ("train", "evaluate", "transfer")
+        for d in ("alpha", "beta")
+    } | {"report"}
     runs = mlflow_runs(repo)
     assert len(runs) == 6
     assert sorted(r.data.tags.get("dvc_experiment", "") for r in runs)[-2:] == ["low-c", "low-c"]
 
-    # A new dataset runs only its own branch (and the report).
+    # A new dataset runs only its own branch, plus the existing models' transfer to its test
+    # split (nothing is retrained or re-evaluated), and the report.
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["datasets"]["gamma"] = custom_options("gamma")
     write_params(repo, params)
@@ -213,10 +233,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "download@gamma",
         "prepare@gamma",
         "split@gamma",
-        "train@gamma-tfidf_logreg",
-        "evaluate@gamma-tfidf_logreg",
-        "train@gamma-lstm",
-        "evaluate@gamma-lstm",
+        *(f"{s}@gamma-{m}" for s in ("train", "evaluate") for m in ("tfidf_logreg", "lstm")),
+        *(
+            f"transfer@{d}-{m}"
+            for d in ("alpha", "beta", "gamma")
+            for m in ("tfidf_logreg", "lstm")
+        ),
         "report",
     }
 

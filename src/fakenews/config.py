@@ -82,7 +82,23 @@ class SplitConfig(StrictModel):
 
 class EvaluateConfig(StrictModel):
     threshold: float = Field(0.5, gt=0, lt=1, description="P(fake) above which we predict fake.")
-    roc_points: int = Field(201, ge=3, description="Points kept in the ROC plot file.")
+    roc_points: int = Field(201, ge=3, description="Points kept in the ROC/PR plot files.")
+    bootstrap_resamples: int = Field(
+        1000, ge=100, description="Paired bootstrap resamples of the test set for the 95% CIs."
+    )
+    bootstrap_seed: int = Field(
+        0, description="Same seed for every model, so CIs resample the same test examples."
+    )
+    calibration_bins: int = Field(15, ge=2, description="Equal-width bins for the ECE.")
+    error_examples: int = Field(
+        5, ge=0, description="Most confidently wrong test examples kept per error kind."
+    )
+
+
+class ReportConfig(StrictModel):
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Significance level for Holm-corrected McNemar tests."
+    )
 
 
 class MlflowConfig(StrictModel):
@@ -97,6 +113,7 @@ class Params(StrictModel):
     split: SplitConfig = SplitConfig()
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     evaluate: EvaluateConfig = EvaluateConfig()
+    report: ReportConfig = ReportConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
     @field_validator("datasets", mode="before")

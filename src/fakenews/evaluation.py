@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fakenews import stats
 from fakenews.config import Params
 from fakenews.data.split import load_split
 from fakenews.io import atomic_dir, atomic_path, read_json, sha256_tree, write_json, write_parquet
-from fakenews.metrics import classification_metrics, roc_points
+from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
@@ -44,6 +45,20 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         "dataset": dataset,
         "model": model_name,
         **classification_metrics(labels, probs, config.threshold),
+        # The same seed for every model: each CI resamples the same test examples (paired).
+        "ci": stats.metric_cis(
+            labels,
+            probs,
+            config.threshold,
+            n_resamples=config.bootstrap_resamples,
+            seed=config.bootstrap_seed,
+        ),
+        "calibration": {
+            "ece": round(
+                stats.expected_calibration_error(labels, probs, config.calibration_bins), 6
+            ),
+            "brier": round(stats.brier_score(labels, probs), 6),
+        },
         "efficiency": {
             "parameters": training.get("parameters"),
             "size_on_disk_bytes": sum(
@@ -60,9 +75,19 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     predictions = pd.DataFrame(
         {"id": test["id"].astype(str), "label": labels, "prob_fake": probs, "pred": preds}
     )
+    history_file = paths.plots(dataset, model_name) / "training.json"
     with atomic_dir(paths.evaluation(dataset, model_name)) as tmp:
         write_parquet(tmp / "predictions.parquet", predictions)
         write_json(tmp / "metrics.json", metrics)
+        write_json(
+            tmp / "errors.json",
+            confident_errors(test, labels, probs, config.error_examples, config.threshold),
+        )
+        # The report reads training curves from here, so it depends on evaluate outputs only.
+        write_json(
+            tmp / "training.json",
+            read_json(history_file) if history_file.is_file() else {"history": []},
+        )
     write_json(paths.metrics(dataset, model_name), metrics)
     plots = paths.plots(dataset, model_name)
     with atomic_path(plots / "confusion.csv") as tmp:
@@ -72,7 +97,12 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
                 "predicted": [LABEL_NAMES[v] for v in preds],
             }
         ).to_csv(tmp, index=False)
-    write_json(plots / "roc.json", {"roc": roc_points(labels, probs, config.roc_points)})
+    write_json(plots / "roc.json", {"roc": stats.roc_points(labels, probs, config.roc_points)})
+    write_json(plots / "pr.json", {"pr": stats.pr_points(labels, probs, config.roc_points)})
+    write_json(
+        plots / "calibration.json",
+        {"calibration": stats.reliability_diagram(labels, probs, config.calibration_bins)},
+    )
 
     tags = {TAG_DATASET: dataset, TAG_MODEL: model_name, TAG_MODEL_HASH: sha256_tree(model_dir)}
     with tracked_run(paths, params.mlflow, tags=tags, resume=True) as tracker:
@@ -88,3 +118,30 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         metrics["roc_auc"],
     )
     return metrics
+
+
+ERROR_TEXT_CHARS = 300
+
+
+def confident_errors(
+    test: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, k: int, threshold: float
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``k`` most confidently wrong test examples each way, with a text excerpt."""
+    picked = stats.most_confident_errors(labels, probs, k, threshold)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, rows in picked.items():
+        out[kind] = []
+        for i in rows:
+            title, text = str(test["title"].iat[i] or ""), str(test["text"].iat[i] or "")
+            excerpt = f"{title} — {text}" if title else text
+            if len(excerpt) > ERROR_TEXT_CHARS:
+                excerpt = excerpt[: ERROR_TEXT_CHARS - 1] + "…"
+            out[kind].append(
+                {
+                    "id": str(test["id"].iat[i]),
+                    "label": int(labels[i]),
+                    "prob_fake": round(float(probs[i]), 6),
+                    "text": excerpt,
+                }
+            )
+    return out

@@ -10,7 +10,6 @@ from sklearn.metrics import (
     confusion_matrix,
     precision_recall_fscore_support,
     roc_auc_score,
-    roc_curve,
 )
 
 DIGITS = 6
@@ -41,15 +40,3 @@ def classification_metrics(
     metrics["confusion_matrix"] = {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)}
     metrics["n"] = len(labels)
     return metrics
-
-
-def roc_points(labels: np.ndarray, probs: np.ndarray, max_points: int) -> list[dict[str, float]]:
-    """The ROC curve thinned to at most ``max_points`` points (first and last kept)."""
-    if len(set(np.asarray(labels).tolist())) < 2:
-        return []
-    fpr, tpr, thresholds = roc_curve(labels, probs, drop_intermediate=True)
-    keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).round().astype(int))
-    return [
-        {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(thresholds[i], 1.0))}
-        for i in keep
-    ]

@@ -76,6 +76,18 @@ class Paths:
     def metrics(self, dataset: str, model: str) -> Path:
         return self.root / "metrics" / dataset / f"{model}.json"
 
+    def transfer_metrics(self, dataset: str, model: str) -> Path:
+        """Cross-dataset metrics of the model trained on ``dataset`` (committed copy)."""
+        return self.root / "metrics" / dataset / "transfer" / f"{model}.json"
+
+    def transfer(self, dataset: str, model: str) -> Path:
+        """The same, as the stage's cached output (the report stage depends on this folder)."""
+        return self.transfer_root / dataset / f"{model}.json"
+
+    @property
+    def transfer_root(self) -> Path:
+        return self.root / "data" / "transfer"
+
     def plots(self, dataset: str, model: str) -> Path:
         return self.root / "plots" / dataset / model
 
@@ -86,6 +98,14 @@ class Paths:
     @property
     def report(self) -> Path:
         return self.root / "reports" / "report.md"
+
+    def curves(self, kind: str) -> Path:
+        """All models' ROC or PR points in one file (dvc.yaml's top-level overlay plots)."""
+        return self.root / "plots" / "curves" / f"{kind}.json"
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / "reports" / "report.html"
 
 
 def mirror_dir() -> Path | None:

@@ -1,96 +1,569 @@
-"""report: metrics/summary.json and reports/report.md from the evaluation files alone.
+"""report: the leaderboard, significance, transfer and cost of every dataset x model.
 
-Nothing run-specific (time stamps, run ids) goes into these files, so a rerun on the same
-inputs writes the same bytes.
+Reads only the evaluate and transfer stages' outputs and writes ``metrics/summary.json``,
+``reports/report.md`` and a self-contained ``reports/report.html`` (inline SVG figures, no server,
+no network). Nothing run-specific (time stamps, run ids) goes into these files, so a rerun on the
+same inputs writes the same bytes and DVC's no-op stays a no-op.
 """
 
 from __future__ import annotations
 
+import html
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from fakenews import figures, stats
 from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
+from fakenews.models import get_model_class
 from fakenews.paths import Paths
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
 RANK_KEY = "f1_macro"  # balanced across classes, unlike accuracy
 
 
-def collect(params: Params, paths: Paths) -> dict[str, dict[str, dict[str, Any]]]:
-    results: dict[str, dict[str, dict[str, Any]]] = {}
+@dataclass
+class ModelResult:
+    """Everything the report knows about one model trained and tested on one dataset."""
+
+    dataset: str
+    model: str
+    family: str
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+    history: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, Any] = field(default_factory=dict)
+    transfer: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.predictions["label"].to_numpy(dtype=int)
+
+    @property
+    def probs(self) -> np.ndarray:
+        return self.predictions["prob_fake"].to_numpy(dtype=float)
+
+    @property
+    def preds(self) -> np.ndarray:
+        return self.predictions["pred"].to_numpy(dtype=int)
+
+
+Results = dict[str, dict[str, ModelResult]]
+
+
+def collect(params: Params, paths: Paths) -> Results:
+    results: Results = {}
     for dataset in params.datasets:
         for model in params.models:
-            path = paths.evaluation(dataset, model) / "metrics.json"
-            if not path.is_file():
+            folder = paths.evaluation(dataset, model)
+            if not (folder / "metrics.json").is_file():
                 raise FakenewsError(
-                    f"no evaluation for {dataset}/{model} ({path}); run `dvc repro`"
+                    f"no evaluation for {dataset}/{model} ({folder}); run `dvc repro`"
                 )
-            results.setdefault(dataset, {})[model] = read_json(path)
+            transfer_file = paths.transfer(dataset, model)
+            history_file, errors_file = folder / "training.json", folder / "errors.json"
+            results.setdefault(dataset, {})[model] = ModelResult(
+                dataset=dataset,
+                model=model,
+                family=get_model_class(model).family,
+                metrics=read_json(folder / "metrics.json"),
+                predictions=pd.read_parquet(folder / "predictions.parquet"),
+                history=read_json(history_file)["history"] if history_file.is_file() else [],
+                errors=read_json(errors_file) if errors_file.is_file() else {},
+                transfer=read_json(transfer_file)["targets"] if transfer_file.is_file() else {},
+            )
     return results
 
 
-def best_model(models: dict[str, dict[str, Any]]) -> str:
-    # Ties go to the model listed first in params (sorted() is stable on the key only).
-    return max(models, key=lambda m: (models[m][RANK_KEY], -list(models).index(m)))
+def best_model(models: dict[str, ModelResult]) -> str:
+    # Ties go to the model listed first in params.
+    names = list(models)
+    return max(names, key=lambda m: (models[m].metrics[RANK_KEY], -names.index(m)))
 
 
-def summarise(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def significance(models: dict[str, ModelResult], alpha: float) -> list[dict[str, Any]]:
+    """Exact McNemar test for every pair of models on one test set, Holm-corrected."""
+    rows = []
+    for a, b in itertools.combinations(models, 2):
+        ra, rb = models[a], models[b]
+        if not np.array_equal(ra.labels, rb.labels):
+            raise FakenewsError(f"{ra.dataset}: {a} and {b} were scored on different test sets")
+        test = stats.mcnemar_exact(ra.labels, ra.preds, rb.preds)
+        rows.append({"model_a": a, "model_b": b, **test})
+    adjusted = stats.holm_correction([r["p_value"] for r in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["p_holm"] = p
+        row["significant"] = bool(p < alpha)
+    return rows
+
+
+def versus_best(pairs: list[dict[str, Any]], best: str) -> dict[str, dict[str, Any]]:
+    """For each model, its Holm-corrected comparison with the best model."""
+    out = {}
+    for row in pairs:
+        if best in (row["model_a"], row["model_b"]):
+            other = row["model_b"] if row["model_a"] == best else row["model_a"]
+            out[other] = row
+    return out
+
+
+def transfer_matrix(results: Results, model: str) -> tuple[list[str], np.ndarray]:
+    """Accuracy of ``model`` trained on each dataset (rows) and tested on each (columns)."""
+    datasets = list(results)
+    matrix = np.full((len(datasets), len(datasets)), np.nan)
+    for i, train in enumerate(datasets):
+        result = results[train][model]
+        for j, test in enumerate(datasets):
+            if test == train:
+                matrix[i, j] = result.metrics["accuracy"]
+            elif test in result.transfer:
+                matrix[i, j] = result.transfer[test]["accuracy"]
+    return datasets, matrix
+
+
+def domain_gaps(results: Results) -> dict[str, dict[str, float | None]]:
+    """Per model family: mean in-domain accuracy, mean out-of-domain accuracy, and their gap."""
+    inside: dict[str, list[float]] = {}
+    outside: dict[str, list[float]] = {}
+    for models in results.values():
+        for r in models.values():
+            inside.setdefault(r.family, []).append(r.metrics["accuracy"])
+            outside.setdefault(r.family, []).extend(t["accuracy"] for t in r.transfer.values())
+    gaps: dict[str, dict[str, float | None]] = {}
+    for family, values in inside.items():
+        ins = float(np.mean(values))
+        outs = float(np.mean(outside[family])) if outside.get(family) else None
+        gaps[family] = {
+            "in_domain_accuracy": round(ins, 6),
+            "out_of_domain_accuracy": None if outs is None else round(outs, 6),
+            "gap": None if outs is None else round(ins - outs, 6),
+        }
+    return gaps
+
+
+def summarise(results: Results, alpha: float) -> dict[str, Any]:
+    """Flat enough for `dvc metrics diff` to read as a leaderboard diff: dataset.model.metric."""
     summary: dict[str, Any] = {}
     for dataset, models in results.items():
-        summary[dataset] = {
-            model: {k: metrics.get(k) for k in SUMMARY_KEYS} for model, metrics in models.items()
-        }
+        best = best_model(models)
+        against = versus_best(significance(models, alpha), best)
+        for model, r in models.items():
+            m = r.metrics
+            row = {k: m.get(k) for k in SUMMARY_KEYS}
+            for key in ("accuracy", "f1_macro"):
+                ci = m.get("ci", {}).get(key, {})
+                row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci.get("low"), ci.get("high")
+            calibration = m.get("calibration", {})
+            row["ece"], row["brier"] = calibration.get("ece"), calibration.get("brier")
+            row["ms_per_example"] = m.get("efficiency", {}).get("inference_ms_per_example")
+            row["best"] = model == best
+            row["significantly_worse_than_best"] = bool(
+                model in against and against[model]["significant"]
+            )
+            for target, t in r.transfer.items():
+                row[f"transfer_accuracy_{target}"] = t["accuracy"]
+            summary.setdefault(dataset, {})[model] = row
     return summary
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.{digits}f}"
     return str(value)
 
 
-def render_markdown(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+def _with_ci(metrics: dict[str, Any], key: str) -> str:
+    ci = metrics.get("ci", {}).get(key)
+    value = _fmt(metrics.get(key))
+    if not ci:
+        return value
+    return f"{value} [{_fmt(ci['low'], 3)}, {_fmt(ci['high'], 3)}]"
+
+
+def _mark(model: str, best: str, against: dict[str, dict[str, Any]]) -> str:
+    if model == best:
+        return "★"
+    return "▼" if against.get(model, {}).get("significant") else "≈"
+
+
+def leaderboard_rows(models: dict[str, ModelResult], alpha: float) -> list[list[str]]:
+    best = best_model(models)
+    against = versus_best(significance(models, alpha), best)
+    rows = []
+    for model, r in models.items():
+        m, eff = r.metrics, r.metrics.get("efficiency", {})
+        calibration = m.get("calibration", {})
+        rows.append(
+            [
+                f"{_mark(model, best, against)} {model}",
+                _with_ci(m, "accuracy"),
+                _with_ci(m, "f1_macro"),
+                _fmt(m.get("roc_auc")),
+                _fmt(calibration.get("ece")),
+                _fmt(calibration.get("brier")),
+                _fmt(against[model]["p_holm"]) if model in against else "—",
+                _fmt(eff.get("parameters")),
+                _fmt(eff.get("train_seconds"), 1),
+                _fmt(eff.get("inference_ms_per_example"), 3),
+            ]
+        )
+    return rows
+
+
+LEADERBOARD_HEADER = [
+    "model",
+    "accuracy [95% CI]",
+    "F1 macro [95% CI]",
+    "ROC-AUC",
+    "ECE",
+    "Brier",
+    "p vs ★ (Holm)",
+    "parameters",
+    "train s",
+    "ms/example",
+]
+
+LEGEND = (
+    "★ best {key} on the dataset; ▼ significantly different from ★ (exact McNemar test on the "
+    "same test examples, Holm-corrected across all pairs of the dataset, alpha = {alpha}); ≈ not "
+    "significantly different. Intervals: 95% paired bootstrap over the test set."
+)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(results: Results, alpha: float) -> str:
     lines = [
         "# Fake-news detection benchmark",
         "",
         "Test-split results per dataset (label 1 = fake). Every model saw the same "
-        f"train/validation/test split. ★ marks the best {RANK_KEY} per dataset.",
+        "train/validation/test split.",
+        "",
+        LEGEND.format(key=RANK_KEY, alpha=alpha),
         "",
     ]
     for dataset, models in results.items():
-        best = best_model(models)
-        n_test = next(iter(models.values()))["n"]
-        lines += [
-            f"## {dataset} (n_test = {n_test})",
-            "",
-            "| model | accuracy | F1 macro | F1 fake | precision fake | recall fake | ROC-AUC "
-            "| train s | ms/example |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for model, m in models.items():
-            eff = m.get("efficiency", {})
-            name = f"★ **{model}**" if model == best else model
-            cells = [
-                m["accuracy"],
-                m["f1_macro"],
-                m["f1_fake"],
-                m["precision_fake"],
-                m["recall_fake"],
-                m["roc_auc"],
-                eff.get("train_seconds"),
-                eff.get("inference_ms_per_example"),
+        n_test = next(iter(models.values())).metrics["n"]
+        lines += [f"## {dataset} (n_test = {n_test})", ""]
+        lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)), ""]
+    if len(results) > 1:
+        lines += ["## Cross-dataset accuracy (rows: trained on, columns: tested on)", ""]
+        first = next(iter(results.values()))
+        for model in first:
+            datasets, matrix = transfer_matrix(results, model)
+            lines += [f"### {model}", ""]
+            rows = [[d, *(_fmt(v) for v in matrix[i])] for i, d in enumerate(datasets)]
+            lines += [*_md_table(["trained on ↓ / tested on →", *datasets], rows), ""]
+        lines += ["### In-domain minus out-of-domain accuracy per model family", ""]
+        gap_rows = [
+            [
+                family,
+                _fmt(g["in_domain_accuracy"]),
+                _fmt(g["out_of_domain_accuracy"]),
+                _fmt(g["gap"]),
             ]
-            lines.append(f"| {name} | " + " | ".join(_fmt(c) for c in cells) + " |")
-        lines.append("")
+            for family, g in domain_gaps(results).items()
+        ]
+        lines += [*_md_table(["family", "in-domain", "out-of-domain", "gap"], gap_rows), ""]
     return "\n".join(lines)
 
 
+# --- HTML ------------------------------------------------------------------------------------
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1200px;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
+table{border-collapse:collapse;margin:.6rem 0 1.2rem;font-size:.85rem}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
+.grid figure{margin:0}.note{color:#555;font-size:.85rem}
+.text{max-width:520px;text-align:left;white-space:normal}
+nav a{margin-right:.8rem}
+"""
+
+SECTIONS = [
+    ("leaderboard", "Leaderboard"),
+    ("significance", "Pairwise significance"),
+    ("confusion", "Confusion matrices"),
+    ("curves", "ROC and precision-recall curves"),
+    ("training", "Training curves"),
+    ("calibration", "Calibration"),
+    ("transfer", "Cross-dataset transfer"),
+    ("efficiency", "Accuracy versus latency"),
+    ("errors", "Most confident errors"),
+]
+
+
+def _html_table(
+    header: list[str], rows: list[list[str]], classes: dict[int, str] | None = None
+) -> str:
+    classes = classes or {}
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{classes[i]}">{html.escape(c)}</td>'
+            if i in classes
+            else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(svg: str) -> str:
+    return f"<figure>{svg}</figure>"
+
+
+def _curve_figures(models: dict[str, ModelResult], dataset: str) -> list[str]:
+    roc = {
+        m: [(p["fpr"], p["tpr"]) for p in stats.roc_points(r.labels, r.probs)]
+        for m, r in models.items()
+    }
+    pr = {
+        m: [(p["recall"], p["precision"]) for p in stats.pr_points(r.labels, r.probs)]
+        for m, r in models.items()
+    }
+    return [
+        figures.curves(
+            roc, f"ROC — {dataset}", "false positive rate", "true positive rate", diagonal=True
+        ),
+        figures.curves(pr, f"Precision-recall (fake) — {dataset}", "recall", "precision"),
+    ]
+
+
+def render_html(results: Results, alpha: float) -> str:
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Fake-news detection benchmark</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>Fake-news detection benchmark</h1>",
+        "<p>Every model saw the same train/validation/test split of each dataset; label 1 = fake. "
+        "Generated by the <code>report</code> stage from the evaluation outputs alone.</p>",
+        "<nav>" + "".join(f"<a href='#{k}'>{html.escape(t)}</a>" for k, t in SECTIONS) + "</nav>",
+    ]
+    section = dict(SECTIONS)
+
+    parts.append(f"<h2 id='leaderboard'>{section['leaderboard']}</h2>")
+    parts.append(f"<p class='note'>{html.escape(LEGEND.format(key=RANK_KEY, alpha=alpha))}</p>")
+    for dataset, models in results.items():
+        n_test = next(iter(models.values())).metrics["n"]
+        parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
+        parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)))
+
+    parts.append(f"<h2 id='significance'>{section['significance']}</h2>")
+    parts.append(
+        "<p class='note'>b: examples only model A gets right; c: only model B. Exact two-sided "
+        "McNemar p-value, then Holm correction across the pairs of each dataset "
+        f"(alpha = {alpha}).</p>"
+    )
+    for dataset, models in results.items():
+        rows = [
+            [
+                r["model_a"],
+                r["model_b"],
+                str(r["b"]),
+                str(r["c"]),
+                _fmt(r["p_value"]),
+                _fmt(r["p_holm"]),
+                "yes" if r["significant"] else "no",
+            ]
+            for r in significance(models, alpha)
+        ]
+        parts.append(f"<h3>{html.escape(dataset)}</h3>")
+        parts.append(
+            _html_table(["model A", "model B", "b", "c", "p", "p (Holm)", "significant"], rows)
+        )
+
+    parts.append(f"<h2 id='confusion'>{section['confusion']}</h2>")
+    for dataset, models in results.items():
+        parts.append(f"<h3>{html.escape(dataset)}</h3><div class='grid'>")
+        for model, r in models.items():
+            cm = r.metrics["confusion_matrix"]
+            matrix = np.array([[cm["tn"], cm["fp"]], [cm["fn"], cm["tp"]]], dtype=float)
+            parts.append(
+                _figure(
+                    figures.heatmap(
+                        matrix,
+                        ["real", "fake"],
+                        ["real", "fake"],
+                        model,
+                        "predicted",
+                        "actual",
+                        fmt="{:.0f}",
+                    )
+                )
+            )
+        parts.append("</div>")
+
+    parts.append(f"<h2 id='curves'>{section['curves']}</h2>")
+    for dataset, models in results.items():
+        parts.append(
+            f"<div class='grid'>{''.join(map(_figure, _curve_figures(models, dataset)))}</div>"
+        )
+
+    parts.append(f"<h2 id='training'>{section['training']}</h2>")
+    parts.append(
+        "<p class='note'>Validation loss per epoch (models trained in one step, such as "
+        "TF-IDF + logistic regression, show a single point).</p><div class='grid'>"
+    )
+    for dataset, models in results.items():
+        series = {
+            m: [(row["epoch"], row["val_loss"]) for row in r.history if "val_loss" in row]
+            for m, r in models.items()
+        }
+        parts.append(
+            _figure(
+                figures.curves(
+                    series, f"Validation loss — {dataset}", "epoch", "validation loss", limits=None
+                )
+            )
+        )
+    parts.append("</div>")
+
+    parts.append(f"<h2 id='calibration'>{section['calibration']}</h2>")
+    parts.append(
+        "<p class='note'>Reliability diagrams: mean predicted P(fake) per bin against "
+        "the observed share of fake examples; the diagonal is perfect calibration. ECE "
+        "and Brier score are in the leaderboard.</p><div class='grid'>"
+    )
+    for dataset, models in results.items():
+        series = {
+            m: [
+                (b["mean_predicted"], b["observed_fraction"])
+                for b in stats.reliability_diagram(r.labels, r.probs)
+            ]
+            for m, r in models.items()
+        }
+        parts.append(
+            _figure(
+                figures.curves(
+                    series,
+                    f"Reliability — {dataset}",
+                    "mean predicted P(fake)",
+                    "observed fraction fake",
+                    diagonal=True,
+                )
+            )
+        )
+    parts.append("</div>")
+
+    parts.append(f"<h2 id='transfer'>{section['transfer']}</h2>")
+    if len(results) > 1:
+        parts.append(
+            "<p class='note'>Accuracy of each model trained on one dataset (rows) and "
+            "tested on another (columns); the diagonal is in-domain.</p><div class='grid'>"
+        )
+        for model in next(iter(results.values())):
+            datasets, matrix = transfer_matrix(results, model)
+            parts.append(
+                _figure(
+                    figures.heatmap(
+                        matrix,
+                        datasets,
+                        datasets,
+                        model,
+                        "tested on",
+                        "trained on",
+                        vmin=0.0,
+                        vmax=1.0,
+                    )
+                )
+            )
+        parts.append("</div>")
+        gap_rows = [
+            [
+                family,
+                _fmt(g["in_domain_accuracy"]),
+                _fmt(g["out_of_domain_accuracy"]),
+                _fmt(g["gap"]),
+            ]
+            for family, g in domain_gaps(results).items()
+        ]
+        parts.append(
+            _html_table(["family", "in-domain accuracy", "out-of-domain accuracy", "gap"], gap_rows)
+        )
+    else:
+        parts.append("<p>Only one dataset in this run: no transfer to show.</p>")
+
+    parts.append(f"<h2 id='efficiency'>{section['efficiency']}</h2><div class='grid'>")
+    for dataset, models in results.items():
+        points = {
+            m: (r.metrics["efficiency"]["inference_ms_per_example"], r.metrics["accuracy"])
+            for m, r in models.items()
+            if r.metrics.get("efficiency", {}).get("inference_ms_per_example")
+        }
+        parts.append(
+            _figure(
+                figures.scatter(
+                    points,
+                    f"Accuracy vs latency — {dataset}",
+                    "inference ms per example (log)",
+                    "test accuracy",
+                )
+            )
+        )
+    parts.append("</div>")
+    devices = sorted(
+        {
+            str(r.metrics.get("efficiency", {}).get("device"))
+            for ms in results.values()
+            for r in ms.values()
+        }
+    )
+    parts.append(f"<p class='note'>Measured on: {html.escape(', '.join(devices))}.</p>")
+
+    parts.append(f"<h2 id='errors'>{section['errors']}</h2>")
+    for dataset, models in results.items():
+        parts.append(f"<h3>{html.escape(dataset)}</h3>")
+        for model, r in models.items():
+            rows = [
+                [kind.replace("_", " "), e["id"], _fmt(e["prob_fake"], 3), e["text"]]
+                for kind in ("false_positives", "false_negatives")
+                for e in r.errors.get(kind, [])
+            ]
+            if rows:
+                parts.append(f"<h4>{html.escape(model)}</h4>")
+                parts.append(_html_table(["error", "id", "P(fake)", "text"], rows, {3: "text"}))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def curve_rows(results: Results, kind: str) -> list[dict[str, Any]]:
+    """ROC or PR points of every dataset x model in one long table, for DVC's overlay plots."""
+    points = stats.roc_points if kind == "roc" else stats.pr_points
+    rows = []
+    for dataset, models in results.items():
+        for model, r in models.items():
+            for i, point in enumerate(points(r.labels, r.probs)):
+                rows.append({"dataset": dataset, "model": model, "point": i, **point})
+    return rows
+
+
 def build_report(params: Params, paths: Paths) -> dict[str, Any]:
+    alpha = params.report.alpha
     results = collect(params, paths)
-    summary = summarise(results)
+    summary = summarise(results, alpha)
+    if len(results) > 1:
+        summary["domain_gap"] = domain_gaps(results)
     write_json(paths.summary, summary)
-    write_text(paths.report, render_markdown(results))
+    write_text(paths.report, render_markdown(results, alpha))
+    write_text(paths.report_html, render_html(results, alpha))
+    for kind in ("roc", "pr"):
+        write_json(paths.curves(kind), {kind: curve_rows(results, kind)})
     return summary

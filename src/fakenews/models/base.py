@@ -46,6 +46,7 @@ class TextClassifier(ABC):
     """A binary fake-news classifier: P(fake) for each text."""
 
     name: ClassVar[str]
+    family: ClassVar[str]  # groups models in the report (e.g. in- vs out-of-domain gaps)
     Config: ClassVar[type[ModelConfig]]
 
     def __init__(self, config: ModelConfig) -> None:

@@ -48,6 +48,7 @@ class Config(ModelConfig):
 
 class Model(TextClassifier):
     name = "tfidf_logreg"
+    family = "linear"
     Config = Config
 
     def __init__(self, config: Config, pipeline: Pipeline | None = None) -> None:

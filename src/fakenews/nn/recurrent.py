@@ -190,6 +190,7 @@ class RecurrentClassifier(TextClassifier):
     """Shared implementation; each model module sets ``name`` and its default ``Config``."""
 
     Config = RecurrentConfig
+    family = "recurrent"
 
     def __init__(
         self,

@@ -1,0 +1,45 @@
+"""transfer@<dataset>-<model>: score a trained model on every other dataset's test split.
+
+Labels share one meaning everywhere (1 = fake), so a model trained on one dataset can be read on
+another: the report's cross-dataset matrix and in-domain minus out-of-domain gaps come from here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from fakenews.config import Params
+from fakenews.data.split import load_split
+from fakenews.io import write_json
+from fakenews.metrics import classification_metrics
+from fakenews.models import load_model
+from fakenews.models.base import model_input
+from fakenews.paths import Paths
+
+log = logging.getLogger(__name__)
+
+TRANSFER_KEYS = ("accuracy", "f1_macro", "f1_fake", "roc_auc", "n")
+
+
+def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
+    """Metrics of ``models/<dataset>/<model>`` on the test split of each other dataset."""
+    model = load_model(paths.model(dataset, model_name), expected=model_name)
+    fields = list(model.config.text_fields)
+    targets: dict[str, Any] = {}
+    for target in params.datasets:
+        if target == dataset:
+            continue
+        test = load_split(paths.split(target), "test")
+        probs = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
+        metrics = classification_metrics(
+            test["label"].to_numpy(dtype=int), probs, params.evaluate.threshold
+        )
+        targets[target] = {k: metrics[k] for k in TRANSFER_KEYS}
+        log.info("%s/%s: accuracy %.4f on %s", dataset, model_name, metrics["accuracy"], target)
+    result = {"train_dataset": dataset, "model": model_name, "targets": targets}
+    write_json(paths.transfer(dataset, model_name), result)
+    write_json(paths.transfer_metrics(dataset, model_name), result)
+    return result
