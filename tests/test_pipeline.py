@@ -129,6 +129,7 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     run(root, "git", "config", "user.name", "test")
     run(root, "dvc", "init", "-q")
     run(root, "dvc", "config", "core.analytics", "false")
+    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # custom plot templates
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-q", "-m", "init")
     return root
@@ -167,7 +168,8 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
         assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
-    assert set(summary) == {"alpha", "beta"}
+    assert set(summary) == {"alpha", "beta", "domain_gap"}
+    assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
     report_md = (repo / "reports" / "report.md").read_text()
     assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
     assert "Cross-dataset accuracy" in report_md
