@@ -68,7 +68,7 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             "inference_seconds": round(seconds, 4),
             "inference_examples_per_second": round(len(test) / max(seconds, 1e-9), 2),
             "inference_ms_per_example": round(1000 * seconds / max(len(test), 1), 4),
-            "device": "cpu",
+            "device": model.device_name(),
         },
     }
 

@@ -17,6 +17,7 @@ from fakenews.io import atomic_dir, sha256_tree, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import get_model_class, save_model
 from fakenews.models.base import model_input
+from fakenews.nn.distributed import is_main_process
 from fakenews.paths import Paths
 from fakenews.tracking import TAG_MODEL_HASH, flatten, tracked_run, train_tags
 
@@ -50,6 +51,10 @@ def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[s
     val_labels = val_df["label"].to_numpy(dtype=int)
 
     model = get_model_class(model_name)(config)
+    if not is_main_process():
+        # A torchrun worker trains in lockstep with rank 0, which alone records and saves.
+        model.fit(train_texts, train_labels, val_texts, val_labels, lambda metrics, step: None)
+        return {}
     out_dir = paths.model(dataset, model_name)
     tags = train_tags(paths, dataset, model_name)
     with tracked_run(

@@ -78,3 +78,7 @@ class TextClassifier(ABC):
 
     def parameter_count(self) -> int | None:
         return None
+
+    def device_name(self) -> str:
+        """Where predict_proba runs (reported with the efficiency figures)."""
+        return "cpu"

@@ -53,10 +53,16 @@ def _cut(
     return batches
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Deterministic batches for inference: sorted by length (callers restore the order)."""
-    order = np.argsort(np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+def sorted_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[np.ndarray]:
+    """Deterministic batches for inference: sorted by length (callers restore the order).
+
+    ``max_tokens`` caps ``size x longest length`` as in :func:`bucketed_batches`, so the few
+    longest texts do not make one large batch padded to their length.
+    """
+    lengths = np.asarray(lengths)
+    return _cut(np.argsort(lengths, kind="stable"), lengths, batch_size, max_tokens)
 
 
 def padding_fraction(lengths: Sequence[int], batches: Sequence[np.ndarray]) -> float:

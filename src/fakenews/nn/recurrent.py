@@ -27,6 +27,7 @@ from fakenews.nn.trainer import (
     TorchTrainer,
     TorchTrainingConfig,
     configure_threads,
+    resolve_device,
     seed_torch,
 )
 
@@ -219,6 +220,9 @@ class RecurrentClassifier(TextClassifier):
             "dense_size": c.dense_size,
             "dropout": c.dropout,
         }
+
+    def device_name(self) -> str:
+        return resolve_device(self.rconfig).type
 
     def _trainer(self) -> TorchTrainer:
         assert self.network is not None

@@ -1,0 +1,219 @@
+"""Transformer throughput: this project's implementation vs the reference approach, in one run.
+
+The same pretrained encoder (``train.<model>`` in params.yaml when that section exists, else the
+model's defaults; minilm by default) runs on the same texts both ways:
+
+* reference — every text padded to 512 tokens, fixed batches of 32 (16 for training) in the
+  original order, fp32, ``torch.no_grad``;
+* this implementation — :class:`TransformerClassifier`: each batch padded only to its own
+  longest text, batches grouped by length, ``torch.inference_mode``, the configured precision;
+  training through the shared TorchTrainer with length-bucketed batches.
+
+Inference runs on the test split, training on the train split for a fixed number of optimiser
+steps each way (from the same starting weights). Prints examples per second for each, the
+ratios, and how far the two inference results differ. Usage (after `dvc repro` has built the
+split):
+
+    python benchmarks/transformer_inference.py [--model minilm] [--dataset constraint]
+        [--max-examples 512] [--train-steps 8] [--precision fp32|bf16] [--max-len 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fakenews.config import load_params
+from fakenews.data.split import load_split
+from fakenews.models import get_model_class
+from fakenews.models.base import model_input
+from fakenews.nn.batching import bucketed_batches
+from fakenews.nn.recurrent import LazyBatches
+from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
+from fakenews.nn.transformer import (
+    TransformerClassifier,
+    TransformerConfig,
+    collate,
+    decays,
+    encode,
+    forward,
+    linear_warmup_decay,
+    load_pretrained,
+)
+from fakenews.paths import Paths
+
+REFERENCE_LEN, REFERENCE_BATCH, REFERENCE_TRAIN_BATCH = 512, 32, 16
+
+
+def model_config(name: str) -> TransformerConfig:
+    paths = Paths.from_cwd()
+    params = load_params(paths.params_file) if paths.params_file.is_file() else None
+    if params is not None and name in params.train:
+        return params.model_config_for(name)
+    return get_model_class(name).Config()
+
+
+def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> np.ndarray:
+    """The reference: pad everything to 512, batches of 32 in order, fp32, no_grad."""
+    network.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(texts), REFERENCE_BATCH):
+            batch = tokenizer(
+                texts[start : start + REFERENCE_BATCH],
+                padding="max_length",
+                truncation=True,
+                max_length=REFERENCE_LEN,
+                return_tensors="pt",
+            )
+            logits = network(**batch).logits
+            out.append(torch.softmax(logits, dim=-1)[:, 1].numpy())
+    return np.concatenate(out)
+
+
+def reference_train(
+    tokenizer: Any, network: nn.Module, texts: list[str], labels: np.ndarray, steps: int, lr: float
+) -> int:
+    """The reference loop: random batches padded to 512, fp32, AdamW; returns examples seen."""
+    network.train()
+    optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(0)
+    seen = 0
+    for _ in range(steps):
+        rows = rng.choice(len(texts), size=REFERENCE_TRAIN_BATCH, replace=False)
+        batch = tokenizer(
+            [texts[i] for i in rows],
+            padding="max_length",
+            truncation=True,
+            max_length=REFERENCE_LEN,
+            return_tensors="pt",
+        )
+        loss = nn.functional.cross_entropy(
+            network(**batch).logits, torch.as_tensor(labels[rows], dtype=torch.long)
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(rows)
+    return seen
+
+
+def our_train(
+    tokenizer: Any,
+    network: nn.Module,
+    texts: list[str],
+    labels: np.ndarray,
+    steps: int,
+    config: TransformerConfig,
+) -> int:
+    """The project's path: bucketed dynamic-padding batches through TorchTrainer."""
+    ids = encode(tokenizer, texts, config.max_len)
+    lengths = [len(s) for s in ids]
+    indices = bucketed_batches(
+        lengths,
+        REFERENCE_TRAIN_BATCH,
+        np.random.default_rng(0),
+        config.bucket_chunk_batches,
+        config.max_batch_tokens,
+    )[:steps]
+    batches = LazyBatches(
+        indices,
+        lambda b: collate(
+            [ids[i] for i in b], labels[b], tokenizer.pad_token_id, tokenizer.model_input_names
+        ),
+    )
+    one = config.model_copy(update={"epochs": 1, "grad_accumulation": 1, "log_every_steps": None})
+    trainer = TorchTrainer(network, forward, one, linear_warmup_decay(config.warmup_steps), decays)
+    trainer.fit(lambda epoch: batches, [], lambda m, s: None)
+    return sum(len(b) for b in indices)
+
+
+def timed(fn: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="minilm")
+    parser.add_argument("--dataset", default="constraint")
+    parser.add_argument("--max-examples", type=int, default=512, help="test texts to classify")
+    parser.add_argument("--train-steps", type=int, default=8, help="optimiser steps each way")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], help="ours only")
+    parser.add_argument(
+        "--max-len",
+        type=int,
+        default=REFERENCE_LEN,
+        help="our truncation length (default 512 like the reference, so only padding, "
+        "batching and precision differ)",
+    )
+    args = parser.parse_args()
+
+    config = model_config(args.model)
+    update: dict[str, Any] = {"max_len": args.max_len}
+    if args.precision:
+        update["precision"] = args.precision
+    config = config.model_copy(update=update)
+    threads = configure_threads(config)
+    split_dir = Paths.from_cwd().split(args.dataset)
+    test, train = load_split(split_dir, "test"), load_split(split_dir, "train")
+    texts = model_input(test, config.text_fields)[: args.max_examples]
+    train_texts = model_input(train, config.text_fields)
+    train_labels = train["label"].to_numpy(dtype=int)
+
+    seed_torch(config.seed)
+    tokenizer, network = load_pretrained(config.pretrained)
+    lengths = [len(s) for s in encode(tokenizer, texts, REFERENCE_LEN)]
+    print(
+        f"{args.dataset}/{args.model} ({config.pretrained}): {len(texts)} test texts, "
+        f"{np.mean(lengths):.1f} tokens on average (max {max(lengths)}), {threads} threads, "
+        f"ours: max_len {config.max_len}, precision {config.precision}"
+    )
+
+    ours_model = TransformerClassifier(config, tokenizer, network)
+    ours_model.predict_proba(texts[:8])  # warm-up: first-call allocations, thread pools
+    ref_probs, ref_s = timed(lambda: reference_predict(tokenizer, network, texts))
+    our_probs, our_s = timed(lambda: ours_model.predict_proba(texts))
+    agree = float(((ref_probs >= 0.5) == (our_probs >= 0.5)).mean())
+    print(f"inference reference: {len(texts) / ref_s:8.1f} examples/s ({ref_s:.1f} s)")
+    print(f"inference ours:      {len(texts) / our_s:8.1f} examples/s ({our_s:.1f} s)")
+    print(
+        f"inference ratio (ours / reference): {ref_s / our_s:.2f}x; max |P(fake) difference| "
+        f"{np.abs(ref_probs - our_probs).max():.2e}, same label for {agree:.2%}"
+    )
+
+    if args.train_steps:
+        start = copy.deepcopy(network.state_dict())
+        ref_n, ref_t = timed(
+            lambda: reference_train(
+                tokenizer,
+                network,
+                train_texts,
+                train_labels,
+                args.train_steps,
+                config.learning_rate,
+            )
+        )
+        network.load_state_dict(start)
+        our_n, our_t = timed(
+            lambda: our_train(
+                tokenizer, network, train_texts, train_labels, args.train_steps, config
+            )
+        )
+        print(
+            f"training reference:  {ref_n / ref_t:8.1f} examples/s "
+            f"({args.train_steps} steps of {REFERENCE_TRAIN_BATCH}, {ref_t:.1f} s)"
+        )
+        print(f"training ours:       {our_n / our_t:8.1f} examples/s ({our_t:.1f} s)")
+        print(f"training ratio (ours / reference): {(our_n / our_t) / (ref_n / ref_t):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
