@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test lint venv clean-venv
+.PHONY: repro test lint venv clean-venv full-study
 
 venv: $(VENV)/.installed
 
@@ -27,3 +27,17 @@ lint: venv
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The full-scale study as a DVC experiment: every dataset and model, the reference fine-tuning
+# recipe (max_len 512, batch 16 x 2, warmup 500, 3 epochs), no caps. Hours on a GPU; ISOT needs
+# its files placed by hand (Kaggle login, see README).
+FULL_STUDY = \
+	-S '+datasets.isot={}' -S '+datasets.welfake={}' -S '+datasets.fake_or_real_news={}' \
+	-S '+datasets.fakenewsnet={}' \
+	-S 'models=[tfidf_logreg,rnn,lstm,gru,bilstm,minilm,tinybert,distilbert,bert_base]' \
+	-S train.minilm.max_len=512 -S train.minilm.epochs=3 -S train.minilm.batch_size=16 \
+	-S train.minilm.grad_accumulation=2 -S train.minilm.warmup_steps=500 \
+	-S '~train.minilm.per_dataset'
+
+full-study: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run -n full-study $(FULL_STUDY)

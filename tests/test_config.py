@@ -36,6 +36,14 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         (lambda p: p["train"].update(nosuch_model={}), "train.nosuch_model"),
         (lambda p: p["train"].pop("tfidf_logreg"), "train.tfidf_logreg"),
         (lambda p: p.update(unknown_section={}), "unknown_section"),
+        (
+            lambda p: p["train"]["tfidf_logreg"].update(per_dataset={"liar": {"C": 0}}),
+            "train.tfidf_logreg.per_dataset.liar.C",
+        ),
+        (
+            lambda p: p["train"]["tfidf_logreg"].update(per_dataset={"liar": 3}),
+            "train.tfidf_logreg.per_dataset",
+        ),
         (lambda p: p["datasets"]["liar"].update(path="x.csv"), "datasets.liar.path"),
         (
             lambda p: p["datasets"].update(mine={"source": "custom", "path": "x.csv"}),
@@ -81,3 +89,12 @@ def test_empty_dataset_entry_means_defaults(tmp_path: Path, real_params: dict[st
     text = yaml.safe_dump(real_params).replace("liar: {}", "liar:")
     (tmp_path / "params.yaml").write_text(text)
     assert load_params(tmp_path / "params.yaml").dataset("liar").source is None
+
+
+def test_per_dataset_overrides_apply_to_that_dataset_only(real_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(real_params)
+    raw["train"]["tfidf_logreg"].update(C=2.0, per_dataset={"liar": {"C": 0.5}})
+    params = parse_params(raw)
+    assert params.model_config_for("tfidf_logreg", "liar").C == 0.5
+    assert params.model_config_for("tfidf_logreg", "constraint").C == 2.0
+    assert params.model_config_for("tfidf_logreg").C == 2.0

@@ -150,3 +150,21 @@ def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     assert rates[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
     assert rates[4:] == sorted(rates[4:], reverse=True) and rates[-1] > 0
     assert optimizer.param_groups[0]["lr"] == 0
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_auto_precision_uses_bf16_on_cpu_only_where_it_is_native(
+    monkeypatch: pytest.MonkeyPatch, native_bf16: bool
+) -> None:
+    """Emulated bf16 (no AVX512-BF16/AMX) is many times slower than fp32, so auto avoids it."""
+    from fakenews.nn import trainer
+
+    monkeypatch.setattr(trainer, "cpu_has_native_bf16", lambda: native_bf16)
+    cpu = torch.device("cpu")
+    transformer = get_model_class("minilm").Config()
+    recurrent = get_model_class("lstm").Config()
+    assert trainer.autocast_dtype(transformer, cpu) == (torch.bfloat16 if native_bf16 else None)
+    assert trainer.autocast_dtype(recurrent, cpu) is None  # oneDNN has no bf16 RNN path
+    forced = transformer.model_copy(update={"precision": "bf16"})
+    assert trainer.autocast_dtype(forced, cpu) == torch.bfloat16
+    assert trainer.autocast_dtype(forced.model_copy(update={"precision": "fp32"}), cpu) is None

@@ -132,12 +132,24 @@ class Params(StrictModel):
     def source_of(self, name: str) -> str:
         return self.dataset(name).source or name
 
-    def model_config_for(self, model: str) -> Any:
+    def model_config_for(self, model: str, dataset: str | None = None) -> Any:
+        """``train.<model>``, with ``per_dataset.<dataset>`` overrides applied when given."""
         from fakenews.models import get_model_class
 
         if model not in self.train:
             raise ParamsError(f"train.{model}: missing section for model {model!r}")
-        return get_model_class(model).Config(**self.train[model])
+        return get_model_class(model).Config(**model_section(self.train[model], dataset))
+
+
+# Inside train.<model>: {dataset: {key: value}} overrides for one dataset only, e.g. more epochs
+# on a tiny dataset. DVC tracks the whole train.<model> section, so they retrain that model only.
+PER_DATASET = "per_dataset"
+
+
+def model_section(section: dict[str, Any], dataset: str | None) -> dict[str, Any]:
+    base = {k: v for k, v in section.items() if k != PER_DATASET}
+    overrides = (section.get(PER_DATASET) or {}).get(dataset) if dataset else None
+    return {**base, **(overrides or {})}
 
 
 def _format_validation_error(error: ValidationError, prefix: str = "") -> str:
@@ -188,14 +200,23 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
             raise ParamsError(
                 f"{source}: train.{model}: unknown model; known models: {', '.join(MODEL_NAMES)}"
             )
-        try:
-            get_model_class(model).Config(**(section or {}))
-        except ValidationError as error:
+        if not isinstance(section, dict):
+            raise ParamsError(f"{source}: train.{model}: expected a mapping")
+        per_dataset = section.get(PER_DATASET) or {}
+        if not isinstance(per_dataset, dict) or not all(
+            isinstance(v, dict) for v in per_dataset.values()
+        ):
             raise ParamsError(
-                f"{source}: {_format_validation_error(error, prefix=f'train.{model}')}"
-            ) from None
-        except TypeError:
-            raise ParamsError(f"{source}: train.{model}: expected a mapping") from None
+                f"{source}: train.{model}.{PER_DATASET}: expected {{dataset: {{key: value}}}}"
+            )
+        for dataset in (None, *per_dataset):
+            prefix = f"train.{model}" + (f".{PER_DATASET}.{dataset}" if dataset else "")
+            try:
+                get_model_class(model).Config(**model_section(section, dataset))
+            except ValidationError as error:
+                raise ParamsError(
+                    f"{source}: {_format_validation_error(error, prefix=prefix)}"
+                ) from None
     return params
 
 

@@ -40,7 +40,7 @@ def cap_rows(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
 
 def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
     """Train a model on a dataset, write ``models/<dataset>/<model>/``; return a summary."""
-    config = params.model_config_for(model_name)
+    config = params.model_config_for(model_name, dataset)
     seed_everything(config.seed)
     split_dir = paths.split(dataset)
     train_df = cap_rows(load_split(split_dir, "train"), config.max_train_samples, config.seed)

@@ -257,10 +257,12 @@ class RecurrentClassifier(TextClassifier):
             sorted_batches([len(s) for s in val_ids], c.eval_batch_size),
             lambda b: collate([val_ids[i] for i in b], val_y[b]),
         )
-        history = self._trainer().fit(train_batches, val_batches, log_metrics)
+        trainer = self._trainer()
+        history = trainer.fit(train_batches, val_batches, log_metrics)
         self.network.cpu()
         return {
             "history": history,
+            "precision": trainer.precision,
             "vocabulary_size": self.tokenizer.get_vocab_size(),
             "epochs_run": len(history),
             "best_epoch": int(next(r["epoch"] for r in history if r["best"])),

@@ -14,7 +14,7 @@ import random
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -38,6 +38,10 @@ DecayFilter = Callable[[str, nn.Parameter], bool]
 
 class TorchTrainingConfig(ModelConfig):
     """Training-loop knobs shared by every torch model family."""
+
+    # Whether precision "auto" picks bf16 on a CPU with native bf16 instructions. Off for
+    # families whose kernels have no CPU bf16 path (oneDNN's RNNs) or lose accuracy in it.
+    cpu_bf16_auto: ClassVar[bool] = False
 
     epochs: int = Field(10, ge=1, description="Maximum epochs.")
     batch_size: int = Field(64, ge=1, description="Examples per optimiser step (per device).")
@@ -72,7 +76,10 @@ class TorchTrainingConfig(ModelConfig):
     num_threads: int | None = Field(None, ge=1, description="CPU threads; null: all cores.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto: bf16 (or fp16) autocast on GPU, fp32 on CPU."
+        "auto",
+        description="auto: bf16 (or fp16) autocast on GPU; on CPU fp32 (transformers: bf16 "
+        "when the CPU has native bf16 instructions, AVX512-BF16/AMX, else fp32, since emulated "
+        "bf16 is many times slower than fp32).",
     )
 
 
@@ -89,12 +96,22 @@ def resolve_device(config: TorchTrainingConfig) -> torch.device:
     return torch.device("cpu")
 
 
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN can run bf16 in hardware (AVX512-BF16 or AMX) on this CPU."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # private API: treat its absence as "no"
+        return False
+
+
 def autocast_dtype(config: TorchTrainingConfig, device: torch.device) -> torch.dtype | None:
-    if config.precision == "fp32" or (config.precision == "auto" and device.type == "cpu"):
+    if config.precision == "auto" and device.type == "cpu":
+        return torch.bfloat16 if config.cpu_bf16_auto and cpu_has_native_bf16() else None
+    if config.precision == "fp32":
         return None
     if config.precision == "fp16":
         return torch.float16
-    if config.precision == "bf16" or device.type == "cpu":
+    if config.precision == "bf16":
         return torch.bfloat16
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
@@ -121,6 +138,7 @@ class TorchTrainer:
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.dtype = autocast_dtype(config, self.device)
+        self.precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
         self.module = module.to(self.device)
         self.forward = forward
         self.scheduler_factory = scheduler_factory

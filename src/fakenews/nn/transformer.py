@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
@@ -50,6 +50,8 @@ _TRUE = {"1", "on", "yes", "true"}
 
 class TransformerConfig(TorchTrainingConfig):
     """Fine-tuning knobs; the defaults follow the usual BERT recipe (HF Trainer defaults)."""
+
+    cpu_bf16_auto: ClassVar[bool] = True  # linear/attention kernels have native CPU bf16
 
     pretrained: str = Field(
         "bert-base-uncased",
@@ -86,6 +88,12 @@ class TransformerConfig(TorchTrainingConfig):
     patience: int = Field(
         3, ge=1, description="Epochs without select_metric improvement before stopping."
     )
+    log_every_steps: int | None = Field(
+        50,
+        ge=1,
+        description="Also log the running train loss and the learning rate every this many "
+        "optimiser steps (MLflow, step = optimiser step); null: per-epoch metrics only.",
+    )
     select_metric: Literal["val_loss", "val_f1"] = Field(
         "val_f1",
         description="Validation metric that picks the best epoch and drives early stopping: "
@@ -119,15 +127,18 @@ def resolve_pretrained(spec: str) -> str:
 
 @contextmanager
 def _quiet_transformers() -> Iterator[None]:
-    """Silence load chatter (e.g. the expected 'classifier newly initialised' report)."""
+    """Silence load chatter (the expected 'classifier newly initialised' report, progress bars)."""
     from transformers.utils import logging as hf_logging
 
-    level = hf_logging.get_verbosity()
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         yield
     finally:
         hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _from_pretrained(source: str, local_only: bool) -> tuple[Any, Any]:
@@ -328,10 +339,12 @@ class TransformerClassifier(TextClassifier):
             sorted_batches([len(s) for s in val_ids], c.eval_batch_size, c.max_batch_tokens),
             lambda b: self._collate([val_ids[i] for i in b], val_y[b]),
         )
-        history = self._trainer().fit(train_batches, val_batches, log_metrics)
+        trainer = self._trainer()
+        history = trainer.fit(train_batches, val_batches, log_metrics)
         self.network.cpu()
         return {
             "history": history,
+            "precision": trainer.precision,
             "pretrained": c.pretrained,
             "max_len": max_len,
             "epochs_run": len(history),
