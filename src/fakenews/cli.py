@@ -329,7 +329,10 @@ def sigterm_as_exit() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # usage errors (status 2) and --help (0), already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     try:
         with sigterm_as_exit():
             args.handler(args)

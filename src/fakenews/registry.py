@@ -17,6 +17,8 @@ import importlib.metadata
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,6 +225,19 @@ def version_tags(
     return tags
 
 
+@contextmanager
+def quiet_artifact_copies() -> Iterator[None]:
+    """No per-file progress bars in the stage log while MLflow copies the model folder."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    previous = os.environ.get(key)
+    os.environ.setdefault(key, "false")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+
+
 def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Registration:
     """Register ``candidate`` as the next version of ``fakenews-<dataset>``, unless the latest
     version already holds the same model files."""
@@ -243,7 +258,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
     run_tags = {TAG_DATASET: candidate.dataset, TAG_MODEL: candidate.model}
     run = training_run(mlflow, config, {**run_tags, TAG_MODEL_HASH: model_hash})
     tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_artifact_copies():
         warnings.filterwarnings("ignore", message=".*input example.*")
         # Into the training run when it is found, so the version links to it in `mlflow ui`.
         with (

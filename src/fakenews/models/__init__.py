@@ -52,7 +52,10 @@ def load_model(directory: Path, expected: str | None = None) -> TextClassifier:
         raise ModelError(f"{info_path}: unreadable ({error})") from None
     if expected is not None and name != expected:
         raise ModelError(f"{directory}: holds model {name!r}, expected {expected!r}")
-    cls = get_model_class(name)
+    try:
+        cls = get_model_class(name)
+    except ModelError as error:
+        raise ModelError(f"{info_path}: {error}") from None
     try:
         config: ModelConfig = cls.Config(**info.get("config", {}))
     except (ValidationError, TypeError) as error:
