@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.config import MlflowConfig, Params
+from fakenews.errors import FakenewsError
 from fakenews.io import read_json, sha256_tree
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
@@ -307,13 +308,20 @@ def register_best_models(params: Params, paths: Paths) -> dict[str, Registration
             continue
         try:
             done[dataset] = registration = register(candidate, params.mlflow, paths)
-        except Exception as error:  # best effort, as tracking: the report is already written
+        except FakenewsError as error:  # this model folder: the other datasets may still go
             warnings.warn(
-                f"MLflow: registering {dataset}'s best model ({candidate.model}) failed "
-                f"({type(error).__name__}: {error}); the report is unaffected",
+                f"not registering {dataset}'s best model ({candidate.model}): {error}",
                 stacklevel=2,
             )
             continue
+        except Exception as error:  # best effort, as tracking: the report is already written
+            warnings.warn(
+                f"MLflow: registering {dataset}'s best model ({candidate.model}) failed "
+                f"({type(error).__name__}: {error}); registration is off for the rest of this "
+                "stage, the report is unaffected",
+                stacklevel=2,
+            )
+            break
         log.info(
             "%s: %s version %s of %s (%s, validation F1 macro %.4f)",
             dataset,
