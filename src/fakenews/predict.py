@@ -35,7 +35,7 @@ from fakenews.errors import InputError, ModelError
 from fakenews.io import atomic_path, read_json
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
-from fakenews.paths import find_repo_root
+from fakenews.paths import Paths, find_repo_root
 
 if TYPE_CHECKING:
     from fakenews.models.base import TextClassifier
@@ -93,7 +93,7 @@ def resolve_model_dir(spec: str | Path, root: Path | None = None) -> Path:
     if path.is_dir():
         return path
     if not path.is_absolute() and len(path.parts) == 2:
-        candidate = (root or find_repo_root()) / "models" / path
+        candidate = Paths(root or find_repo_root()).models_root / path
         if candidate.is_dir():
             return candidate
     raise InputError(
