@@ -104,6 +104,11 @@ class ReportConfig(StrictModel):
 class MlflowConfig(StrictModel):
     experiment: str = Field("fakenews", min_length=1, description="MLflow experiment name.")
     log_model: bool = Field(True, description="Log the trained model folder as run artifacts.")
+    register_best: bool = Field(
+        True,
+        description="report: register each dataset's best model by validation macro F1 in the "
+        "MLflow model registry as `fakenews-<dataset>` (a new version only when it changed).",
+    )
 
 
 class Params(StrictModel):

@@ -63,8 +63,12 @@ class Paths:
     def split(self, dataset: str) -> Path:
         return self.root / "data" / "split" / dataset
 
+    @property
+    def models_root(self) -> Path:
+        return self.root / "models"
+
     def model(self, dataset: str, model: str) -> Path:
-        return self.root / "models" / dataset / model
+        return self.models_root / dataset / model
 
     def evaluation(self, dataset: str, model: str) -> Path:
         return self.root / "data" / "evaluation" / dataset / model
@@ -73,8 +77,12 @@ class Paths:
     def evaluation_root(self) -> Path:
         return self.root / "data" / "evaluation"
 
+    @property
+    def metrics_root(self) -> Path:
+        return self.root / "metrics"
+
     def metrics(self, dataset: str, model: str) -> Path:
-        return self.root / "metrics" / dataset / f"{model}.json"
+        return self.metrics_root / dataset / f"{model}.json"
 
     def transfer_metrics(self, dataset: str, model: str) -> Path:
         """Cross-dataset metrics of the model trained on ``dataset`` (committed copy)."""
