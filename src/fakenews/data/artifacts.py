@@ -25,9 +25,11 @@ import pandas as pd
 
 from fakenews.errors import DatasetError
 
-# The dateline that opens Reuters wire copy: optional place names in capitals, "(Reuters) -"
-# (hyphen, en or em dash).
-_REUTERS_DATELINE = r"^(?:[A-Z][A-Za-z.'/,\- ]{0,80} )?\(Reuters\) ?[-\u2013\u2014] ?"
+# The dateline that opens Reuters wire copy: optional place names in capitals (accented ones
+# included), "(Reuters)", then a hyphen, en or em dash.
+_REUTERS_DATELINE = (
+    r"^(?:[A-Z\u00c0-\u00de][A-Z\u00c0-\u00de.'/,\- ]{0,80} )?\(Reuters\) ?[-\u2013\u2014] ?"
+)
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,10 @@ import numpy as np
 from fakenews.config import NearDuplicateConfig
 
 _WORD = re.compile(r"\w+")
-_PRIME = np.uint64((1 << 61) - 1)
-_LOW32 = 0xFFFFFFFF
-# Weight of a missed pair against a needless candidate when choosing the LSH bands: candidates
-# are verified exactly (cheap), a missed pair is a leak nobody sees, so misses count more.
-_MISS_WEIGHT = 0.8
+# Largest chance that LSH misses a pair exactly at the threshold (pairs above it are missed even
+# less). Candidates are verified exactly, so a needless candidate costs only a set comparison,
+# while a missed pair is a leak nobody sees: the band layout buys recall with candidates.
+_MAX_MISS = 0.005
 # Permutations evaluated at once: bounds memory to a few tens of MB on the largest datasets.
 _PERM_CHUNK = 8
 
@@ -63,39 +62,56 @@ def jaccard(a: Shingles, b: Shingles) -> float:
 
 @lru_cache(maxsize=64)
 def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) minimising weighted false candidates + missed pairs at threshold."""
-    grid = np.linspace(0.0, 1.0, 1001)
-    below, above = grid <= threshold, grid >= threshold
-    best: tuple[float, int, int] | None = None
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            hit = 1.0 - (1.0 - grid**rows) ** bands
-            false_candidates = np.trapezoid(hit[below], grid[below]) if below.sum() > 1 else 0.0
-            missed = np.trapezoid(1.0 - hit[above], grid[above]) if above.sum() > 1 else 0.0
-            cost = (1 - _MISS_WEIGHT) * false_candidates + _MISS_WEIGHT * missed
-            if best is None or cost < best[0] - 1e-12:
-                best = (float(cost), bands, rows)
+    """(bands, rows per band): fewest candidates below the threshold, misses at it <= _MAX_MISS.
+
+    A pair of similarity s becomes a candidate with probability 1 - (1 - s**rows)**bands. When no
+    layout reaches the recall target (too few permutations), the one with the best recall wins.
+    """
+    grid = np.linspace(0.0, threshold, 501)
+    best: tuple[tuple[float, float], int, int] | None = None
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows  # for a given row count, more bands only add recall
+        miss = (1.0 - threshold**rows) ** bands
+        false_candidates = float(np.trapezoid(1.0 - (1.0 - grid**rows) ** bands, grid))
+        # Meeting the recall target comes first; among those, the fewest false candidates.
+        cost = (max(miss - _MAX_MISS, 0.0), false_candidates)
+        if best is None or cost < best[0]:
+            best = (cost, bands, rows)
     assert best is not None
     return best[1], best[2]
 
 
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijection on 64-bit integers that scrambles every bit.
+
+    Each permutation is ``_mix64(x ^ key)`` with its own random key. (The textbook
+    ``(a*x + b) mod p`` needs 128-bit products; with 32-bit factors it barely reorders the
+    values, and MinHash then estimates nothing.)
+    """
+    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point
+        z = values ^ (values >> np.uint64(30))
+        z = z * np.uint64(0xBF58476D1CE4E5B9)
+        z = z ^ (z >> np.uint64(27))
+        z = z * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
 def minhash_signatures(sets: Sequence[Shingles], num_perm: int, seed: int) -> np.ndarray:
     """One row of ``num_perm`` minimum hash values per (non-empty) shingle set."""
-    rng = np.random.default_rng(seed)
-    # a*x + b with x, a, b < 2**32 stays below 2**64: no overflow before the modulus.
-    a = rng.integers(1, 1 << 32, size=num_perm, dtype=np.uint64)
-    b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64)
+    keys = np.random.default_rng(seed).integers(
+        0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True
+    )
     lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     if (lengths == 0).any():
         raise ValueError("minhash_signatures needs non-empty shingle sets")
     values = np.fromiter(
-        (h & _LOW32 for s in sets for h in sorted(s)), dtype=np.uint64, count=int(lengths.sum())
+        (h for s in sets for h in sorted(s)), dtype=np.uint64, count=int(lengths.sum())
     )
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     signatures = np.empty((len(sets), num_perm), dtype=np.uint64)
     for lo in range(0, num_perm, _PERM_CHUNK):
         hi = min(lo + _PERM_CHUNK, num_perm)
-        permuted = (a[lo:hi, None] * values[None, :] + b[lo:hi, None]) % _PRIME
+        permuted = _mix64(values[None, :] ^ keys[lo:hi, None])
         signatures[:, lo:hi] = np.minimum.reduceat(permuted, starts, axis=1).T
     return signatures
 
