@@ -402,43 +402,50 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
 
 
 def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
-    """For every ordered pair (A, B): B's test rows with an exact or near twin in A's train."""
-    near = params.near_duplicates
-    frames = {
-        ds: combined({name: load_split(paths.split(ds), name) for name in SPLITS})
-        for ds in params.datasets
-    }
-    pairs: dict[str, dict[str, Any]] = {ds: {} for ds in frames}
-    for a, b in itertools.combinations(frames, 2):
-        both = pd.concat(
-            [frames[a].assign(dataset=a), frames[b].assign(dataset=b)], ignore_index=True
+    """For every ordered pair (A, B): B's test rows with an exact or near twin in A's train.
+
+    All datasets are grouped in one pass (cost grows with the rows, not the pairs), so "twin"
+    means "in the same near-duplicate group", transitively, as in the split.
+    """
+    everything = pd.concat(
+        [
+            combined({name: load_split(paths.split(ds), name) for name in SPLITS}).assign(
+                dataset=ds
+            )
+            for ds in params.datasets
+        ],
+        ignore_index=True,
+    )
+    keys = group_keys(everything)
+    texts = [
+        content_key(t, x) for t, x in zip(everything["title"], everything["text"], strict=True)
+    ]
+    groups = pd.Series(
+        near_duplicate_groups(texts, params.near_duplicates, keys.tolist()), index=everything.index
+    )
+    pairs: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
+    for source, target in itertools.permutations(params.datasets, 2):
+        in_source, in_target = everything["dataset"] == source, everything["dataset"] == target
+        train = in_source & (everything["split"] == "train")
+        test = in_target & (everything["split"] == "test")
+        near_hit = groups[test].isin(set(groups[train]))
+        exact_hit = keys[test].isin(set(keys[train]))
+        n_test = int(test.sum())
+        anywhere = groups[in_source].isin(set(groups[in_target]))
+        pairs[source][target] = {
+            "test_rows": n_test,
+            "exact": int(exact_hit.sum()),
+            "near": int(near_hit.sum()),
+            "near_fraction": _r(near_hit.sum() / n_test) if n_test else 0.0,
+            "rows_with_twin_anywhere": int(anywhere.sum()),
+        }
+        log.info(
+            "trained on %s, tested on %s: %d of %d test rows have a twin in train",
+            source,
+            target,
+            near_hit.sum(),
+            n_test,
         )
-        keys = group_keys(both)
-        texts = [content_key(t, x) for t, x in zip(both["title"], both["text"], strict=True)]
-        groups = pd.Series(near_duplicate_groups(texts, near, keys.tolist()), index=both.index)
-        for source, target in ((a, b), (b, a)):
-            train = (both["dataset"] == source) & (both["split"] == "train")
-            test = (both["dataset"] == target) & (both["split"] == "test")
-            near_hit = groups[test].isin(set(groups[train]))
-            exact_hit = keys[test].isin(set(keys[train]))
-            n_test = int(test.sum())
-            anywhere = groups[both["dataset"] == source].isin(
-                set(groups[both["dataset"] == target])
-            )
-            pairs[source][target] = {
-                "test_rows": n_test,
-                "exact": int(exact_hit.sum()),
-                "near": int(near_hit.sum()),
-                "near_fraction": _r(near_hit.sum() / n_test) if n_test else 0.0,
-                "rows_with_twin_anywhere": int(anywhere.sum()),
-            }
-            log.info(
-                "trained on %s, tested on %s: %d of %d test rows have a twin in train",
-                source,
-                target,
-                near_hit.sum(),
-                n_test,
-            )
     worst = max(
         (p["near_fraction"] for targets in pairs.values() for p in targets.values()), default=0.0
     )
