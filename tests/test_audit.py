@@ -275,16 +275,17 @@ def test_metadata_and_title_probes_find_class_revealing_fields(tmp_path: Path) -
         for i, y in enumerate(frame["label"])
     ]
     frame["subject"] = rng.choice(["politics", "world"], size=len(frame))
+    frame["shares"] = np.where(rng.random(len(frame)) < 0.2, np.nan, rng.random(len(frame)))
     frame["title"] = [
         f"{'SHOCKING' if y else 'Officials'} {random_text(rng, 4)}" for y in frame["label"]
     ]
     probes = probe_scores(frame, tmp_path)
     assert probes["metadata"]["accuracy"] >= 0.95
-    assert probes["metadata"]["features"] == ["url", "subject"]
+    assert probes["metadata"]["features"] == ["url", "subject", "shares"]
     assert probes["title"]["accuracy"] >= 0.95
     # An excluded column is not used.
     excluded = probe_scores(frame, tmp_path / "x", exclude_columns=["url"])
-    assert excluded["metadata"]["features"] == ["subject"]
+    assert excluded["metadata"]["features"] == ["subject", "shares"]
     assert excluded["metadata"]["accuracy"] < 0.7
 
 

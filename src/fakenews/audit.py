@@ -160,12 +160,16 @@ def metadata_columns(frame: pd.DataFrame, exclude: list[str]) -> list[str]:
 
 
 def _quantile_codes(train: np.ndarray, other: np.ndarray, bins: int) -> tuple[list[str], list[str]]:
-    """Bin both arrays by the train quantiles; codes as text, for one-hot encoding."""
-    edges = np.unique(np.quantile(train, np.linspace(0, 1, bins + 1)[1:-1]))
-    return (
-        [str(c) for c in np.digitize(train, edges)],
-        [str(c) for c in np.digitize(other, edges)],
-    )
+    """Bin both arrays by the train quantiles; codes as text (missing values: "nan")."""
+    known = train[~np.isnan(train)]
+    cuts = np.quantile(known, np.linspace(0, 1, bins + 1)[1:-1]) if len(known) else []
+    edges = np.unique(cuts)
+
+    def codes(values: np.ndarray) -> list[str]:
+        binned = np.digitize(values, edges)
+        return ["nan" if np.isnan(v) else str(c) for v, c in zip(values, binned, strict=True)]
+
+    return codes(train), codes(other)
 
 
 def _category(value: Any) -> str:

@@ -29,8 +29,6 @@ _WORD = re.compile(r"\w+")
 # less). Candidates are verified exactly, so a needless candidate costs only a set comparison,
 # while a missed pair is a leak nobody sees: the band layout buys recall with candidates.
 _MAX_MISS = 0.005
-# Permutations evaluated at once: bounds memory to a few tens of MB on the largest datasets.
-_PERM_CHUNK = 8
 
 Shingles = frozenset[int]
 
@@ -39,6 +37,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
+@lru_cache(maxsize=1 << 20)  # words repeat across texts; blake2b once per distinct shingle
 def _hash64(shingle: str) -> int:
     return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "little")
 
@@ -48,6 +47,8 @@ def shingle_set(text: str, size: int) -> Shingles:
     tokens = words(text)
     if not tokens:
         return frozenset()
+    if size == 1:
+        return frozenset(map(_hash64, set(tokens)))
     if len(tokens) <= size:
         return frozenset({_hash64(" ".join(tokens))})
     return frozenset(_hash64(" ".join(tokens[i : i + size])) for i in range(len(tokens) - size + 1))
@@ -67,12 +68,13 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     A pair of similarity s becomes a candidate with probability 1 - (1 - s**rows)**bands. When no
     layout reaches the recall target (too few permutations), the one with the best recall wins.
     """
-    grid = np.linspace(0.0, threshold, 501)
+    grid = np.linspace(0.0, threshold, 501)  # similarities below the threshold
     best: tuple[tuple[float, float], int, int] | None = None
     for rows in range(1, num_perm + 1):
         bands = num_perm // rows  # for a given row count, more bands only add recall
         miss = (1.0 - threshold**rows) ** bands
-        false_candidates = float(np.trapezoid(1.0 - (1.0 - grid**rows) ** bands, grid))
+        # Mean candidate probability below the threshold (proportional to the area under it).
+        false_candidates = float(np.mean(1.0 - (1.0 - grid**rows) ** bands))
         # Meeting the recall target comes first; among those, the fewest false candidates.
         cost = (max(miss - _MAX_MISS, 0.0), false_candidates)
         if best is None or cost < best[0]:
@@ -82,12 +84,7 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
 
 
 def _mix64(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a bijection on 64-bit integers that scrambles every bit.
-
-    Each permutation is ``_mix64(x ^ key)`` with its own random key. (The textbook
-    ``(a*x + b) mod p`` needs 128-bit products; with 32-bit factors it barely reorders the
-    values, and MinHash then estimates nothing.)
-    """
+    """splitmix64's finaliser: a bijection on 64-bit integers that scrambles every bit."""
     with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point
         z = values ^ (values >> np.uint64(30))
         z = z * np.uint64(0xBF58476D1CE4E5B9)
@@ -97,22 +94,29 @@ def _mix64(values: np.ndarray) -> np.ndarray:
 
 
 def minhash_signatures(sets: Sequence[Shingles], num_perm: int, seed: int) -> np.ndarray:
-    """One row of ``num_perm`` minimum hash values per (non-empty) shingle set."""
-    keys = np.random.default_rng(seed).integers(
-        0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True
-    )
+    """One row of ``num_perm`` minimum hash values per (non-empty) shingle set.
+
+    Permutation i is ``a_i * mix(x) + b_i`` modulo 2**64 with a random odd ``a_i``: a bijection,
+    and on scrambled inputs its order is as good as random. (The textbook ``(a*x + b) mod p``
+    needs 128-bit products; squeezed into 64 bits it barely reorders the values, and MinHash then
+    estimates nothing.)
+    """
+    rng = np.random.default_rng(seed)
+    top = np.iinfo(np.uint64).max
+    a = rng.integers(0, top, size=num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
+    b = rng.integers(0, top, size=num_perm, dtype=np.uint64, endpoint=True)
     lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     if (lengths == 0).any():
         raise ValueError("minhash_signatures needs non-empty shingle sets")
-    values = np.fromiter(
-        (h for s in sets for h in sorted(s)), dtype=np.uint64, count=int(lengths.sum())
+    values = _mix64(
+        np.fromiter((h for s in sets for h in s), dtype=np.uint64, count=int(lengths.sum()))
     )
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     signatures = np.empty((len(sets), num_perm), dtype=np.uint64)
-    for lo in range(0, num_perm, _PERM_CHUNK):
-        hi = min(lo + _PERM_CHUNK, num_perm)
-        permuted = _mix64(values[None, :] ^ keys[lo:hi, None])
-        signatures[:, lo:hi] = np.minimum.reduceat(permuted, starts, axis=1).T
+    # One permutation at a time: 1-D reduceat is fast, 2-D reduceat along an axis is not.
+    with np.errstate(over="ignore"):
+        for i in range(num_perm):
+            signatures[:, i] = np.minimum.reduceat(values * a[i] + b[i], starts)
     return signatures
 
 
