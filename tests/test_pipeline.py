@@ -1,8 +1,9 @@
 """End to end: `dvc repro` in a temporary git repo on generated data.
 
-Covers the full DAG, the no-op rerun, the one-model rerun through `dvc exp run -S`, a new dataset
-running only its own branch, the MLflow runs (one per train stage execution), the registry (one
-version per dataset across reruns) and `fakenews predict` reproducing the evaluate stage.
+Covers the full DAG (audit and overlap included), the no-op rerun, the one-model rerun through
+`dvc exp run -S`, a new dataset running only its own branch, the MLflow runs (one per train stage
+execution), the registry (one version per dataset across reruns) and `fakenews predict`
+reproducing the evaluate stage.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def run(repo: Path, *args: str) -> str:
         not in {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
     }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Stages import the package copied into the repo, not whichever checkout is installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
+    )
     result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
@@ -156,7 +161,9 @@ def registered_versions(repo: Path, dataset: str) -> list[Any]:
 def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     first = run(repo, "dvc", "repro")
     expected = {
-        f"{stage}@{d}" for stage in ("download", "prepare", "split") for d in ("alpha", "beta")
+        f"{stage}@{d}"
+        for stage in ("download", "prepare", "split", "audit")
+        for d in ("alpha", "beta")
     }
     expected |= {
         f"{stage}@{d}-{m}"
@@ -164,7 +171,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
         for m in ("tfidf_logreg", "lstm")
     }
-    assert stages_run(first) == expected | {"report"}
+    assert stages_run(first) == expected | {"overlap", "report"}
 
     for dataset in ("alpha", "beta"):
         metrics = json.loads((repo / "metrics" / dataset / "tfidf_logreg.json").read_text())
@@ -176,15 +183,22 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         )
         assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
         assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
+        audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
+        assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
+        assert audit["probes"]["majority"]["accuracy"] > 0
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    assert set(overlap["pairs"]["alpha"]) == {"beta"}
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta", "domain_gap"}
     assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
     report_md = (repo / "reports" / "report.md").read_text()
     assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
     assert "Cross-dataset accuracy" in report_md
+    assert "## Audit: leaks and shortcuts" in report_md and "| alpha |" in report_md
     html = (repo / "reports" / "report.html").read_text()
     for section in (
         "leaderboard",
+        "audit",
         "significance",
         "confusion",
         "curves",
@@ -273,6 +287,8 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "download@gamma",
         "prepare@gamma",
         "split@gamma",
+        "audit@gamma",
+        "overlap",
         *(f"{s}@gamma-{m}" for s in ("train", "evaluate") for m in ("tfidf_logreg", "lstm")),
         *(
             f"transfer@{d}-{m}"

@@ -96,6 +96,27 @@ class Paths:
     def transfer_root(self) -> Path:
         return self.root / "data" / "transfer"
 
+    def audit_metrics(self, dataset: str) -> Path:
+        """The audit's findings for one dataset (committed copy, for `dvc metrics`)."""
+        return self.root / "metrics" / dataset / "audit.json"
+
+    def audit(self, dataset: str) -> Path:
+        """The same, as the stage's cached output (the report stage depends on this folder)."""
+        return self.audit_root / dataset / "audit.json"
+
+    def audit_passed(self, dataset: str) -> Path:
+        """Written only when the audit passes; holds the split hash. Train stages depend on it."""
+        return self.audit_root / dataset / "passed.json"
+
+    @property
+    def audit_root(self) -> Path:
+        return self.root / "data" / "audit"
+
+    @property
+    def overlap(self) -> Path:
+        """Near-duplicates shared between datasets (train of one x test of another)."""
+        return self.root / "metrics" / "overlap.json"
+
     def plots(self, dataset: str, model: str) -> Path:
         return self.root / "plots" / dataset / model
 
