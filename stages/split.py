@@ -6,4 +6,10 @@ from fakenews.stage import args, stage
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/split.py DATASET")
     with stage(f"split@{dataset}") as (paths, params):
-        split_dataset(dataset, params.split, paths.prepared(dataset), paths.split(dataset))
+        split_dataset(
+            dataset,
+            params.split,
+            paths.prepared(dataset),
+            paths.split(dataset),
+            params.near_duplicates,
+        )

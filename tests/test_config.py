@@ -62,6 +62,21 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
             "datasets.mine.label_map",
         ),
         (lambda p: p["evaluate"].update(threshold=1.5), "evaluate.threshold"),
+        (lambda p: p["near_duplicates"].update(threshold=0), "near_duplicates.threshold"),
+        (lambda p: p["near_duplicates"].update(shingles=2), "near_duplicates.shingles"),
+        (lambda p: p["split"].update(official_leaks="ignore"), "split.official_leaks"),
+        (lambda p: p["prepare"].update(strip_artifacts="maybe"), "prepare.strip_artifacts"),
+        (lambda p: p["audit"].update(max_probe_lift=2), "audit.max_probe_lift"),
+        (lambda p: p["audit"].update(max_cross_split_leaks=-1), "audit.max_cross_split_leaks"),
+        (lambda p: p["audit"].update(colour=1), "audit.colour"),
+        (
+            lambda p: p["datasets"]["liar"].update(artifact_rules=["nosuch_rule"]),
+            "datasets.liar.artifact_rules",
+        ),
+        (
+            lambda p: p["datasets"]["liar"].update(label_checks=["nosuch_check"]),
+            "datasets.liar.label_checks",
+        ),
     ],
 )
 def test_invalid_params_name_the_key(real_params: dict[str, Any], edit, key: str) -> None:

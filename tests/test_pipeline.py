@@ -1,7 +1,9 @@
 """End to end: `dvc repro` in a temporary git repo on generated data.
 
-Covers the full DAG, the no-op rerun, the one-model rerun through `dvc exp run -S`, a new dataset
-running only its own branch, and the MLflow runs (one per train stage execution).
+Covers the full DAG (audit and overlap included), the no-op rerun, the one-model rerun through
+`dvc exp run -S`, a new dataset running only its own branch, the MLflow runs (one per train stage
+execution), the registry (one version per dataset across reruns) and `fakenews predict`
+reproducing the evaluate stage.
 """
 
 from __future__ import annotations
@@ -90,9 +92,14 @@ def run(repo: Path, *args: str) -> str:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"MLFLOW_TRACKING_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
+        if k
+        not in {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
     }
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Stages import the package copied into the repo, not whichever checkout is installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
+    )
     result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
@@ -144,10 +151,19 @@ def mlflow_runs(repo: Path) -> list[Any]:
     return client.search_runs([experiment.experiment_id])
 
 
+def registered_versions(repo: Path, dataset: str) -> list[Any]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    return client.search_model_versions(f"name = 'fakenews-{dataset}'")
+
+
 def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     first = run(repo, "dvc", "repro")
     expected = {
-        f"{stage}@{d}" for stage in ("download", "prepare", "split") for d in ("alpha", "beta")
+        f"{stage}@{d}"
+        for stage in ("download", "prepare", "split", "audit")
+        for d in ("alpha", "beta")
     }
     expected |= {
         f"{stage}@{d}-{m}"
@@ -155,7 +171,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
         for m in ("tfidf_logreg", "lstm")
     }
-    assert stages_run(first) == expected | {"report"}
+    assert stages_run(first) == expected | {"overlap", "report"}
 
     for dataset in ("alpha", "beta"):
         metrics = json.loads((repo / "metrics" / dataset / "tfidf_logreg.json").read_text())
@@ -167,15 +183,22 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         )
         assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
         assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
+        audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
+        assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
+        assert audit["probes"]["majority"]["accuracy"] > 0
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    assert set(overlap["pairs"]["alpha"]) == {"beta"}
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta", "domain_gap"}
     assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
     report_md = (repo / "reports" / "report.md").read_text()
     assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
     assert "Cross-dataset accuracy" in report_md
+    assert "## Audit: leaks and shortcuts" in report_md and "| alpha |" in report_md
     html = (repo / "reports" / "report.html").read_text()
     for section in (
         "leaderboard",
+        "audit",
         "significance",
         "confusion",
         "curves",
@@ -208,12 +231,41 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         else:
             assert "val_loss" in r.data.metrics  # per-epoch curve, logged as step metrics
 
-    # A second repro does nothing, and logs nothing.
+    # `fakenews predict` gives the evaluate stage's probabilities, for each model family.
+    for model in ("tfidf_logreg", "lstm"):
+        scored = repo.parent / "scored" / f"{model}.parquet"  # outside the git repo
+        run(repo, sys.executable, "-m", "fakenews.cli", "predict", "--model",
+            f"models/alpha/{model}", "--input", "data/split/alpha/test.parquet",
+            "--output", str(scored))  # fmt: skip
+        evaluated = pd.read_parquet(
+            repo / "data" / "evaluation" / "alpha" / model / "predictions.parquet"
+        )
+        predicted = pd.read_parquet(scored)
+        assert predicted["id"].astype(str).tolist() == evaluated["id"].tolist()
+        np.testing.assert_allclose(predicted["prob_fake"], evaluated["prob_fake"], atol=1e-6)
+
+    # The report registered each dataset's best model by validation F1 (ties: first listed).
+    models = ["tfidf_logreg", "lstm"]
+    for dataset in ("alpha", "beta"):
+        val_f1 = {
+            m: json.loads((repo / "models" / dataset / m / "model.json").read_text())["training"][
+                "val"
+            ]["f1_macro"]
+            for m in models
+        }
+        (version,) = registered_versions(repo, dataset)
+        best = max(models, key=lambda m: (val_f1[m], -models.index(m)))
+        assert version.tags["fakenews.model"] == best
+        assert "data_hash" in version.tags and version.run_id
+
+    # A second repro does nothing, and logs nothing; a forced report registers nothing new.
     report_before = (repo / "reports" / "report.md").read_bytes()
     assert stages_run(run(repo, "dvc", "repro")) == set()
+    assert stages_run(run(repo, "dvc", "repro", "--force", "--single-item", "report")) == {"report"}
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
     assert len(mlflow_runs(repo)) == 4
     assert (repo / "reports" / "report.md").read_bytes() == report_before
+    assert [len(registered_versions(repo, d)) for d in ("alpha", "beta")] == [1, 1]
 
     # A variant of one model's params reruns that model's train/evaluate and the report only.
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
@@ -235,6 +287,8 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "download@gamma",
         "prepare@gamma",
         "split@gamma",
+        "audit@gamma",
+        "overlap",
         *(f"{s}@gamma-{m}" for s in ("train", "evaluate") for m in ("tfidf_logreg", "lstm")),
         *(
             f"transfer@{d}-{m}"

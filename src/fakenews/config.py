@@ -42,6 +42,16 @@ class DatasetConfig(StrictModel):
     sha256: str | None = Field(
         None, description="custom: expected sha256 of the file; checked when given."
     )
+    artifact_rules: list[str] | None = Field(
+        None,
+        description="Artifact rules (names in fakenews.data.artifacts.ARTIFACT_RULES) for this "
+        "dataset instead of its source's own; [] for none. Mostly for custom datasets.",
+    )
+    label_checks: list[str] | None = Field(
+        None,
+        description="Label sanity checks (names in fakenews.data.artifacts.LABEL_CHECKS) for "
+        "this dataset instead of its source's own; [] for none.",
+    )
 
     @field_validator("sha256")
     @classmethod
@@ -61,6 +71,44 @@ class PrepareConfig(StrictModel):
     drop_duplicates: bool = Field(
         True, description="Drop exact duplicate texts (after normalisation)."
     )
+    strip_artifacts: bool = Field(
+        True,
+        description="Remove the source's artifact rules (class-revealing boilerplate: Reuters "
+        "datelines, site openers, links, handles) from the text; matches are counted either way.",
+    )
+    label_checks: bool = Field(
+        True,
+        description="Stop when a source's label sanity check fails (an inverted label mapping).",
+    )
+    label_check_min_rows: int = Field(
+        20, ge=1, description="A label check needs at least this many matching rows to judge."
+    )
+
+
+class NearDuplicateConfig(StrictModel):
+    """One definition of "near-duplicate", shared by the split, the audit and the overlap."""
+
+    threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Jaccard similarity of two texts' word-shingle sets at or above which they "
+        "are near-duplicates.",
+    )
+    shingle_size: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Words per shingle. 1 compares sets of words: right for claims and tweets, "
+        "where two changed words already break most longer shingles; 3-5 suit long articles.",
+    )
+    num_perm: int = Field(
+        128,
+        ge=16,
+        le=1024,
+        description="MinHash permutations: more miss fewer pairs and cost more time.",
+    )
+    seed: int = Field(1, description="Seed of the MinHash permutations: same groups every run.")
 
 
 class SplitConfig(StrictModel):
@@ -70,6 +118,18 @@ class SplitConfig(StrictModel):
     test: float = Field(0.15, gt=0, lt=1, description="Test fraction (random splits).")
     use_official: bool = Field(
         True, description="Use the dataset's official train/valid/test files where it has them."
+    )
+    group_near_duplicates: bool = Field(
+        True,
+        description="Keep each near-duplicate group (see `near_duplicates`) whole in one split; "
+        "false: only identical texts are kept together.",
+    )
+    official_leaks: Literal["move_to_earliest", "drop", "keep"] = Field(
+        "move_to_earliest",
+        description="Official splits: what to do with a (near-)duplicate group spread over "
+        "several splits. move_to_earliest: its val/test rows join the earliest split it is in "
+        "(train, then val); drop: those rows are dropped; keep: the split as published (the "
+        "audit then reports the leaks).",
     )
 
     @model_validator(mode="after")
@@ -101,16 +161,73 @@ class ReportConfig(StrictModel):
     )
 
 
+class AuditConfig(StrictModel):
+    prefix_tokens: int = Field(
+        5, ge=1, le=50, description="Words the first-tokens probe sees from the start of the text."
+    )
+    length_bins: int = Field(
+        10, ge=2, le=100, description="Quantile bins per length feature in the length probe."
+    )
+    probe_C: float = Field(
+        1.0, gt=0, description="Inverse L2 strength of the probes' logistic regressions."
+    )
+    min_category_count: int = Field(
+        2, ge=1, description="Metadata values seen fewer times in train are pooled as 'other'."
+    )
+    exclude_columns: list[str] = Field(
+        default_factory=list,
+        description="Metadata columns the metadata probe must not use (label_original, which is "
+        "the label itself, is always left out).",
+    )
+    max_examples: int = Field(
+        5, ge=0, le=100, description="Cross-split near-duplicate pairs listed in audit.json."
+    )
+    max_cross_split_leaks: int | None = Field(
+        0,
+        ge=0,
+        description="Fail when more (near-)duplicate groups than this span two splits; "
+        "null: report only.",
+    )
+    max_near_duplicate_fraction: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Fail when a larger share of rows is a near-duplicate of another row; "
+        "null: report only.",
+    )
+    max_probe_lift: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Fail when any probe's test accuracy beats the majority baseline by more "
+        "than this; null: report only.",
+    )
+    max_cross_dataset_overlap: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="overlap stage: fail when a larger share of one dataset's test rows has a "
+        "near-duplicate in another dataset's train split; null: report only.",
+    )
+
+
 class MlflowConfig(StrictModel):
     experiment: str = Field("fakenews", min_length=1, description="MLflow experiment name.")
     log_model: bool = Field(True, description="Log the trained model folder as run artifacts.")
+    register_best: bool = Field(
+        True,
+        description="report: register each dataset's best model by validation macro F1 in the "
+        "MLflow model registry as `fakenews-<dataset>` (a new version only when it changed).",
+    )
 
 
 class Params(StrictModel):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     models: list[str] = Field(min_length=1)
     prepare: PrepareConfig = PrepareConfig()
+    near_duplicates: NearDuplicateConfig = NearDuplicateConfig()
     split: SplitConfig = SplitConfig()
+    audit: AuditConfig = AuditConfig()
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     evaluate: EvaluateConfig = EvaluateConfig()
     report: ReportConfig = ReportConfig()
@@ -163,6 +280,7 @@ def _format_validation_error(error: ValidationError, prefix: str = "") -> str:
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate a params mapping; raise ParamsError naming the key at fault."""
+    from fakenews.data.artifacts import ARTIFACT_RULES, LABEL_CHECKS
     from fakenews.data.sources import SOURCES
     from fakenews.models import MODEL_NAMES, get_model_class
 
@@ -182,6 +300,13 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
                 f"known sources: {', '.join(sorted(SOURCES))}"
             )
         SOURCES[source_name].check_options(name, dataset)
+        for key, catalogue in (("artifact_rules", ARTIFACT_RULES), ("label_checks", LABEL_CHECKS)):
+            unknown = [n for n in getattr(dataset, key) or [] if n not in catalogue]
+            if unknown:
+                raise ParamsError(
+                    f"{source}: datasets.{name}.{key}: unknown name(s) {unknown}; "
+                    f"known: {', '.join(sorted(catalogue))}"
+                )
 
     if len(set(params.models)) != len(params.models):
         raise ParamsError(f"{source}: models: duplicate model names in {params.models}")

@@ -15,3 +15,7 @@ class DownloadError(FakenewsError):
 
 class ModelError(FakenewsError):
     """A model folder is missing, corrupt or of another model."""
+
+
+class InputError(FakenewsError):
+    """A text or file given to ``fakenews predict`` is unusable (names file, row or column)."""

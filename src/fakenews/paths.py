@@ -63,8 +63,12 @@ class Paths:
     def split(self, dataset: str) -> Path:
         return self.root / "data" / "split" / dataset
 
+    @property
+    def models_root(self) -> Path:
+        return self.root / "models"
+
     def model(self, dataset: str, model: str) -> Path:
-        return self.root / "models" / dataset / model
+        return self.models_root / dataset / model
 
     def evaluation(self, dataset: str, model: str) -> Path:
         return self.root / "data" / "evaluation" / dataset / model
@@ -73,8 +77,12 @@ class Paths:
     def evaluation_root(self) -> Path:
         return self.root / "data" / "evaluation"
 
+    @property
+    def metrics_root(self) -> Path:
+        return self.root / "metrics"
+
     def metrics(self, dataset: str, model: str) -> Path:
-        return self.root / "metrics" / dataset / f"{model}.json"
+        return self.metrics_root / dataset / f"{model}.json"
 
     def transfer_metrics(self, dataset: str, model: str) -> Path:
         """Cross-dataset metrics of the model trained on ``dataset`` (committed copy)."""
@@ -87,6 +95,27 @@ class Paths:
     @property
     def transfer_root(self) -> Path:
         return self.root / "data" / "transfer"
+
+    def audit_metrics(self, dataset: str) -> Path:
+        """The audit's findings for one dataset (committed copy, for `dvc metrics`)."""
+        return self.root / "metrics" / dataset / "audit.json"
+
+    def audit(self, dataset: str) -> Path:
+        """The same, as the stage's cached output (the report stage depends on this folder)."""
+        return self.audit_root / dataset / "audit.json"
+
+    def audit_passed(self, dataset: str) -> Path:
+        """Written only when the audit passes; holds the split hash. Train stages depend on it."""
+        return self.audit_root / dataset / "passed.json"
+
+    @property
+    def audit_root(self) -> Path:
+        return self.root / "data" / "audit"
+
+    @property
+    def overlap(self) -> Path:
+        """Near-duplicates shared between datasets (train of one x test of another)."""
+        return self.root / "metrics" / "overlap.json"
 
     def plots(self, dataset: str, model: str) -> Path:
         return self.root / "plots" / dataset / model

@@ -1,9 +1,10 @@
 """report: the leaderboard, significance, transfer and cost of every dataset x model.
 
-Reads only the evaluate and transfer stages' outputs and writes ``metrics/summary.json``,
-``reports/report.md`` and a self-contained ``reports/report.html`` (inline SVG figures, no server,
-no network). Nothing run-specific (time stamps, run ids) goes into these files, so a rerun on the
-same inputs writes the same bytes and DVC's no-op stays a no-op.
+Reads only the evaluate, transfer, audit and overlap stages' outputs and writes
+``metrics/summary.json``, ``reports/report.md`` and a self-contained ``reports/report.html``
+(inline SVG figures, no server, no network). Nothing run-specific (time stamps, run ids) goes
+into these files, so a rerun on the same inputs writes the same bytes and DVC's no-op stays a
+no-op.
 """
 
 from __future__ import annotations
@@ -243,7 +244,172 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render_markdown(results: Results, alpha: float) -> str:
+# --- Audit ----------------------------------------------------------------------------------
+
+# A probe within this much accuracy of the best model solves the dataset nearly as well without
+# reading the news: the benchmark measures the shortcut, not the detector.
+SHORTCUT_MARGIN = 0.05
+
+
+@dataclass
+class AuditFindings:
+    """The audit stage's report per dataset and the overlap stage's cross-dataset counts."""
+
+    datasets: dict[str, dict[str, Any]]
+    overlap: dict[str, Any] | None = None
+
+
+def collect_audit(params: Params, paths: Paths) -> AuditFindings:
+    audits = {}
+    for dataset in params.datasets:
+        path = paths.audit(dataset)
+        if not path.is_file():
+            raise FakenewsError(f"no audit for {dataset} ({path}); run `dvc repro`")
+        audits[dataset] = read_json(path)
+    overlap = read_json(paths.overlap) if paths.overlap.is_file() else None
+    return AuditFindings(audits, overlap)
+
+
+AUDIT_HEADER = [
+    "dataset",
+    "rows",
+    "exact duplicates dropped",
+    "near-duplicate groups (rows)",
+    "official-split leaks resolved",
+    "groups across splits",
+    "ids in two splits",
+    "artifact rules: rows fake / real",
+    "label checks",
+]
+
+PROBE_HEADER = [
+    "dataset",
+    "majority",
+    "metadata",
+    "length",
+    "first words",
+    "title",
+    "best model",
+]
+
+AUDIT_LEGEND = (
+    "Audit of each split before training (`metrics/<dataset>/audit.json`). Near-duplicates: "
+    "Jaccard similarity of word-shingle sets ≥ the `near_duplicates.threshold`; groups are kept "
+    "whole in one split. Probes: logistic regressions trained on the train split that see only "
+    "the metadata columns, the text lengths, the first words or the title; test accuracy next to "
+    "the majority baseline and the best model's. ⚠ marks a probe within {margin} of the best "
+    "model: that dataset can nearly be solved without reading the news."
+)
+
+
+def _artifact_cell(artifacts: dict[str, Any] | None) -> str:
+    if not artifacts or not artifacts.get("rules"):
+        return "none"
+    cells = [f"{name} {r['fake']} / {r['real']}" for name, r in artifacts["rules"].items()]
+    return "; ".join(cells) + (" (stripped)" if artifacts.get("strip") else " (kept)")
+
+
+def _label_check_cell(checks: dict[str, Any] | None) -> str:
+    if checks is None:
+        return "off"
+    if not checks:
+        return "none for this source"
+    return "; ".join(f"{name}: {c['status']} ({c['rows']} rows)" for name, c in checks.items())
+
+
+def _leak_cell(split: dict[str, Any]) -> str:
+    leaks = split.get("official_leaks")
+    if not leaks:
+        return "—"
+    rows = leaks.get("rows", {})
+    verb = {"move_to_earliest": "moved", "drop": "dropped", "keep": "kept"}[leaks["policy"]]
+    val, test = rows.get("val", 0), rows.get("test", 0)
+    return f"{leaks['groups']} groups: {val} val + {test} test rows {verb}"
+
+
+def audit_rows(findings: AuditFindings) -> list[list[str]]:
+    rows = []
+    for dataset, audit in findings.datasets.items():
+        dup = audit["duplicates"]
+        prepare = audit.get("prepare") or {}
+        rows.append(
+            [
+                dataset,
+                str(sum(audit["rows"].values())),
+                _fmt(prepare.get("duplicates_dropped")),
+                f"{dup['near_groups']} ({dup['near_rows']})",
+                _leak_cell(audit.get("split") or {}),
+                str(dup["cross_split_groups"]),
+                str(dup["ids_in_two_splits"]),
+                _artifact_cell(audit.get("artifacts")),
+                _label_check_cell(audit.get("label_checks")),
+            ]
+        )
+    return rows
+
+
+def probe_rows(findings: AuditFindings, results: Results) -> list[list[str]]:
+    rows = []
+    for dataset, audit in findings.datasets.items():
+        probes = audit["probes"]
+        best_accuracy: float | None = None
+        best_cell = "n/a"
+        if dataset in results:
+            best = best_model(results[dataset])
+            best_accuracy = results[dataset][best].metrics["accuracy"]
+            best_cell = f"{_fmt(best_accuracy)} ({best})"
+        cells = []
+        for name in ("metadata", "length", "prefix", "title"):
+            probe = probes.get(name, {})
+            if "accuracy" not in probe:
+                cells.append(f"— ({probe.get('skipped', 'not run')})")
+                continue
+            near_best = (
+                best_accuracy is not None and probe["accuracy"] >= best_accuracy - SHORTCUT_MARGIN
+            )
+            cells.append(("⚠ " if near_best else "") + _fmt(probe["accuracy"]))
+        rows.append([dataset, _fmt(probes["majority"]["accuracy"]), *cells, best_cell])
+    return rows
+
+
+def overlap_rows(findings: AuditFindings) -> tuple[list[str], list[list[str]]] | None:
+    """Rows: trained on (its train split); columns: tested on (its test split)."""
+    if not findings.overlap or len(findings.datasets) < 2:
+        return None
+    pairs = findings.overlap["pairs"]
+    datasets = list(findings.datasets)
+    rows = []
+    for source in datasets:
+        row = [source]
+        for target in datasets:
+            cell = pairs.get(source, {}).get(target)
+            if source == target or cell is None:
+                row.append("—")
+            else:
+                row.append(f"{cell['near']} of {cell['test_rows']} ({cell['near_fraction']:.1%})")
+        rows.append(row)
+    return ["train split of ↓ / test split of →", *datasets], rows
+
+
+OVERLAP_LEGEND = (
+    "Test rows of the column's dataset with an exact or near-duplicate in the row's train split: "
+    "a transfer score on such rows measures memory, not generalisation."
+)
+
+
+def render_audit_markdown(findings: AuditFindings, results: Results) -> list[str]:
+    lines = ["## Audit: leaks and shortcuts", "", AUDIT_LEGEND.format(margin=SHORTCUT_MARGIN), ""]
+    lines += [*_md_table(AUDIT_HEADER, audit_rows(findings)), ""]
+    lines += ["### Shortcut probes (test accuracy)", ""]
+    lines += [*_md_table(PROBE_HEADER, probe_rows(findings, results)), ""]
+    overlap = overlap_rows(findings)
+    if overlap:
+        lines += ["### Cross-dataset overlap", "", OVERLAP_LEGEND, ""]
+        lines += [*_md_table(*overlap), ""]
+    return lines
+
+
+def render_markdown(results: Results, alpha: float, audit: AuditFindings | None = None) -> str:
     lines = [
         "# Fake-news detection benchmark",
         "",
@@ -257,6 +423,8 @@ def render_markdown(results: Results, alpha: float) -> str:
         n_test = next(iter(models.values())).metrics["n"]
         lines += [f"## {dataset} (n_test = {n_test})", ""]
         lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)), ""]
+    if audit is not None:
+        lines += render_audit_markdown(audit, results)
     if len(results) > 1:
         lines += ["## Cross-dataset accuracy (rows: trained on, columns: tested on)", ""]
         first = next(iter(results.values()))
@@ -296,6 +464,7 @@ nav a{margin-right:.8rem}
 
 SECTIONS = [
     ("leaderboard", "Leaderboard"),
+    ("audit", "Audit: leaks and shortcuts"),
     ("significance", "Pairwise significance"),
     ("confusion", "Confusion matrices"),
     ("curves", "ROC and precision-recall curves"),
@@ -347,7 +516,23 @@ def _curve_figures(models: dict[str, ModelResult], dataset: str) -> list[str]:
     ]
 
 
-def render_html(results: Results, alpha: float) -> str:
+def render_audit_html(findings: AuditFindings | None, results: Results) -> list[str]:
+    parts = [f"<h2 id='audit'>{dict(SECTIONS)['audit']}</h2>"]
+    if findings is None:
+        return [*parts, "<p>No audit in this run.</p>"]
+    parts.append(f"<p class='note'>{html.escape(AUDIT_LEGEND.format(margin=SHORTCUT_MARGIN))}</p>")
+    parts.append(_html_table(AUDIT_HEADER, audit_rows(findings), {7: "text", 8: "text"}))
+    parts.append("<h3>Shortcut probes (test accuracy)</h3>")
+    parts.append(_html_table(PROBE_HEADER, probe_rows(findings, results)))
+    overlap = overlap_rows(findings)
+    if overlap:
+        parts.append("<h3>Cross-dataset overlap</h3>")
+        parts.append(f"<p class='note'>{html.escape(OVERLAP_LEGEND)}</p>")
+        parts.append(_html_table(*overlap))
+    return parts
+
+
+def render_html(results: Results, alpha: float, audit: AuditFindings | None = None) -> str:
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Fake-news detection benchmark</title>",
@@ -365,6 +550,8 @@ def render_html(results: Results, alpha: float) -> str:
         n_test = next(iter(models.values())).metrics["n"]
         parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
         parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)))
+
+    parts += render_audit_html(audit, results)
 
     parts.append(f"<h2 id='significance'>{section['significance']}</h2>")
     parts.append(
@@ -558,12 +745,13 @@ def curve_rows(results: Results, kind: str) -> list[dict[str, Any]]:
 def build_report(params: Params, paths: Paths) -> dict[str, Any]:
     alpha = params.report.alpha
     results = collect(params, paths)
+    audit = collect_audit(params, paths)
     summary = summarise(results, alpha)
     if len(results) > 1:
         summary["domain_gap"] = domain_gaps(results)
     write_json(paths.summary, summary)
-    write_text(paths.report, render_markdown(results, alpha))
-    write_text(paths.report_html, render_html(results, alpha))
+    write_text(paths.report, render_markdown(results, alpha, audit))
+    write_text(paths.report_html, render_html(results, alpha, audit))
     for kind in ("roc", "pr"):
         write_json(paths.curves(kind), {kind: curve_rows(results, kind)})
     return summary

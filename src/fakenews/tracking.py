@@ -31,6 +31,23 @@ def tracking_uri(paths: Paths) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db}"
 
 
+def connect(paths: Paths, config: MlflowConfig) -> Any:
+    """The ``mlflow`` module pointed at this project's backend, with its experiment set."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    import mlflow
+
+    # Read before set_tracking_uri, which exports MLFLOW_TRACKING_URI itself.
+    default_backend = "MLFLOW_TRACKING_URI" not in os.environ
+    mlflow.set_tracking_uri(tracking_uri(paths))
+    experiment = mlflow.get_experiment_by_name(config.experiment)
+    if experiment is None:
+        # Keep artifacts beside the database, not wherever the stage happens to run.
+        artifacts = paths.mlflow_artifacts.as_uri() if default_backend else None
+        mlflow.create_experiment(config.experiment, artifact_location=artifacts)
+    mlflow.set_experiment(config.experiment)
+    return mlflow
+
+
 def git_commit(root: Path) -> str:
     try:
         result = subprocess.run(
@@ -91,19 +108,7 @@ class Tracker:
 
     def _client(self) -> Any:
         if self._mlflow is None:
-            logging.getLogger("alembic").setLevel(logging.WARNING)
-            import mlflow
-
-            # Read before set_tracking_uri, which exports MLFLOW_TRACKING_URI itself.
-            default_backend = "MLFLOW_TRACKING_URI" not in os.environ
-            mlflow.set_tracking_uri(tracking_uri(self.paths))
-            experiment = mlflow.get_experiment_by_name(self.config.experiment)
-            if experiment is None:
-                # Keep artifacts beside the database, not wherever the stage happens to run.
-                artifacts = self.paths.mlflow_artifacts.as_uri() if default_backend else None
-                mlflow.create_experiment(self.config.experiment, artifact_location=artifacts)
-            mlflow.set_experiment(self.config.experiment)
-            self._mlflow = mlflow
+            self._mlflow = connect(self.paths, self.config)
         return self._mlflow
 
     def start(self, run_name: str, tags: dict[str, str]) -> None:

@@ -9,6 +9,14 @@ from typing import Any
 import pandas as pd
 
 from fakenews.config import DatasetConfig, PrepareConfig
+from fakenews.data.artifacts import (
+    ArtifactRule,
+    LabelCheck,
+    apply_artifact_rules,
+    check_labels,
+    checks_for,
+    rules_for,
+)
 from fakenews.data.cleaning import clean_text, content_key
 from fakenews.data.loaders import load_source
 from fakenews.errors import DatasetError
@@ -20,8 +28,19 @@ STANDARD_COLUMNS = ["id", "title", "text", "label"]
 SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
 
 
-def clean_frame(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Normalise text, drop empty rows and duplicates; return the frame and what was dropped."""
+def clean_frame(
+    frame: pd.DataFrame,
+    config: PrepareConfig,
+    *,
+    dataset: str = "dataset",
+    rules: list[ArtifactRule] | None = None,
+    checks: list[LabelCheck] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Normalise text, check labels, strip artifacts, drop empty rows and duplicates.
+
+    Returns the frame and what each step found or dropped. Label checks run before stripping,
+    because the markers they look for are the artifacts stripping removes.
+    """
     stats: dict[str, Any] = {"rows_loaded": len(frame)}
     frame = frame.copy()
     changed = 0
@@ -30,6 +49,14 @@ def clean_frame(frame: pd.DataFrame, config: PrepareConfig) -> tuple[pd.DataFram
         changed += int((cleaned != frame[column].fillna("").astype(str)).sum())
         frame[column] = cleaned
     stats["fields_changed_by_cleaning"] = changed
+
+    if config.label_checks:
+        stats["label_checks"] = check_labels(
+            dataset, frame, checks or [], config.label_check_min_rows
+        )
+    else:
+        stats["label_checks"] = None
+    frame, stats["artifacts"] = apply_artifact_rules(frame, rules or [], config.strip_artifacts)
 
     length = frame["title"].str.len() + frame["text"].str.len()
     empty = length < config.min_text_chars
@@ -79,7 +106,13 @@ def prepare_dataset(
     missing = [c for c in STANDARD_COLUMNS if c not in frame]
     if missing:
         raise DatasetError(f"dataset {dataset!r}: loader returned no column(s) {missing}")
-    frame, stats = clean_frame(frame, config)
+    frame, stats = clean_frame(
+        frame,
+        config,
+        dataset=dataset,
+        rules=rules_for(source, options.artifact_rules),
+        checks=checks_for(source, options.label_checks),
+    )
     if frame.empty:
         raise DatasetError(f"dataset {dataset!r}: no rows left after cleaning ({stats})")
     if frame["label"].nunique() < 2:

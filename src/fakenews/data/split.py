@@ -1,8 +1,12 @@
 """split@<dataset>: one train/val/test split per dataset, shared by every model.
 
 The official split is used where the dataset has one; otherwise a stratified split with the seed
-from params. Rows are assigned by group (rows with the same text form one group), so identical
-texts always land in the same split. Same input and params give byte-identical files.
+from params. Rows are assigned by group: rows with the same text, and (with
+``split.group_near_duplicates``) near-duplicate texts, form one group, and a group always lands
+whole in one split. An official split cannot be re-drawn, so a group it spreads over several
+splits is resolved by ``split.official_leaks`` (moved to its earliest split, dropped from the
+later ones, or kept and left to the audit to report), and the manifest counts what moved. Same
+input and params give byte-identical files.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.config import SplitConfig
+from fakenews.config import NearDuplicateConfig, SplitConfig
 from fakenews.data.cleaning import content_key
+from fakenews.data.near_duplicates import group_ids
 from fakenews.errors import DatasetError
 from fakenews.io import atomic_dir, sha256_file, write_json, write_parquet
 
 SPLITS = ("train", "val", "test")
+SPLIT_RANK = {name: rank for rank, name in enumerate(SPLITS)}
 
 
 def group_keys(frame: pd.DataFrame) -> pd.Series:
@@ -29,6 +35,47 @@ def group_keys(frame: pd.DataFrame) -> pd.Series:
         for t, x in zip(frame["title"], frame["text"], strict=True)
     ]
     return pd.Series(keys, index=frame.index)
+
+
+def split_groups(
+    frame: pd.DataFrame, config: SplitConfig, near_duplicates: NearDuplicateConfig
+) -> tuple[pd.Series, dict[str, Any]]:
+    """The group of every row (identical texts, plus near-duplicates when enabled) and counts."""
+    exact = group_keys(frame)
+    if not config.group_near_duplicates:
+        return exact, {"grouped": False}
+    texts = [content_key(t, x) for t, x in zip(frame["title"], frame["text"], strict=True)]
+    groups = pd.Series(group_ids(texts, exact.tolist(), near_duplicates), index=frame.index)
+    # Near-duplicate groups: groups holding more than one distinct text.
+    distinct = exact.groupby(groups).nunique()
+    merged = distinct[distinct > 1]
+    return groups, {
+        "grouped": True,
+        "threshold": near_duplicates.threshold,
+        "shingle_size": near_duplicates.shingle_size,
+        "groups": len(merged),
+        "rows_in_groups": int(groups.isin(merged.index).sum()),
+    }
+
+
+def resolve_official_leaks(
+    assignment: pd.Series, groups: pd.Series, policy: str
+) -> tuple[pd.Series, dict[str, Any]]:
+    """Make every group sit in one official split: move or drop its later rows, or keep them.
+
+    Returns the new assignment (``None`` for a dropped row) and what changed, per original split.
+    """
+    rank = assignment.map(SPLIT_RANK)
+    earliest = rank.groupby(groups).transform("min")
+    leaked = rank > earliest
+    n_groups = int(groups[leaked].nunique())
+    moved = {name: int((assignment[leaked] == name).sum()) for name in SPLITS if name != "train"}
+    info: dict[str, Any] = {"policy": policy, "groups": n_groups, "rows": moved}
+    if policy == "move_to_earliest":
+        assignment = assignment.where(~leaked, earliest.map(dict(enumerate(SPLITS))))
+    elif policy == "drop":
+        assignment = assignment.where(~leaked, None)
+    return assignment, info
 
 
 def stratified_group_split(groups: pd.Series, labels: pd.Series, config: SplitConfig) -> pd.Series:
@@ -50,29 +97,33 @@ def stratified_group_split(groups: pd.Series, labels: pd.Series, config: SplitCo
 
 
 def split_dataset(
-    dataset: str, config: SplitConfig, prepared: Path, out_dir: Path
+    dataset: str,
+    config: SplitConfig,
+    prepared: Path,
+    out_dir: Path,
+    near_duplicates: NearDuplicateConfig | None = None,
 ) -> dict[str, Any]:
     frame = pd.read_parquet(prepared / "data.parquet")
+    groups, grouping = split_groups(frame, config, near_duplicates or NearDuplicateConfig())
+    leaks: dict[str, Any] | None = None
     if config.use_official and "official_split" in frame:
         strategy = "official"
         assignment = frame["official_split"]
         unknown = sorted(set(assignment) - set(SPLITS))
         if unknown:
             raise DatasetError(f"dataset {dataset!r}: unknown official split values {unknown}")
+        assignment, leaks = resolve_official_leaks(assignment, groups, config.official_leaks)
     else:
         strategy = "stratified"
-        assignment = stratified_group_split(group_keys(frame), frame["label"], config)
+        assignment = stratified_group_split(groups, frame["label"], config)
 
-    # With the official split, identical texts were already collapsed into one row by prepare.
-    groups = group_keys(frame)
-    spread = groups.groupby(assignment).apply(set)
-    for a in SPLITS:
-        for b in SPLITS:
-            if a < b and a in spread and b in spread and spread[a] & spread[b]:
-                raise DatasetError(
-                    f"dataset {dataset!r}: identical texts in both {a} and {b} splits; rerun "
-                    "prepare with prepare.drop_duplicates: true"
-                )
+    if not (strategy == "official" and config.official_leaks == "keep"):
+        spread = groups.groupby(assignment).nunique()
+        if groups[assignment.notna()].nunique() != spread.sum():  # a group in two splits
+            raise DatasetError(
+                f"dataset {dataset!r}: a group of identical or near-duplicate texts spans two "
+                "splits; this is a bug in the split, please report it"
+            )
 
     columns = [c for c in frame.columns if c != "official_split"]
     manifest: dict[str, Any] = {
@@ -84,6 +135,8 @@ def split_dataset(
             if strategy == "stratified"
             else None
         ),
+        "near_duplicates": grouping,
+        "official_leaks": leaks,
         "counts": {},
         "label_balance": {},
         "files": {},

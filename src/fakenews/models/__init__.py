@@ -7,6 +7,8 @@ import pkgutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from fakenews.errors import ModelError
 from fakenews.io import read_json, write_json
 
@@ -50,8 +52,15 @@ def load_model(directory: Path, expected: str | None = None) -> TextClassifier:
         raise ModelError(f"{info_path}: unreadable ({error})") from None
     if expected is not None and name != expected:
         raise ModelError(f"{directory}: holds model {name!r}, expected {expected!r}")
-    cls = get_model_class(name)
-    config: ModelConfig = cls.Config(**info.get("config", {}))
+    try:
+        cls = get_model_class(name)
+    except ModelError as error:
+        raise ModelError(f"{info_path}: {error}") from None
+    try:
+        config: ModelConfig = cls.Config(**info.get("config", {}))
+    except (ValidationError, TypeError) as error:
+        # Saved by another version of fakenews, or edited by hand.
+        raise ModelError(f"{info_path}: config does not fit model {name!r}: {error}") from None
     try:
         return cls.load(directory, config)
     except ModelError:

@@ -1,0 +1,334 @@
+"""Which trained models exist, which is best, and the MLflow model registry.
+
+The report stage registers, for each dataset, the model with the best *validation* macro F1 (the
+test split stays for reporting) as a version of ``fakenews-<dataset>``: an MLflow pyfunc model
+logged into that model's training run, so ``mlflow ui`` links the version to its run and
+``mlflow.pyfunc.load_model("models:/fakenews-<dataset>/<version>")`` scores a DataFrame of texts.
+A version is created only when the best model's files changed since the latest version (its
+``fakenews.model_hash`` tag), so reruns on the same models register nothing.
+
+Registration is best effort, like tracking: an MLflow failure is one warning, the stage goes on.
+Nothing from here goes into the report's DVC outputs, which stay byte-identical across reruns.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fakenews.config import MlflowConfig, Params
+from fakenews.errors import FakenewsError
+from fakenews.io import read_json, sha256_tree
+from fakenews.models import MODEL_INFO_FILE
+from fakenews.paths import Paths
+from fakenews.tracking import (
+    TAG_DATASET,
+    TAG_MODEL,
+    TAG_MODEL_HASH,
+    connect,
+    split_data_hash,
+    tracking_uri,
+)
+
+log = logging.getLogger(__name__)
+
+REGISTERED_PREFIX = "fakenews-"
+BEST_ALIAS = "best"  # models:/fakenews-<dataset>@best is always the newest registered version
+PYFUNC_CODE = Path(__file__).with_name("mlflow_pyfunc.py")
+PYFUNC_NAME = "pyfunc"
+MODEL_DIR_ARTIFACT = "model_dir"  # the name mlflow_pyfunc.py reads the model folder from
+RANK_KEY = "f1_macro"
+# What a registered model needs to load; pinned to the versions it was registered with.
+RUNTIME_PACKAGES = (
+    "mlflow",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "pydantic",
+    "scikit-learn",
+    "scipy",
+    "skops",
+    "torch",
+    "tokenizers",
+    "safetensors",
+    "transformers",
+    "ftfy",
+    "tqdm",
+    "pyyaml",
+)
+
+
+def registered_name(dataset: str) -> str:
+    return f"{REGISTERED_PREFIX}{dataset}"
+
+
+def registry_uri(paths: Paths) -> str:
+    return os.environ.get("MLFLOW_REGISTRY_URI") or tracking_uri(paths)
+
+
+# --- trained models --------------------------------------------------------------------------
+
+
+def validation_metrics(model_dir: Path) -> dict[str, Any]:
+    """The validation metrics the train stage stored in ``model.json`` ({} if unreadable)."""
+    try:
+        info = read_json(Path(model_dir) / MODEL_INFO_FILE)
+        val = info["training"]["val"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return val if isinstance(val, dict) else {}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A trained model of one dataset, with what ranks and describes it."""
+
+    dataset: str
+    model: str
+    directory: Path
+    val_f1: float
+    test: dict[str, Any]  # the evaluate stage's metrics ({} if not evaluated)
+
+
+def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
+    """The model with the highest validation macro F1; ties go to the model listed first."""
+    ranked: list[Candidate] = []
+    for model in params.models:
+        directory = paths.model(dataset, model)
+        val_f1 = validation_metrics(directory).get(RANK_KEY)
+        if not isinstance(val_f1, int | float):
+            log.warning("%s/%s: no validation F1 in %s; not ranked", dataset, model, directory)
+            continue
+        metrics_file = paths.evaluation(dataset, model) / "metrics.json"
+        test = read_json(metrics_file) if metrics_file.is_file() else {}
+        ranked.append(Candidate(dataset, model, directory, float(val_f1), test))
+    if not ranked:
+        return None
+    return max(ranked, key=lambda c: (c.val_f1, -ranked.index(c)))
+
+
+def list_models(paths: Paths) -> list[dict[str, Any]]:
+    """Every model with test metrics under ``metrics/``, with its validation F1 and folder.
+
+    ``best`` marks, per dataset, the highest validation F1: the model the report registers.
+    """
+    root = paths.metrics_root
+    rows: list[dict[str, Any]] = []
+    for metrics_file in sorted(root.glob("*/*.json")):  # metrics/<dataset>/<model>.json
+        try:
+            metrics = read_json(metrics_file)
+        except (OSError, ValueError):
+            log.warning("%s: unreadable, skipped", metrics_file)
+            continue
+        if not isinstance(metrics, dict) or "accuracy" not in metrics:
+            continue
+        dataset = str(metrics.get("dataset") or metrics_file.parent.name)
+        model = str(metrics.get("model") or metrics_file.stem)
+        directory = paths.model(dataset, model)
+        val_f1 = validation_metrics(directory).get(RANK_KEY)
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "val_f1_macro": val_f1,
+                "test_accuracy": metrics.get("accuracy"),
+                "test_f1_macro": metrics.get("f1_macro"),
+                "test_roc_auc": metrics.get("roc_auc"),
+                "test_n": metrics.get("n"),
+                "path": directory.relative_to(paths.root).as_posix()
+                if directory.is_relative_to(paths.root)
+                else str(directory),
+                "trained": (directory / MODEL_INFO_FILE).is_file(),
+                "best": False,
+            }
+        )
+    for dataset in {row["dataset"] for row in rows}:
+        ranked = [r for r in rows if r["dataset"] == dataset and r["val_f1_macro"] is not None]
+        if ranked:
+            max(ranked, key=lambda r: r["val_f1_macro"])["best"] = True
+    return rows
+
+
+# --- MLflow registry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    version: str
+    model: str
+    created: bool  # False: the latest version already held this model
+
+
+def pip_requirements() -> list[str]:
+    pinned = []
+    for package in RUNTIME_PACKAGES:
+        try:
+            pinned.append(f"{package}=={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return pinned
+
+
+def signature() -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", "text"), ColSpec("string", "title", required=False)]),
+        outputs=Schema([ColSpec("double", "prob_fake"), ColSpec("string", "label")]),
+        params=ParamSchema([ParamSpec("threshold", "double", 0.5)]),
+    )
+
+
+def latest_version(client: Any, name: str) -> Any | None:
+    versions = client.search_model_versions(f"name = '{name}'")
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def training_run(mlflow: Any, config: MlflowConfig, tags: dict[str, str]) -> Any | None:
+    """The newest run carrying all ``tags``: the train run that wrote this model folder."""
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+    runs = mlflow.search_runs(
+        experiment_names=[config.experiment],
+        filter_string=query,
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    return runs[0] if runs else None
+
+
+def version_tags(
+    candidate: Candidate, model_hash: str, data_hash: str | None, run: Any | None
+) -> dict[str, str]:
+    tags = {
+        TAG_DATASET: candidate.dataset,
+        TAG_MODEL: candidate.model,
+        TAG_MODEL_HASH: model_hash,
+        "val_f1_macro": f"{candidate.val_f1:.6f}",
+    }
+    for key in ("accuracy", "f1_macro", "roc_auc"):
+        if isinstance(candidate.test.get(key), int | float):
+            tags[f"test_{key}"] = f"{candidate.test[key]:.6f}"
+    data_hash = data_hash or (run.data.tags.get("data_hash") if run is not None else None)
+    if data_hash:
+        tags["data_hash"] = data_hash
+    if run is not None and "git_commit" in run.data.tags:
+        tags["git_commit"] = run.data.tags["git_commit"]
+    return tags
+
+
+@contextmanager
+def quiet_artifact_copies() -> Iterator[None]:
+    """No per-file progress bars in the stage log while MLflow copies the model folder."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    previous = os.environ.get(key)
+    os.environ.setdefault(key, "false")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+
+
+def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Registration:
+    """Register ``candidate`` as the next version of ``fakenews-<dataset>``, unless the latest
+    version already holds the same model files."""
+    from mlflow import MlflowClient
+
+    from fakenews.predict import load_predictor
+
+    mlflow = connect(paths, config)
+    client = MlflowClient(tracking_uri=tracking_uri(paths), registry_uri=registry_uri(paths))
+    name = registered_name(candidate.dataset)
+    model_hash = sha256_tree(candidate.directory)
+    latest = latest_version(client, name)
+    if latest is not None and latest.tags.get(TAG_MODEL_HASH) == model_hash:
+        return Registration(name, str(latest.version), candidate.model, created=False)
+
+    # Never register a folder that would not load: the same safe loader the pyfunc uses.
+    load_predictor(candidate.directory)
+    run_tags = {TAG_DATASET: candidate.dataset, TAG_MODEL: candidate.model}
+    run = training_run(mlflow, config, {**run_tags, TAG_MODEL_HASH: model_hash})
+    tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
+    with warnings.catch_warnings(), quiet_artifact_copies():
+        warnings.filterwarnings("ignore", message=".*input example.*")
+        # Into the training run when it is found, so the version links to it in `mlflow ui`.
+        with (
+            mlflow.start_run(run_id=run.info.run_id)
+            if run is not None
+            else mlflow.start_run(
+                run_name=f"{candidate.dataset}/{candidate.model} (registered)",
+                tags={**run_tags, TAG_MODEL_HASH: model_hash},
+            )
+        ) as active:
+            logged = mlflow.pyfunc.log_model(
+                name=PYFUNC_NAME,
+                python_model=str(PYFUNC_CODE),
+                artifacts={MODEL_DIR_ARTIFACT: str(candidate.directory)},
+                signature=signature(),
+                pip_requirements=pip_requirements(),
+            )
+            run_id = active.info.run_id
+    if latest is None and not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(
+            name,
+            tags={TAG_DATASET: candidate.dataset},
+            description=f"Best fakenews model on {candidate.dataset} by validation macro F1.",
+        )
+    version = client.create_model_version(
+        name=name,
+        source=logged.model_uri,
+        run_id=run_id,
+        tags=tags,
+        description=f"{candidate.model}: validation macro F1 {candidate.val_f1:.4f}",
+        model_id=logged.model_id,
+    )
+    client.set_registered_model_alias(name, BEST_ALIAS, version.version)
+    return Registration(name, str(version.version), candidate.model, created=True)
+
+
+def register_best_models(params: Params, paths: Paths) -> dict[str, Registration]:
+    """Register each dataset's best model (``mlflow.register_best``); never raises for MLflow."""
+    if not params.mlflow.register_best:
+        return {}
+    done: dict[str, Registration] = {}
+    for dataset in params.datasets:
+        candidate = best_model(params, paths, dataset)
+        if candidate is None:
+            warnings.warn(f"{dataset}: no trained model with a validation F1", stacklevel=2)
+            continue
+        try:
+            done[dataset] = registration = register(candidate, params.mlflow, paths)
+        except FakenewsError as error:  # this model folder: the other datasets may still go
+            warnings.warn(
+                f"not registering {dataset}'s best model ({candidate.model}): {error}",
+                stacklevel=2,
+            )
+            continue
+        except Exception as error:  # best effort, as tracking: the report is already written
+            warnings.warn(
+                f"MLflow: registering {dataset}'s best model ({candidate.model}) failed "
+                f"({type(error).__name__}: {error}); registration is off for the rest of this "
+                "stage, the report is unaffected",
+                stacklevel=2,
+            )
+            break
+        log.info(
+            "%s: %s version %s of %s (%s, validation F1 macro %.4f)",
+            dataset,
+            "registered" if registration.created else "already registered as",
+            registration.version,
+            registration.name,
+            candidate.model,
+            candidate.val_f1,
+        )
+    return done

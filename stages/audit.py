@@ -1,0 +1,9 @@
+"""audit@<dataset>: duplicates, cross-split leaks and shortcut probes (params: audit)."""
+
+from fakenews.audit import audit_dataset
+from fakenews.stage import args, stage
+
+if __name__ == "__main__":
+    (dataset,) = args(1, "python stages/audit.py DATASET")
+    with stage(f"audit@{dataset}") as (paths, params):
+        audit_dataset(dataset, params, paths)

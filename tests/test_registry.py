@@ -1,0 +1,155 @@
+"""The report stage's MLflow registration: best by validation F1, idempotent, loadable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tiny_models import TINY_LSTM, toy_rows, train_folder
+
+from fakenews.config import MlflowConfig, Params
+from fakenews.io import sha256_tree, write_json
+from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.models.base import model_input
+from fakenews.paths import Paths
+from fakenews.registry import best_model, register_best_models
+from fakenews.tracking import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, tracked_run
+
+MODELS = ["tfidf_logreg", "lstm"]
+
+
+def make_params(**mlflow: object) -> Params:
+    return Params(
+        datasets={"alpha": {}, "beta": {}},
+        models=MODELS,
+        train={m: {} for m in MODELS},
+        mlflow=MlflowConfig(experiment="fakenews", **mlflow),
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("trained")
+    return {
+        # tfidf_logreg is better on test, lstm on validation: the registry must pick lstm.
+        "tfidf_logreg": train_folder(root / "tfidf_logreg", "tfidf_logreg", 0.70, min_df=1),
+        "lstm": train_folder(root / "lstm", "lstm", 0.90, **TINY_LSTM),
+    }
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, trained: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Paths]:
+    """A repo with trained, evaluated models and its own sqlite MLflow store."""
+    paths = Paths(tmp_path)
+    for dataset in ("alpha", "beta"):
+        for model, folder in trained.items():
+            shutil.copytree(folder, paths.model(dataset, model))
+            test_f1 = 0.95 if model == "tfidf_logreg" else 0.60
+            write_json(
+                paths.evaluation(dataset, model) / "metrics.json",
+                {"accuracy": test_f1, "f1_macro": test_f1, "roc_auc": 0.9},
+            )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root (./mlruns) goes here too
+    yield paths
+    import mlflow
+
+    mlflow.set_tracking_uri(None)  # forget this store; monkeypatch restores the environment
+
+
+def versions(name: str) -> list[object]:
+    from mlflow import MlflowClient
+
+    return sorted(
+        MlflowClient().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version)
+    )
+
+
+def test_best_is_by_validation_f1_and_ties_go_to_the_first_listed(project: Paths) -> None:
+    best = best_model(make_params(), project, "alpha")
+    assert best is not None and (best.model, best.val_f1) == ("lstm", 0.9)
+    info = json.loads((project.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE).read_text())
+    info["training"]["val"]["f1_macro"] = 0.9
+    (project.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE).write_text(json.dumps(info))
+    assert best_model(make_params(), project, "alpha").model == "tfidf_logreg"  # type: ignore[union-attr]
+
+
+def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
+    import mlflow
+
+    params = make_params()
+    lstm_dir = project.model("alpha", "lstm")
+    # The train stage's run for alpha/lstm: the registered model is logged into it.
+    train_tags = {TAG_DATASET: "alpha", TAG_MODEL: "lstm"}
+    with tracked_run(project, params.mlflow, run_name="alpha/lstm", tags=train_tags) as run:
+        run.set_tags({TAG_MODEL_HASH: sha256_tree(lstm_dir), "data_hash": "abc.dir"})
+
+    first = register_best_models(params, project)
+    again = register_best_models(params, project)
+    assert {d: (r.model, r.version, r.created) for d, r in first.items()} == {
+        "alpha": ("lstm", "1", True),
+        "beta": ("lstm", "1", True),
+    }
+    assert {d: (r.version, r.created) for d, r in again.items()} == {
+        "alpha": ("1", False),
+        "beta": ("1", False),
+    }
+    (version,) = versions("fakenews-alpha")
+    assert version.run_id == run.run_id  # linked to the training run in `mlflow ui`
+    assert version.tags[TAG_MODEL] == "lstm" and version.tags["val_f1_macro"] == "0.900000"
+    assert version.tags["test_f1_macro"] == "0.600000"
+    assert version.tags[TAG_MODEL_HASH] == sha256_tree(lstm_dir)
+    assert version.tags["data_hash"] == "abc.dir"
+    assert len(versions("fakenews-beta")) == 1
+
+    frame = toy_rows(5, seed=7)[["title", "text"]]
+    expected = load_model(lstm_dir).predict_proba(model_input(frame, ["title", "text"]))
+    for uri in ("models:/fakenews-alpha/1", "models:/fakenews-alpha@best"):
+        scored = mlflow.pyfunc.load_model(uri).predict(frame)
+        np.testing.assert_allclose(scored["prob_fake"], expected, atol=1e-6)
+        assert scored["label"].tolist() == ["fake" if p >= 0.5 else "real" for p in expected]
+    # Text alone is enough (the title is optional), and the threshold is a parameter.
+    loaded = mlflow.pyfunc.load_model("models:/fakenews-alpha/1")
+    texts = pd.DataFrame({"text": ["secret hoax", "officials reported"]})
+    assert loaded.predict(texts, params={"threshold": 0.999})["label"].tolist() == ["real"] * 2
+
+    # A better model on validation -> a new version, and @best follows it.
+    tfidf_dir = project.model("alpha", "tfidf_logreg")
+    info = json.loads((tfidf_dir / MODEL_INFO_FILE).read_text())
+    info["training"]["val"]["f1_macro"] = 0.99
+    (tfidf_dir / MODEL_INFO_FILE).write_text(json.dumps(info))
+    changed = register_best_models(params, project)
+    assert (changed["alpha"].model, changed["alpha"].version, changed["alpha"].created) == (
+        "tfidf_logreg",
+        "2",
+        True,
+    )
+    assert not changed["beta"].created
+    best = mlflow.pyfunc.load_model("models:/fakenews-alpha@best").predict(frame)
+    expected = load_model(tfidf_dir).predict_proba(model_input(frame, ["title", "text"]))
+    np.testing.assert_allclose(best["prob_fake"], expected, atol=1e-12)
+
+    assert register_best_models(make_params(register_best=False), project) == {}
+    assert len(versions("fakenews-alpha")) == 2
+
+    # A best model that would not load is never registered; the other datasets still are.
+    (project.model("beta", "lstm") / "model.safetensors").write_bytes(b"garbage")
+    with pytest.warns(UserWarning, match="not registering beta's best model .*cannot load"):
+        assert set(register_best_models(params, project)) == {"alpha"}
+    assert len(versions("fakenews-beta")) == 1
+
+
+def test_registry_failure_is_one_warning(
+    project: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/a_file/db.sqlite")
+    with pytest.warns(UserWarning, match="registering alpha's best model"):
+        assert register_best_models(make_params(), project) == {}
