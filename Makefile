@@ -14,7 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Stage commands run `python`: put the venv first on PATH so they get this environment.
+# `fakenews check` validates all of params.yaml first (stages check only what they read).
 repro: venv
+	$(BIN)/fakenews check
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 # Everything, the end-to-end `dvc repro` tests included (plain `pytest` skips those: -m slow).
@@ -34,7 +36,7 @@ clean-venv:
 FULL_STUDY = \
 	-S '+datasets.isot={}' -S '+datasets.welfake={}' -S '+datasets.fake_or_real_news={}' \
 	-S '+datasets.fakenewsnet={}' \
-	-S 'models=[tfidf_logreg,rnn,lstm,gru,bilstm,minilm,tinybert,distilbert,bert_base]' \
+	-S 'models.transformer=[minilm,tinybert,distilbert,bert_base]' \
 	-S train.minilm.max_len=512 -S train.minilm.epochs=3 -S train.minilm.batch_size=16 \
 	-S train.minilm.grad_accumulation=2 -S train.minilm.warmup_steps=500 \
 	-S '~train.minilm.per_dataset'

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from fakenews.config import load_params
-from fakenews.data.split import load_split
+from fakenews.io import read_split
+from fakenews.models import model_config
 from fakenews.models.base import model_input
 from fakenews.nn.batching import bucketed_batches, padding_fraction
 from fakenews.nn.recurrent import LazyBatches, RecurrentNet, build_tokenizer, collate, encode
@@ -131,9 +132,9 @@ def main() -> None:
     args = parser.parse_args()
 
     split_dir = Paths.from_cwd().split(args.dataset)
-    train_df, val_df = load_split(split_dir, "train"), load_split(split_dir, "val")
+    train_df, val_df = read_split(split_dir, "train"), read_split(split_dir, "val")
     paths = Paths.from_cwd()
-    config = load_params(paths.params_file).model_config_for("lstm")  # the pipeline's own settings
+    config = model_config(load_params(paths.params_file), "lstm")  # the pipeline's own settings
     overrides = {"batch_size": args.batch_size, "max_batch_tokens": args.max_batch_tokens}
     config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     threads = configure_threads(config)

@@ -30,8 +30,9 @@ import torch
 from torch import nn
 
 from fakenews.config import load_params
-from fakenews.data.split import load_split
+from fakenews.io import read_split
 from fakenews.models import get_model_class
+from fakenews.models import model_config as params_model_config
 from fakenews.models.base import model_input
 from fakenews.nn.batching import bucketed_batches
 from fakenews.nn.recurrent import LazyBatches
@@ -55,7 +56,7 @@ def model_config(name: str) -> TransformerConfig:
     paths = Paths.from_cwd()
     params = load_params(paths.params_file) if paths.params_file.is_file() else None
     if params is not None and name in params.train:
-        return params.model_config_for(name)
+        return params_model_config(params, name)
     return get_model_class(name).Config()
 
 
@@ -163,7 +164,7 @@ def main() -> None:
     config = config.model_copy(update=update)
     threads = configure_threads(config)
     split_dir = Paths.from_cwd().split(args.dataset)
-    test, train = load_split(split_dir, "test"), load_split(split_dir, "train")
+    test, train = read_split(split_dir, "test"), read_split(split_dir, "train")
     texts = model_input(test, config.text_fields)[: args.max_examples]
     train_texts = model_input(train, config.text_fields)
     train_labels = train["label"].to_numpy(dtype=int)

@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
+from fakenews.check import check_params
 from fakenews.config import ParamsError, load_params, parse_params
+from fakenews.models import model_config
+from fakenews.paths import Paths
 
 
 def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
@@ -16,10 +19,20 @@ def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
     return changed
 
 
+def full_check(tmp_path: Path, raw: dict[str, Any]) -> None:
+    """What `fakenews check` runs: the shape, then every dataset's and model's own validation."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    for name in raw.get("datasets") or {}:
+        (tmp_path / "data" / "external" / name).mkdir(parents=True, exist_ok=True)
+    check_params(Paths(tmp_path))
+
+
 def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
     params = parse_params(real_params)
-    assert "tfidf_logreg" in params.models
-    assert params.model_config_for("tfidf_logreg").C > 0
+    assert "tfidf_logreg" in params.model_names
+    assert params.family_of("lstm") == "recurrent"
+    assert model_config(params, "tfidf_logreg").C > 0
+    check_params(Paths(Path(__file__).resolve().parents[1]))  # the repo's own params and folders
 
 
 @pytest.mark.parametrize(
@@ -30,7 +43,13 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         (lambda p: p["split"].update(seed="abc"), "split.seed"),
         (lambda p: p["prepare"].update(min_text_chars=0), "prepare.min_text_chars"),
         (lambda p: p["datasets"].update(nosuch={}), "datasets.nosuch"),
-        (lambda p: p["models"].append("nosuch_model"), "nosuch_model"),
+        (lambda p: p["models"]["linear"].append("nosuch_model"), "nosuch_model"),
+        (lambda p: p["models"]["linear"].append("bert_base"), "models.linear"),
+        (lambda p: p["models"]["linear"].append("lstm"), "listed more than once"),
+        (lambda p: p["models"].pop("transformer"), "models"),
+        (lambda p: p["models"].update(boosted=[]), "models"),
+        (lambda p: p.update(models=["tfidf_logreg"]), "models"),
+        (lambda p: p["models"]["recurrent"].append("tfidf_logreg"), "tfidf_logreg"),
         (lambda p: p["train"]["tfidf_logreg"].update(C=-1), "train.tfidf_logreg.C"),
         (lambda p: p["train"]["tfidf_logreg"].update(colour=1), "train.tfidf_logreg.colour"),
         (lambda p: p["train"].update(nosuch_model={}), "train.nosuch_model"),
@@ -48,6 +67,18 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         (
             lambda p: p["datasets"].update(mine={"source": "custom", "path": "x.csv"}),
             "datasets.mine.text_column",
+        ),
+        (
+            lambda p: p["datasets"].update(
+                mine={
+                    "source": "custom",
+                    "path": "data/external/mine.csv",  # outside the dataset's own folder
+                    "text_column": "t",
+                    "label_column": "l",
+                    "label_map": {"a": 1, "b": 0},
+                }
+            ),
+            "datasets.mine.path",
         ),
         (
             lambda p: p["datasets"].update(
@@ -79,10 +110,27 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         ),
     ],
 )
-def test_invalid_params_name_the_key(real_params: dict[str, Any], edit, key: str) -> None:
+def test_invalid_params_name_the_key(
+    tmp_path: Path, real_params: dict[str, Any], edit, key: str
+) -> None:
     with pytest.raises(ParamsError) as error:
-        parse_params(_broken(real_params, edit))
+        full_check(tmp_path, _broken(real_params, edit))
     assert key in str(error.value)
+
+
+def test_missing_external_folder_is_named(tmp_path: Path, real_params: dict[str, Any]) -> None:
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(real_params), encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"data/external/constraint/ does not exist"):
+        check_params(Paths(tmp_path))
+
+
+def test_stages_validate_only_what_they_use(tmp_path: Path, real_params: dict[str, Any]) -> None:
+    """A broken model section does not stop the params every stage loads, only that model."""
+    raw = _broken(real_params, lambda p: p["train"]["lstm"].update(hidden_sizes="big"))
+    params = parse_params(raw)
+    assert model_config(params, "tfidf_logreg").C > 0
+    with pytest.raises(ParamsError, match=r"train\.lstm\.hidden_sizes"):
+        model_config(params, "lstm")
 
 
 def test_split_fractions_message(real_params: dict[str, Any]) -> None:
@@ -110,6 +158,6 @@ def test_per_dataset_overrides_apply_to_that_dataset_only(real_params: dict[str,
     raw = copy.deepcopy(real_params)
     raw["train"]["tfidf_logreg"].update(C=2.0, per_dataset={"liar": {"C": 0.5}})
     params = parse_params(raw)
-    assert params.model_config_for("tfidf_logreg", "liar").C == 0.5
-    assert params.model_config_for("tfidf_logreg", "constraint").C == 2.0
-    assert params.model_config_for("tfidf_logreg").C == 2.0
+    assert model_config(params, "tfidf_logreg", "liar").C == 0.5
+    assert model_config(params, "tfidf_logreg", "constraint").C == 2.0
+    assert model_config(params, "tfidf_logreg").C == 2.0

@@ -49,7 +49,7 @@ def test_corrupt_or_mismatched_model_folder(tmp_path: Path) -> None:
     _, directory = _trained(tmp_path)
     with pytest.raises(ModelError, match="expected 'lstm'"):
         load_model(directory, expected="lstm")
-    (directory / "pipeline.skops").write_bytes(b"not a zip")
+    (directory / "weights.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ModelError, match="cannot load"):
         load_model(directory)
     with pytest.raises(ModelError, match="not a model folder"):

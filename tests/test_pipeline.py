@@ -77,10 +77,24 @@ def generated_news(seed: int, n_per_class: int = 60) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# Each model's family: its train/evaluate/transfer stages are `<stage>-<family>@<dataset>-<model>`.
+FAMILY = {"tfidf_logreg": "linear", "lstm": "recurrent"}
+
+
+def model_stage(stage: str, dataset: str, model: str) -> str:
+    return f"{stage}-{FAMILY[model]}@{dataset}-{model}"
+
+
+def write_news(root: Path, name: str, seed: int) -> None:
+    folder = root / "data" / "external" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    generated_news(seed).to_csv(folder / f"{name}.csv", index=False)
+
+
 def custom_options(name: str) -> dict[str, Any]:
     return {
         "source": "custom",
-        "path": f"data/external/{name}.csv",
+        "path": f"data/external/{name}/{name}.csv",
         "text_column": "body",
         "title_column": "headline",
         "label_column": "verdict",
@@ -123,12 +137,11 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     shutil.copytree(REPO / "stages", root / "stages")
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for name, seed in (("alpha", 1), ("beta", 2), ("gamma", 3)):
-        (root / "data" / "external").mkdir(parents=True, exist_ok=True)
-        generated_news(seed).to_csv(root / "data" / "external" / f"{name}.csv", index=False)
+        write_news(root, name, seed)
     # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
     params = dict(real_params)
     params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = ["tfidf_logreg", "lstm"]
+    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []}
     params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     write_params(root, params)
     run(root, "git", "init", "-q")
@@ -166,7 +179,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
     }
     expected |= {
-        f"{stage}@{d}-{m}"
+        model_stage(stage, d, m)
         for stage in ("train", "evaluate", "transfer")
         for d in ("alpha", "beta")
         for m in ("tfidf_logreg", "lstm")
@@ -267,10 +280,45 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert (repo / "reports" / "report.md").read_bytes() == report_before
     assert [len(registered_versions(repo, d)) for d in ("alpha", "beta")] == [1, 1]
 
+    # Code edits invalidate exactly the stages that run that code (dvc.yaml deps are true).
+    every_stage = set(run(repo, "dvc", "stage", "list", "--name-only").split())
+    model_stages = {
+        stage: {
+            model_stage(s, d, m)
+            for s in ("train", "evaluate", "transfer")
+            for d in ("alpha", "beta")
+        }
+        for stage, m in (("linear", "tfidf_logreg"), ("recurrent", "lstm"))
+    }
+    for edited, expected_changed in (
+        ("src/fakenews/nn/recurrent.py", model_stages["recurrent"] | {"report"}),
+        ("src/fakenews/nn/transformer.py", {"report"}),  # no transformer in this project
+        ("src/fakenews/models/tfidf_logreg.py", model_stages["linear"] | {"report"}),
+        (
+            "src/fakenews/data/near_duplicates.py",
+            {"split@alpha", "split@beta", "audit@alpha", "audit@beta", "overlap"},
+        ),
+        ("src/fakenews/io.py", None),  # every stage: io.py writes and reads every output
+    ):
+        original = (repo / edited).read_text()
+        (repo / edited).write_text(original + "# an edit\n")
+        changed = set(json.loads(run(repo, "dvc", "status", "--json")))
+        (repo / edited).write_text(original)
+        assert changed == (expected_changed or every_stage), edited
+    assert json.loads(run(repo, "dvc", "status", "--json")) == {}
+
+    # Editing a custom dataset's file in place reruns its branch (the folder is a dependency).
+    csv = repo / "data" / "external" / "alpha" / "alpha.csv"
+    saved = csv.read_bytes()
+    csv.write_bytes(saved + b"extra headline,extra body words here,FAKE\n")
+    assert "download@alpha" in json.loads(run(repo, "dvc", "status", "--json"))
+    csv.write_bytes(saved)
+    assert json.loads(run(repo, "dvc", "status", "--json")) == {}
+
     # A variant of one model's params reruns that model's train/evaluate and the report only.
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
-        f"{stage}@{d}-tfidf_logreg"
+        model_stage(stage, d, "tfidf_logreg")
         for stage in ("train", "evaluate", "transfer")
         for d in ("alpha", "beta")
     } | {"report"}
@@ -289,9 +337,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "split@gamma",
         "audit@gamma",
         "overlap",
-        *(f"{s}@gamma-{m}" for s in ("train", "evaluate") for m in ("tfidf_logreg", "lstm")),
         *(
-            f"transfer@{d}-{m}"
+            model_stage(s, "gamma", m)
+            for s in ("train", "evaluate")
+            for m in ("tfidf_logreg", "lstm")
+        ),
+        *(
+            model_stage("transfer", d, m)
             for d in ("alpha", "beta", "gamma")
             for m in ("tfidf_logreg", "lstm")
         ),
@@ -300,14 +352,20 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
 
 
 def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
-    run(repo, "dvc", "repro", "evaluate@alpha-tfidf_logreg", "evaluate@alpha-lstm")
+    run(
+        repo,
+        "dvc",
+        "repro",
+        model_stage("evaluate", "alpha", "tfidf_logreg"),
+        model_stage("evaluate", "alpha", "lstm"),
+    )
     split = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
     before = {
         m: json.loads((repo / "metrics" / "alpha" / f"{m}.json").read_text())
         for m in ("tfidf_logreg", "lstm")
     }
     stages = ["split@alpha"] + [
-        f"{s}@alpha-{m}" for m in ("tfidf_logreg", "lstm") for s in ("train", "evaluate")
+        model_stage(s, "alpha", m) for m in ("tfidf_logreg", "lstm") for s in ("train", "evaluate")
     ]
     for stage in stages:
         assert stages_run(run(repo, "dvc", "repro", "--force", "-s", stage)) == {stage}

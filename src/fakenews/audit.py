@@ -32,17 +32,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import OneHotEncoder
 
 from fakenews.config import AuditConfig, NearDuplicateConfig, Params
 from fakenews.data.cleaning import content_key
 from fakenews.data.near_duplicates import jaccard, near_duplicate_groups, shingle_set, words
-from fakenews.data.split import SPLITS, group_keys, load_split
+from fakenews.data.split import group_keys
 from fakenews.errors import FakenewsError
-from fakenews.io import read_json, write_json
+from fakenews.io import SPLITS, read_json, read_split, write_json
 from fakenews.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -198,6 +194,8 @@ def _metadata_features(
         else:
             train_table[column] = a.map(_category).tolist()
             test_table[column] = b.map(_category).tolist()
+    from sklearn.preprocessing import OneHotEncoder  # sklearn: lazily, ~2 s to import
+
     encoder = OneHotEncoder(
         handle_unknown="infrequent_if_exist", min_frequency=config.min_category_count
     )
@@ -226,6 +224,8 @@ def _length_features(
         train_table[key], test_table[key] = _quantile_codes(
             train_lengths[key], test_lengths[key], config.length_bins
         )
+    from sklearn.preprocessing import OneHotEncoder
+
     encoder = OneHotEncoder(handle_unknown="ignore")
     x_train = encoder.fit_transform(pd.DataFrame(train_table))
     return x_train, encoder.transform(pd.DataFrame(test_table)), used
@@ -246,6 +246,8 @@ def _prefix_features(
 ) -> tuple[Any, Any, list[str]] | str:
     k = config.prefix_tokens
     train_docs, test_docs = prefix_tokens(train, k), prefix_tokens(test, k)
+    from sklearn.feature_extraction.text import CountVectorizer
+
     vectorizer = CountVectorizer(analyzer=_prefix_analyzer, binary=True, min_df=2)
     try:
         x_train = vectorizer.fit_transform(train_docs)
@@ -259,6 +261,8 @@ def _title_features(
 ) -> tuple[Any, Any, list[str]] | str:
     if (train["title"].str.strip() != "").mean() < 0.5:
         return "no titles"
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     try:
         x_train = vectorizer.fit_transform(train["title"])
@@ -282,6 +286,9 @@ def run_probes(
     train: pd.DataFrame, test: pd.DataFrame, config: AuditConfig
 ) -> dict[str, dict[str, Any]]:
     """Majority baseline and each probe's test accuracy (skipped probes say why)."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
     y_train = train["label"].to_numpy(dtype=int)
     y_test = test["label"].to_numpy(dtype=int)
     # Ties go to fake, as in the split's group labels.
@@ -362,7 +369,7 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
     started = time.perf_counter()
     config = params.audit
     split_dir = paths.split(dataset)
-    splits = {name: load_split(split_dir, name) for name in SPLITS}
+    splits = {name: read_split(split_dir, name) for name in SPLITS}
     manifest = read_json(split_dir / "manifest.json")
     stats_file = paths.prepared(dataset) / "stats.json"
     prepared = read_json(stats_file) if stats_file.is_file() else {}
@@ -413,7 +420,7 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
     """
     everything = pd.concat(
         [
-            combined({name: load_split(paths.split(ds), name) for name in SPLITS}).assign(
+            combined({name: read_split(paths.split(ds), name) for name in SPLITS}).assign(
                 dataset=ds
             )
             for ds in params.datasets

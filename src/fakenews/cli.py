@@ -147,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models.add_argument("--json", action="store_true", help="JSON instead of a table")
     models.set_defaults(handler=cmd_models)
+
+    check = commands.add_parser(
+        "check",
+        help="validate params.yaml fully (every dataset and model) before `dvc repro`",
+        description="Each stage checks only the params it reads; this runs every check at once "
+        "so a mistake anywhere is reported before the first stage. `make repro` runs it.",
+    )
+    check.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+    check.set_defaults(handler=cmd_check)
     return parser
 
 
@@ -305,6 +316,21 @@ def cmd_models(args: argparse.Namespace) -> None:
         cells = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
         print("  ".join(cells).rstrip())
     print("\n★ best validation macro F1 per dataset: the version in MLflow's fakenews-<dataset>")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    from fakenews.check import check_params
+    from fakenews.config import ParamsError
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    try:
+        params = check_params(paths)
+    except ParamsError as error:
+        raise InputError(str(error)) from None
+    print(
+        f"{paths.params_file}: ok ({len(params.datasets)} datasets, "
+        f"{len(params.model_names)} models)"
+    )
 
 
 # --- entry point ---------------------------------------------------------------------------------

@@ -11,12 +11,20 @@ import pandas as pd
 
 from fakenews import stats
 from fakenews.config import Params
-from fakenews.data.split import load_split
-from fakenews.io import atomic_dir, atomic_path, read_json, sha256_tree, write_json, write_parquet
+from fakenews.io import (
+    atomic_dir,
+    atomic_path,
+    read_json,
+    read_split,
+    sha256_tree,
+    write_json,
+    write_parquet,
+)
 from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
+from fakenews.timing import timed
 from fakenews.tracking import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, flatten, tracked_run
 
 log = logging.getLogger(__name__)
@@ -30,12 +38,13 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     model_dir = paths.model(dataset, model_name)
     model = load_model(model_dir, expected=model_name)
     training = read_json(model_dir / MODEL_INFO_FILE).get("training", {})
-    test = load_split(paths.split(dataset), "test")
+    test = read_split(paths.split(dataset), "test")
     texts = model_input(test, list(model.config.text_fields))
     labels = test["label"].to_numpy(dtype=int)
 
     started = time.perf_counter()
-    probs = np.asarray(model.predict_proba(texts), dtype=float)
+    with timed("predict"):
+        probs = np.asarray(model.predict_proba(texts), dtype=float)
     seconds = time.perf_counter() - started
     if probs.shape != (len(test),) or not np.all((probs >= 0) & (probs <= 1)):
         raise ValueError(f"{model_name}: predict_proba returned invalid probabilities")
@@ -44,6 +53,7 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     metrics: dict[str, Any] = {
         "dataset": dataset,
         "model": model_name,
+        "family": model.family,  # the report groups by it without importing model code
         **classification_metrics(labels, probs, config.threshold),
         # The same seed for every model: each CI resamples the same test examples (paired).
         "ci": stats.metric_cis(

@@ -10,9 +10,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from fakenews.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The split files every model reads: data/split/<dataset>/<name>.parquet.
+SPLITS = ("train", "val", "test")
 
 
 def _umask() -> int:
@@ -81,6 +87,16 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     # Fixed compression and no index: same frame -> byte-identical file.
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False, compression="zstd", engine="pyarrow")
+
+
+def read_split(split_dir: Path, name: str) -> pd.DataFrame:
+    """One split of a dataset (written by split@<dataset>) as a frame."""
+    import pandas as pd
+
+    path = Path(split_dir) / f"{name}.parquet"
+    if not path.is_file():
+        raise DatasetError(f"split file {path} not found; run `dvc repro` to build the splits")
+    return pd.read_parquet(path)
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:

@@ -5,12 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
 
 DIGITS = 6
 
@@ -22,6 +16,14 @@ def _r(value: float) -> float:
 def classification_metrics(
     labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5
 ) -> dict[str, Any]:
+    # Imported here: sklearn takes ~2 s to import, and stages read their inputs first.
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
+
     labels = np.asarray(labels, dtype=int)
     probs = np.asarray(probs, dtype=float)
     preds = (probs >= threshold).astype(int)

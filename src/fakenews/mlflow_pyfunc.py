@@ -1,7 +1,7 @@
 """MLflow "model from code": MLflow runs this file to rebuild a registered fakenews model.
 
 Nothing is pickled. The wrapper is this code (copied into the logged model), the weights are the
-model folder logged as the artifact ``model_dir`` (skops / safetensors), read back with the same
+model folder logged as the artifact ``model_dir`` (JSON / safetensors), read back with the same
 safe loader as ``fakenews predict``. Loading needs the fakenews package installed.
 
 Not imported by the package: :mod:`fakenews.registry` logs it by path.

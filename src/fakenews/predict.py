@@ -112,7 +112,7 @@ def refuse_pickles(directory: Path) -> None:
     if unsafe:
         raise ModelError(
             f"{directory}: refusing a model folder with pickle-based files {unsafe}; "
-            "fakenews saves only skops and safetensors files"
+            "fakenews saves only JSON and safetensors files"
         )
 
 

@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 
 REGISTERED_PREFIX = "fakenews-"
 BEST_ALIAS = "best"  # models:/fakenews-<dataset>@best is always the newest registered version
-PYFUNC_CODE = Path(__file__).with_name("mlflow_pyfunc.py")
+# The pyfunc is logged from code: this file is read (not imported) when registering, so the
+# dependency check counts it as package data of this module.
+PACKAGE_DATA = ("mlflow_pyfunc.py",)
+PYFUNC_CODE = Path(__file__).with_name(PACKAGE_DATA[0])
 PYFUNC_NAME = "pyfunc"
 MODEL_DIR_ARTIFACT = "model_dir"  # the name mlflow_pyfunc.py reads the model folder from
 RANK_KEY = "f1_macro"
@@ -54,7 +57,6 @@ RUNTIME_PACKAGES = (
     "pydantic",
     "scikit-learn",
     "scipy",
-    "skops",
     "torch",
     "tokenizers",
     "safetensors",
@@ -100,7 +102,7 @@ class Candidate:
 def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
     """The model with the highest validation macro F1; ties go to the model listed first."""
     ranked: list[Candidate] = []
-    for model in params.models:
+    for model in params.model_names:
         directory = paths.model(dataset, model)
         val_f1 = validation_metrics(directory).get(RANK_KEY)
         if not isinstance(val_f1, int | float):

@@ -21,7 +21,6 @@ from fakenews import figures, stats
 from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
-from fakenews.models import get_model_class
 from fakenews.paths import Paths
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
@@ -60,7 +59,7 @@ Results = dict[str, dict[str, ModelResult]]
 def collect(params: Params, paths: Paths) -> Results:
     results: Results = {}
     for dataset in params.datasets:
-        for model in params.models:
+        for model in params.model_names:
             folder = paths.evaluation(dataset, model)
             if not (folder / "metrics.json").is_file():
                 raise FakenewsError(
@@ -68,11 +67,12 @@ def collect(params: Params, paths: Paths) -> Results:
                 )
             transfer_file = paths.transfer(dataset, model)
             history_file, errors_file = folder / "training.json", folder / "errors.json"
+            metrics = read_json(folder / "metrics.json")
             results.setdefault(dataset, {})[model] = ModelResult(
                 dataset=dataset,
                 model=model,
-                family=get_model_class(model).family,
-                metrics=read_json(folder / "metrics.json"),
+                family=metrics.get("family") or params.family_of(model),
+                metrics=metrics,
                 predictions=pd.read_parquet(folder / "predictions.parquet"),
                 history=read_json(history_file)["history"] if history_file.is_file() else [],
                 errors=read_json(errors_file) if errors_file.is_file() else {},

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from fakenews import timing
 from fakenews.config import Params, ParamsError, load_params
 from fakenews.errors import FakenewsError
 from fakenews.paths import Paths
@@ -14,18 +16,30 @@ from fakenews.paths import Paths
 
 @contextmanager
 def stage(name: str) -> Iterator[tuple[Paths, Params]]:
-    """Yield (paths, validated params); bad input ends the stage with one clear line."""
+    """Yield (paths, validated params); bad input ends the stage with one clear line.
+
+    Logs a ``timing:`` line at the end: start-up (process start to the first work, i.e. imports
+    and params validation), time spent fitting and predicting, and the rest.
+    """
     logging.basicConfig(level=logging.INFO, format=f"[{name}] %(levelname)s %(message)s")
+    log = logging.getLogger("fakenews.stage")
     try:
         paths = Paths.from_cwd()
-        yield paths, load_params(paths.params_file)
+        params = load_params(paths.params_file)
+        started, work_started = timing.process_start(), time.time()
+        yield paths, params
+        log.info("%s", timing.summary(started, work_started, time.time()))
     except (FakenewsError, ParamsError) as error:
         print(f"[{name}] error: {error}", file=sys.stderr)
         sys.exit(1)
 
 
 def args(count: int, usage: str) -> list[str]:
-    if len(sys.argv) != count + 1:
+    """The script's ``count`` arguments; ``--name value`` options are taken in order too."""
+    values = [a for a in sys.argv[1:] if not a.startswith("--")]
+    options = [a[2:] for a in sys.argv[1:] if a.startswith("--")]
+    expected = [w[2:] for w in usage.split() if w.startswith("--")]
+    if len(values) != count or options != expected:
         print(f"usage: {usage}", file=sys.stderr)
         sys.exit(2)
-    return sys.argv[1:]
+    return values

@@ -13,13 +13,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import binomtest
-from sklearn.metrics import (
-    brier_score_loss,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
+
+# scipy.stats and sklearn.metrics are imported in the functions that use them: together ~2 s of
+# start-up that most callers (e.g. the bootstrap CIs) never need.
 
 DIGITS = 6
 # Upper bound on resampled indices held in memory at once (rows x resamples), ~32 MB of int64.
@@ -217,6 +213,8 @@ def mcnemar_from_counts(b: int, c: int) -> dict[str, Any]:
     if b < 0 or c < 0:
         raise ValueError(f"counts must be non-negative, got b={b}, c={c}")
     n = b + c
+    from scipy.stats import binomtest
+
     p_value = 1.0 if n == 0 else float(binomtest(b, n, 0.5, alternative="two-sided").pvalue)
     return {
         "b": b,
@@ -294,6 +292,8 @@ def expected_calibration_error(labels: ArrayLike, prob: ArrayLike, n_bins: int =
 def brier_score(labels: ArrayLike, prob: ArrayLike) -> float:
     """Mean squared error between P(fake) and the 0/1 label (lower is better)."""
     y, p = _labels_probs(labels, prob)
+    from sklearn.metrics import brier_score_loss
+
     return float(brier_score_loss(y, p, labels=[0, 1]))
 
 
@@ -345,6 +345,8 @@ def roc_points(labels: ArrayLike, prob: ArrayLike, max_points: int = 201) -> lis
     y, p = _labels_probs(labels, prob)
     if not _two_classes(y):
         return []
+    from sklearn.metrics import roc_curve
+
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=True)
     return [
         {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(thresholds[i], 1.0))}
@@ -362,6 +364,8 @@ def pr_points(labels: ArrayLike, prob: ArrayLike, max_points: int = 201) -> list
     y, p = _labels_probs(labels, prob)
     if not _two_classes(y):
         return []
+    from sklearn.metrics import precision_recall_curve
+
     precision, recall, thresholds = precision_recall_curve(y, p, drop_intermediate=True)
     # sklearn orders by increasing threshold (recall descending); reverse for recall ascending.
     precision, recall = precision[::-1], recall[::-1]
@@ -385,6 +389,8 @@ def auc_from_probabilities(labels: ArrayLike, prob: ArrayLike) -> float | None:
     y, p = _labels_probs(labels, prob)
     if not _two_classes(y):
         return None
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, p))
 
 

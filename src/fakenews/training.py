@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-from fakenews.config import Params
-from fakenews.data.split import load_split
-from fakenews.io import atomic_dir, sha256_tree, write_json
+from fakenews.config import Params, ParamsError
+from fakenews.io import atomic_dir, read_split, sha256_tree, write_json
 from fakenews.metrics import classification_metrics
-from fakenews.models import get_model_class, save_model
+from fakenews.models import get_model_class, model_config, save_model
 from fakenews.models.base import model_input
-from fakenews.nn.distributed import is_main_process
 from fakenews.paths import Paths
+from fakenews.timing import timed
 from fakenews.tracking import TAG_MODEL_HASH, flatten, tracked_run, train_tags
 
 log = logging.getLogger(__name__)
@@ -33,18 +32,36 @@ def cap_rows(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
     """A stratified sample of at most ``limit`` rows, in the original row order."""
     if limit is None or len(frame) <= limit:
         return frame
+    from sklearn.model_selection import train_test_split
+
     stratify = frame["label"] if frame["label"].value_counts().min() >= 2 else None
     sample, _ = train_test_split(frame, train_size=limit, stratify=stratify, random_state=seed)
     return sample.sort_index()
 
 
-def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
-    """Train a model on a dataset, write ``models/<dataset>/<model>/``; return a summary."""
-    config = params.model_config_for(model_name, dataset)
+def is_main_process() -> bool:
+    # torchrun sets RANK per worker; read it here so torch-free models never import torch.
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def train(
+    dataset: str, model_name: str, params: Params, paths: Paths, family: str | None = None
+) -> dict[str, Any]:
+    """Train a model on a dataset, write ``models/<dataset>/<model>/``; return a summary.
+
+    ``family``: the stage group's family (dvc.yaml), checked against the model's own.
+    """
+    config = model_config(params, model_name, dataset)
+    actual = get_model_class(model_name).family
+    if family is not None and actual != family:
+        raise ParamsError(
+            f"params.yaml: models.{family}: {model_name!r} belongs to family {actual!r}; "
+            f"list it under models.{actual}"
+        )
     seed_everything(config.seed)
     split_dir = paths.split(dataset)
-    train_df = cap_rows(load_split(split_dir, "train"), config.max_train_samples, config.seed)
-    val_df = load_split(split_dir, "val")
+    train_df = cap_rows(read_split(split_dir, "train"), config.max_train_samples, config.seed)
+    val_df = read_split(split_dir, "val")
     fields = list(config.text_fields)
     train_texts, val_texts = model_input(train_df, fields), model_input(val_df, fields)
     train_labels = train_df["label"].to_numpy(dtype=int)
@@ -53,7 +70,8 @@ def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[s
     model = get_model_class(model_name)(config)
     if not is_main_process():
         # A torchrun worker trains in lockstep with rank 0, which alone records and saves.
-        model.fit(train_texts, train_labels, val_texts, val_labels, lambda metrics, step: None)
+        with timed("fit"):
+            model.fit(train_texts, train_labels, val_texts, val_labels, lambda m, step: None)
         return {}
     out_dir = paths.model(dataset, model_name)
     tags = train_tags(paths, dataset, model_name)
@@ -70,10 +88,13 @@ def train(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[s
             }
         )
         started = time.perf_counter()
-        info = model.fit(train_texts, train_labels, val_texts, val_labels, tracker.log_metrics)
+        with timed("fit"):
+            info = model.fit(train_texts, train_labels, val_texts, val_labels, tracker.log_metrics)
         train_seconds = time.perf_counter() - started
         history = info.pop("history", [])
-        val_metrics = classification_metrics(val_labels, model.predict_proba(val_texts))
+        with timed("predict"):
+            val_probs = model.predict_proba(val_texts)
+        val_metrics = classification_metrics(val_labels, val_probs)
         summary: dict[str, Any] = {
             "n_train": len(train_df),
             "n_val": len(val_df),

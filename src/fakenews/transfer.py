@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from fakenews.config import Params
-from fakenews.data.split import load_split
-from fakenews.io import write_json
+from fakenews.io import read_split, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
+from fakenews.timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,9 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     for target in params.datasets:
         if target == dataset:
             continue
-        test = load_split(paths.split(target), "test")
-        probs = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
+        test = read_split(paths.split(target), "test")
+        with timed("predict"):
+            probs = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
         metrics = classification_metrics(
             test["label"].to_numpy(dtype=int), probs, params.evaluate.threshold
         )

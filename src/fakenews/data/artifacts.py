@@ -133,6 +133,22 @@ LABEL_CHECKS: dict[str, LabelCheck] = {
 }
 
 
+def check_names(dataset: str, rules: list[str] | None, checks: list[str] | None) -> None:
+    """``datasets.<dataset>.artifact_rules`` / ``label_checks`` name known entries."""
+    from fakenews.config import ParamsError
+
+    for key, names, catalogue in (
+        ("artifact_rules", rules, ARTIFACT_RULES),
+        ("label_checks", checks, LABEL_CHECKS),
+    ):
+        unknown = [n for n in names or [] if n not in catalogue]
+        if unknown:
+            raise ParamsError(
+                f"params.yaml: datasets.{dataset}.{key}: unknown name(s) {unknown}; "
+                f"known: {', '.join(sorted(catalogue))}"
+            )
+
+
 def rules_for(source: str, names: list[str] | None = None) -> list[ArtifactRule]:
     """The rules that apply: those named (custom datasets), else those listing the source."""
     if names is not None:

@@ -2,7 +2,7 @@
 
 Where files come from, first match wins:
 1. the offline mirror named by ``FAKENEWS_DATA_MIRROR`` (``<mirror>/<source>/<path>``),
-2. files placed by hand in ``data/external/<source>/`` (sources behind a login),
+2. files placed by hand in ``data/external/<dataset>/`` (sources behind a login),
 3. upstream (the zip the source ships, or each file's URL), with retries on transient errors.
 Every file is checked against the registry's checksum whichever way it came. Nothing reaches
 ``data/raw/<dataset>/`` unless the whole set is complete and verified.
@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from fakenews.config import DatasetConfig
-from fakenews.data.sources import CUSTOM, SOURCES, RemoteFile, Source
+from fakenews.data.sources import CUSTOM, EXTERNAL_DIR, RemoteFile, Source, source_for
 from fakenews.errors import DownloadError
 from fakenews.io import atomic_dir, md5_file, sha256_file
 
@@ -120,10 +120,9 @@ def safe_extract(archive: Path, members: dict[str, Path], strip_prefix: str = ""
                 shutil.copyfileobj(src, dst)
 
 
-def _local_copy(source: Source, roots: list[tuple[str, Path]]) -> tuple[str, Path] | None:
+def _local_copy(source: Source, folders: list[tuple[str, Path]]) -> tuple[str, Path] | None:
     """The first local folder holding every file of ``source``, if any."""
-    for label, root in roots:
-        folder = root / source.name
+    for label, folder in folders:
         if source.files and all((folder / f.path).is_file() for f in source.files):
             return label, folder
     return None
@@ -142,8 +141,10 @@ def fetch_source(
 
     Returns a short description of where the files came from.
     """
-    roots = ([("mirror", mirror)] if mirror else []) + [("external", external)]
-    local = _local_copy(source, roots)
+    # The mirror is laid out by source; hand-placed files go in the dataset's own folder, which
+    # download@<dataset> declares as a dependency.
+    folders = ([("mirror", mirror / source.name)] if mirror else []) + [("external", external)]
+    local = _local_copy(source, folders)
     if local is not None:
         label, folder = local
         for spec in source.files:
@@ -217,11 +218,10 @@ def download_dataset(
     session: requests.Session | None = None,
 ) -> str:
     """Write the verified raw files of ``dataset`` to ``raw_dir`` (all or nothing)."""
-    source_name = options.source or dataset
-    source = SOURCES[source_name]
-    external = root / "data" / "external"
+    source = source_for(dataset, options)
+    external = root / EXTERNAL_DIR / dataset
     with atomic_dir(raw_dir) as tmp:
-        if source_name == CUSTOM:
+        if source.name == CUSTOM:
             origin = fetch_custom(dataset, options, tmp, root)
         else:
             origin = fetch_source(

@@ -14,11 +14,13 @@ from fakenews.data.artifacts import (
     LabelCheck,
     apply_artifact_rules,
     check_labels,
+    check_names,
     checks_for,
     rules_for,
 )
 from fakenews.data.cleaning import clean_text, content_key
 from fakenews.data.loaders import load_source
+from fakenews.data.sources import source_for
 from fakenews.errors import DatasetError
 from fakenews.io import atomic_dir, write_json, write_parquet
 
@@ -101,7 +103,8 @@ def prepare_dataset(
     raw_dir: Path,
     out_dir: Path,
 ) -> dict[str, Any]:
-    source = options.source or dataset
+    source = source_for(dataset, options).name
+    check_names(dataset, options.artifact_rules, options.label_checks)
     frame = load_source(dataset, source, raw_dir, options)
     missing = [c for c in STANDARD_COLUMNS if c not in frame]
     if missing:

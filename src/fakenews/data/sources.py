@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from fakenews.config import DatasetConfig
 
 CUSTOM = "custom"
+# Files shipped inside the package that this module reads (relative to this folder); the
+# dependency check (tests/depcheck.py) makes every stage importing it declare them.
+PACKAGE_DATA = ("checksums",)
+EXTERNAL_DIR = "data/external"  # <root>/data/external/<dataset>/: files a user places by hand
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,19 @@ class CustomSource(Source):
                 f"params.yaml: datasets.{dataset}.label_map: must map some values to 1 (fake) "
                 f"and some to 0 (real), got {options.label_map}"
             )
+        folder = PurePosixPath(EXTERNAL_DIR, dataset)
+        path = PurePosixPath(str(options.path))
+        if path.is_absolute() or folder not in path.parents:
+            # download@<dataset> depends on this folder: a file elsewhere could change unseen.
+            raise ParamsError(
+                f"params.yaml: datasets.{dataset}.path: {options.path!r} must lie in "
+                f"{folder}/ (the folder DVC tracks as download@{dataset}'s input, so editing the "
+                f"file reruns the pipeline), e.g. {folder}/{path.name}"
+            )
 
 
 def _checksum_list(name: str) -> dict[str, str]:
-    text = resources.files("fakenews.data").joinpath("checksums", name).read_text("utf-8")
+    text = resources.files("fakenews.data").joinpath(PACKAGE_DATA[0], name).read_text("utf-8")
     entries = {}
     for line in text.splitlines():
         if line.strip():
@@ -309,3 +323,19 @@ _register(
         files=(),
     )
 )
+
+
+def source_for(dataset: str, options: DatasetConfig) -> Source:
+    """The dataset's source, after checking its options; ParamsError names the key at fault."""
+    from fakenews.config import ParamsError
+
+    name = options.source or dataset
+    if name not in SOURCES:
+        key = f"datasets.{dataset}.source" if options.source else f"datasets.{dataset}"
+        raise ParamsError(
+            f"params.yaml: {key}: unknown dataset source {name!r}; "
+            f"known sources: {', '.join(sorted(SOURCES))}"
+        )
+    source = SOURCES[name]
+    source.check_options(dataset, options)
+    return source

@@ -22,9 +22,8 @@ from fakenews.config import NearDuplicateConfig, SplitConfig
 from fakenews.data.cleaning import content_key
 from fakenews.data.near_duplicates import group_ids
 from fakenews.errors import DatasetError
-from fakenews.io import atomic_dir, sha256_file, write_json, write_parquet
+from fakenews.io import SPLITS, atomic_dir, sha256_file, write_json, write_parquet
 
-SPLITS = ("train", "val", "test")
 SPLIT_RANK = {name: rank for rank, name in enumerate(SPLITS)}
 
 
@@ -165,10 +164,3 @@ def split_dataset(
         manifest["hash"] = digest.hexdigest()
         write_json(tmp / "manifest.json", manifest)
     return manifest
-
-
-def load_split(split_dir: Path, name: str) -> pd.DataFrame:
-    path = Path(split_dir) / f"{name}.parquet"
-    if not path.is_file():
-        raise DatasetError(f"split file {path} not found; run `dvc repro` to build the splits")
-    return pd.read_parquet(path)

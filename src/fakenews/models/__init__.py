@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from fakenews.config import PER_DATASET, Params, ParamsError, format_validation_error
 from fakenews.errors import ModelError
 from fakenews.io import read_json, write_json
 
@@ -30,12 +31,58 @@ def get_model_class(name: str) -> type[TextClassifier]:
     return importlib.import_module(f"fakenews.models.{name}").Model
 
 
+def model_config(params: Params, model: str, dataset: str | None = None) -> ModelConfig:
+    """``train.<model>`` (with ``per_dataset.<dataset>`` applied) as the model's typed Config."""
+    key = f"train.{model}" + (f".{PER_DATASET}.{dataset}" if dataset else "")
+    try:
+        cls = get_model_class(model)
+    except ModelError as error:
+        raise ParamsError(f"params.yaml: {key}: {error}") from None
+    try:
+        return cls.Config(**params.model_section(model, dataset))
+    except ValidationError as error:
+        raise ParamsError(f"params.yaml: {format_validation_error(error, prefix=key)}") from None
+
+
+def check_model_params(params: Params) -> None:
+    """Every ``models:`` entry and ``train.<model>`` section, as each model validates it.
+
+    Imports every model listed (torch included): for ``fakenews check``, not for stages, which
+    each validate only the model they run.
+    """
+    for family, names in params.models.items():
+        for name in names:
+            if name not in MODEL_NAMES:
+                raise ParamsError(
+                    f"params.yaml: models.{family}: unknown model {name!r}; known models: "
+                    f"{', '.join(MODEL_NAMES)}"
+                )
+            actual = get_model_class(name).family
+            if actual != family:
+                raise ParamsError(
+                    f"params.yaml: models.{family}: {name!r} belongs to family {actual!r}; "
+                    f"list it under models.{actual}"
+                )
+    for model, section in params.train.items():
+        if model not in MODEL_NAMES:
+            raise ParamsError(
+                f"params.yaml: train.{model}: unknown model; known models: {', '.join(MODEL_NAMES)}"
+            )
+        for dataset in (None, *(section.get(PER_DATASET) or {})):
+            model_config(params, model, dataset)
+
+
 def save_model(model: TextClassifier, directory: Path, extra: dict[str, Any]) -> None:
     """Write the model plus ``model.json`` (which model, its config) into ``directory``."""
     model.save(directory)
     write_json(
         directory / MODEL_INFO_FILE,
-        {"model": model.name, "config": model.config.model_dump(mode="json"), **extra},
+        {
+            "model": model.name,
+            "family": model.family,
+            "config": model.config.model_dump(mode="json"),
+            **extra,
+        },
     )
 
 

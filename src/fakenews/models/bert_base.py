@@ -16,5 +16,4 @@ class Config(TransformerConfig):
 
 class Model(TransformerClassifier):
     name = "bert_base"
-    family = "transformer"
     Config = Config

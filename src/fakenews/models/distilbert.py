@@ -18,5 +18,4 @@ class Config(TransformerConfig):
 
 class Model(TransformerClassifier):
     name = "distilbert"
-    family = "transformer"
     Config = Config

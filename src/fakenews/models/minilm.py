@@ -25,5 +25,4 @@ class Config(TransformerConfig):
 
 class Model(TransformerClassifier):
     name = "minilm"
-    family = "transformer"
     Config = Config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -15,22 +16,11 @@ from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-MODEL_FILE = "pipeline.skops"
-# Types a saved pipeline may contain; anything else in the file is refused on load.
-TRUSTED_TYPES = [
-    "builtins.dict",
-    "builtins.list",
-    "builtins.tuple",
-    "numpy.dtype",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-    "scipy.sparse._csr.csr_matrix",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.pipeline.Pipeline",
-]
+# A fitted pipeline is its vocabulary and four arrays. Saved as JSON + safetensors (no code, no
+# pickle) instead of skops, whose import walks every sklearn module and loads torch (~8 s per
+# stage that saves or loads a TF-IDF model).
+VOCABULARY_FILE = "vocabulary.json"
+WEIGHTS_FILE = "weights.safetensors"
 
 
 class Config(ModelConfig):
@@ -56,7 +46,7 @@ class Model(TextClassifier):
         self.pipeline = pipeline
 
     def _build(self) -> Pipeline:
-        # Imported here: params validation imports every model module and must stay fast.
+        # Imported here: sklearn takes ~2 s to import, and the stage reads its data first.
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
@@ -104,8 +94,6 @@ class Model(TextClassifier):
         except ValueError as error:  # e.g. min_df leaves no vocabulary on a tiny set
             raise ModelError(f"tfidf_logreg: training failed: {error}") from None
         tfidf = self.pipeline.named_steps["tfidf"]
-        # numpy ints would each become a separate array in the skops file (minutes to save).
-        tfidf.vocabulary_ = {term: int(index) for term, index in tfidf.vocabulary_.items()}
         if hasattr(tfidf, "stop_words_"):
             del tfidf.stop_words_  # the pruned terms: large, and not needed to predict
         # One "epoch": the curves file has the same shape as the iterative models'.
@@ -127,21 +115,53 @@ class Model(TextClassifier):
         return self.pipeline.predict_proba(list(texts))[:, classes.index(1)]
 
     def save(self, directory: Path) -> None:
-        import skops.io as sio  # slow to import (it loads torch): only when saving/loading
+        from safetensors.numpy import save_file
 
-        sio.dump(self.pipeline, directory / MODEL_FILE)
+        if self.pipeline is None:
+            raise ModelError("tfidf_logreg: save before fit")
+        tfidf, logreg = self.pipeline.named_steps["tfidf"], self.pipeline.named_steps["logreg"]
+        terms = sorted(tfidf.vocabulary_, key=tfidf.vocabulary_.__getitem__)  # by column
+        (Path(directory) / VOCABULARY_FILE).write_text(
+            json.dumps(terms, ensure_ascii=False), encoding="utf-8"
+        )
+        save_file(
+            {
+                "idf": np.ascontiguousarray(tfidf.idf_, dtype=np.float64),
+                "coef": np.ascontiguousarray(logreg.coef_, dtype=np.float64),
+                "intercept": np.ascontiguousarray(logreg.intercept_, dtype=np.float64),
+                "classes": np.asarray(logreg.classes_, dtype=np.int64),
+            },
+            Path(directory) / WEIGHTS_FILE,
+        )
 
     @classmethod
     def load(cls, directory: Path, config: Config) -> Self:  # type: ignore[override]
-        import skops.io as sio
+        from safetensors.numpy import load_file
 
-        path = Path(directory) / MODEL_FILE
-        if not path.is_file():
-            raise ModelError(f"{directory}: no {MODEL_FILE}")
-        untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-        if untrusted:
-            raise ModelError(f"{path}: refusing to load unexpected types {sorted(untrusted)}")
-        return cls(config, sio.load(path, trusted=TRUSTED_TYPES))
+        directory = Path(directory)
+        for name in (VOCABULARY_FILE, WEIGHTS_FILE):
+            if not (directory / name).is_file():
+                raise ModelError(f"{directory}: no {name}")
+        terms = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        arrays = load_file(directory / WEIGHTS_FILE)
+        expected = {"idf", "coef", "intercept", "classes"}
+        if set(arrays) != expected or not isinstance(terms, list):
+            raise ModelError(f"{directory}: {WEIGHTS_FILE} must hold {sorted(expected)}")
+        n_terms = len(terms)
+        if arrays["idf"].shape != (n_terms,) or arrays["coef"].shape != (1, n_terms):
+            raise ModelError(
+                f"{directory}: {WEIGHTS_FILE} does not match {VOCABULARY_FILE} ({n_terms} terms)"
+            )
+        model = cls(config)
+        pipeline = model._build()
+        tfidf, logreg = pipeline.named_steps["tfidf"], pipeline.named_steps["logreg"]
+        tfidf.vocabulary_ = {term: i for i, term in enumerate(terms)}
+        tfidf.idf_ = arrays["idf"]  # sklearn's setter builds the fitted TF-IDF transformer
+        logreg.coef_, logreg.intercept_ = arrays["coef"], arrays["intercept"]
+        logreg.classes_ = arrays["classes"]
+        logreg.n_features_in_ = n_terms
+        model.pipeline = pipeline
+        return model
 
     def parameter_count(self) -> int | None:
         if self.pipeline is None:

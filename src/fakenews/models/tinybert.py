@@ -18,5 +18,4 @@ class Config(TransformerConfig):
 
 class Model(TransformerClassifier):
     name = "tinybert"
-    family = "transformer"
     Config = Config

@@ -1,10 +1,17 @@
-"""Length-bucketed batching: shuffle, then sort within chunks, so batches carry little padding."""
+"""Batching shared by the torch families.
+
+Length bucketing (shuffle, then sort within chunks, so batches carry little padding), sorted
+inference batches, and :class:`LazyBatches`, which collates a batch only when it is read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def bucketed_batches(
@@ -71,3 +78,16 @@ def padding_fraction(lengths: Sequence[int], batches: Sequence[np.ndarray]) -> f
     real = sum(int(lengths[b].sum()) for b in batches if len(b))
     padded = sum(len(b) * int(lengths[b].max()) for b in batches if len(b))
     return 1.0 - real / padded if padded else 0.0
+
+
+class LazyBatches(Sequence[T]):
+    """Index batches collated on access, so an epoch never holds all padded tensors at once."""
+
+    def __init__(self, indices: list[np.ndarray], make: Callable[[np.ndarray], T]) -> None:
+        self.indices, self.make = indices, make
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> T:  # type: ignore[override]
+        return self.make(self.indices[i])

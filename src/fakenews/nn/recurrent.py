@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -20,16 +20,8 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from torch import nn
 
 from fakenews.errors import ModelError
-from fakenews.models.base import MetricsCallback, TextClassifier
-from fakenews.nn.batching import bucketed_batches, sorted_batches
-from fakenews.nn.trainer import (
-    Batch,
-    TorchTrainer,
-    TorchTrainingConfig,
-    configure_threads,
-    resolve_device,
-    seed_torch,
-)
+from fakenews.nn.classifier import TorchClassifier
+from fakenews.nn.trainer import Batch, TorchTrainingConfig
 
 PAD, UNK = "[PAD]", "[UNK]"
 WEIGHTS_FILE = "model.safetensors"
@@ -170,49 +162,17 @@ def collate(sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
     return batch
 
 
-class LazyBatches(Sequence[Batch]):
-    """Index batches collated on access, so an epoch never holds all padded tensors at once."""
-
-    def __init__(self, indices: list[np.ndarray], make: Callable[[np.ndarray], Batch]) -> None:
-        self.indices, self.make = indices, make
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> Batch:  # type: ignore[override]
-        return self.make(self.indices[i])
-
-
-def _forward(module: nn.Module, batch: Batch) -> torch.Tensor:
-    return module(batch["input_ids"], batch["lengths"])
-
-
-class RecurrentClassifier(TextClassifier):
-    """Shared implementation; each model module sets ``name`` and its default ``Config``."""
+class RecurrentClassifier(TorchClassifier[RecurrentConfig, Tokenizer, RecurrentNet]):
+    """The family; each model module sets ``name`` and its default ``Config``."""
 
     Config = RecurrentConfig
     family = "recurrent"
 
-    def __init__(
-        self,
-        config: RecurrentConfig,
-        tokenizer: Tokenizer | None = None,
-        network: RecurrentNet | None = None,
-    ) -> None:
-        super().__init__(config)
-        self.tokenizer = tokenizer
-        self.network = network
-
-    @property
-    def rconfig(self) -> RecurrentConfig:
-        assert isinstance(self.config, RecurrentConfig)
-        return self.config
-
-    def _network_kwargs(self) -> dict[str, Any]:
-        c = self.rconfig
-        assert self.tokenizer is not None
+    def _network_kwargs(self, tokenizer: Tokenizer) -> dict[str, Any]:
+        """RecurrentNet's arguments, also saved as network.json to rebuild it on load."""
+        c = self.typed_config
         return {
-            "vocab_size": self.tokenizer.get_vocab_size(),
+            "vocab_size": tokenizer.get_vocab_size(),
             "embedding_dim": c.embedding_dim,
             "cell": c.cell,
             "hidden_sizes": list(c.hidden_sizes),
@@ -221,65 +181,23 @@ class RecurrentClassifier(TextClassifier):
             "dropout": c.dropout,
         }
 
-    def device_name(self) -> str:
-        return resolve_device(self.rconfig).type
+    def _build(self, train_texts: list[str]) -> tuple[Tokenizer, RecurrentNet]:
+        tokenizer = build_tokenizer(train_texts, self.typed_config)
+        return tokenizer, RecurrentNet(**self._network_kwargs(tokenizer))
 
-    def _trainer(self) -> TorchTrainer:
-        assert self.network is not None
-        return TorchTrainer(self.network, _forward, self.rconfig)
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        assert self.tokenizer is not None
+        return encode(self.tokenizer, texts)
 
-    def fit(
-        self,
-        train_texts: list[str],
-        train_labels: np.ndarray,
-        val_texts: list[str],
-        val_labels: np.ndarray,
-        log_metrics: MetricsCallback,
-    ) -> dict[str, Any]:
-        c = self.rconfig
-        configure_threads(c)
-        seed_torch(c.seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        self.tokenizer = build_tokenizer(train_texts, c)
-        self.network = RecurrentNet(**self._network_kwargs())
-        train_ids, val_ids = encode(self.tokenizer, train_texts), encode(self.tokenizer, val_texts)
-        train_lengths = [len(s) for s in train_ids]
-        train_y, val_y = np.asarray(train_labels), np.asarray(val_labels)
+    def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
+        return collate(sequences, labels)
 
-        def train_batches(epoch: int) -> LazyBatches:
-            rng = np.random.default_rng([c.seed, epoch])
-            indices = bucketed_batches(
-                train_lengths, c.batch_size, rng, c.bucket_chunk_batches, c.max_batch_tokens
-            )
-            return LazyBatches(indices, lambda b: collate([train_ids[i] for i in b], train_y[b]))
+    def _forward(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        return module(batch["input_ids"], batch["lengths"])
 
-        val_batches = LazyBatches(
-            sorted_batches([len(s) for s in val_ids], c.eval_batch_size),
-            lambda b: collate([val_ids[i] for i in b], val_y[b]),
-        )
-        trainer = self._trainer()
-        history = trainer.fit(train_batches, val_batches, log_metrics)
-        self.network.cpu()
-        return {
-            "history": history,
-            "precision": trainer.precision,
-            "vocabulary_size": self.tokenizer.get_vocab_size(),
-            "epochs_run": len(history),
-            "best_epoch": int(next(r["epoch"] for r in history if r["best"])),
-        }
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if self.tokenizer is None or self.network is None:
-            raise ModelError(f"{self.name}: predict before fit/load")
-        configure_threads(self.rconfig)
-        ids = encode(self.tokenizer, texts)
-        indices = sorted_batches([len(s) for s in ids], self.rconfig.eval_batch_size)
-        batches = LazyBatches(indices, lambda b: collate([ids[i] for i in b], None))
-        probs = self._trainer().predict_proba(batches)
-        self.network.cpu()
-        out = np.empty(len(ids))
-        out[np.concatenate(indices) if indices else []] = probs
-        return out
+    def _fit_facts(self) -> dict[str, Any]:
+        assert self.tokenizer is not None
+        return {"vocabulary_size": self.tokenizer.get_vocab_size()}
 
     def save(self, directory: Path) -> None:
         assert self.tokenizer is not None and self.network is not None
@@ -288,7 +206,8 @@ class RecurrentClassifier(TextClassifier):
             directory / WEIGHTS_FILE,
         )
         self.tokenizer.save(str(directory / TOKENIZER_FILE))
-        (directory / NETWORK_FILE).write_text(json.dumps(self._network_kwargs(), indent=2) + "\n")
+        network_json = json.dumps(self._network_kwargs(self.tokenizer), indent=2) + "\n"
+        (directory / NETWORK_FILE).write_text(network_json)
 
     @classmethod
     def load(cls, directory: Path, config: RecurrentConfig) -> Self:  # type: ignore[override]
@@ -306,6 +225,3 @@ class RecurrentClassifier(TextClassifier):
             raise ModelError(f"{directory}: weights do not match the network: {error}") from None
         network.eval()
         return cls(config, tokenizer, network)
-
-    def parameter_count(self) -> int | None:
-        return sum(p.numel() for p in self.network.parameters()) if self.network else None

@@ -25,17 +25,8 @@ from pydantic import Field
 from torch import nn
 
 from fakenews.errors import ModelError
-from fakenews.models.base import MetricsCallback, TextClassifier
-from fakenews.nn.batching import bucketed_batches, sorted_batches
-from fakenews.nn.recurrent import LazyBatches
-from fakenews.nn.trainer import (
-    Batch,
-    TorchTrainer,
-    TorchTrainingConfig,
-    configure_threads,
-    resolve_device,
-    seed_torch,
-)
+from fakenews.nn.classifier import TorchClassifier
+from fakenews.nn.trainer import Batch, TorchTrainer, TorchTrainingConfig
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -263,107 +254,50 @@ def decays(name: str, parameter: nn.Parameter) -> bool:
     return parameter.ndim > 1
 
 
-class TransformerClassifier(TextClassifier):
-    """Shared implementation; each model module sets ``name`` and its default ``Config``."""
+class TransformerClassifier(
+    TorchClassifier[TransformerConfig, "PreTrainedTokenizerBase", "PreTrainedModel"]
+):
+    """The family; each model module sets ``name`` and its default ``Config``."""
 
     Config = TransformerConfig
-
-    def __init__(
-        self,
-        config: TransformerConfig,
-        tokenizer: PreTrainedTokenizerBase | None = None,
-        network: PreTrainedModel | None = None,
-    ) -> None:
-        super().__init__(config)
-        self.tokenizer = tokenizer
-        self.network = network
-
-    @property
-    def tconfig(self) -> TransformerConfig:
-        assert isinstance(self.config, TransformerConfig)
-        return self.config
-
-    def device_name(self) -> str:
-        return resolve_device(self.tconfig).type
+    family = "transformer"
 
     def _max_len(self) -> int:
         assert self.network is not None
+        c = self.typed_config
         limit = getattr(self.network.config, "max_position_embeddings", None)
-        return min(self.tconfig.max_len, limit) if limit else self.tconfig.max_len
+        return min(c.max_len, limit) if limit else c.max_len
 
-    def _collate(self, ids: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
+    def _build(self, train_texts: list[str]) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+        return load_pretrained(self.typed_config.pretrained)
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        assert self.tokenizer is not None
+        return encode(self.tokenizer, texts, self._max_len())
+
+    def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
         assert self.tokenizer is not None
         pad = self.tokenizer.pad_token_id
-        return collate(ids, labels, 0 if pad is None else pad, self.tokenizer.model_input_names)
+        names = self.tokenizer.model_input_names
+        return collate(sequences, labels, 0 if pad is None else pad, names)
+
+    def _forward(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        return forward(module, batch)
 
     def _trainer(self) -> TorchTrainer:
+        # The BERT recipe: warmup then linear decay, no weight decay on biases and LayerNorm.
         assert self.network is not None
-        c = self.tconfig
+        c = self.typed_config
         return TorchTrainer(
             self.network,
-            forward,
+            self._forward,
             c,
             scheduler_factory=linear_warmup_decay(c.warmup_steps),
             decay_filter=decays,
         )
 
-    def fit(
-        self,
-        train_texts: list[str],
-        train_labels: np.ndarray,
-        val_texts: list[str],
-        val_labels: np.ndarray,
-        log_metrics: MetricsCallback,
-    ) -> dict[str, Any]:
-        c = self.tconfig
-        configure_threads(c)
-        seed_torch(c.seed)  # before loading: the fresh head's initialisation depends on it
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        self.tokenizer, self.network = load_pretrained(c.pretrained)
-        max_len = self._max_len()
-        train_ids = encode(self.tokenizer, train_texts, max_len)
-        val_ids = encode(self.tokenizer, val_texts, max_len)
-        train_lengths = [len(s) for s in train_ids]
-        train_y, val_y = np.asarray(train_labels), np.asarray(val_labels)
-
-        def train_batches(epoch: int) -> LazyBatches:
-            rng = np.random.default_rng([c.seed, epoch])
-            indices = bucketed_batches(
-                train_lengths, c.batch_size, rng, c.bucket_chunk_batches, c.max_batch_tokens
-            )
-            return LazyBatches(
-                indices, lambda b: self._collate([train_ids[i] for i in b], train_y[b])
-            )
-
-        val_batches = LazyBatches(
-            sorted_batches([len(s) for s in val_ids], c.eval_batch_size, c.max_batch_tokens),
-            lambda b: self._collate([val_ids[i] for i in b], val_y[b]),
-        )
-        trainer = self._trainer()
-        history = trainer.fit(train_batches, val_batches, log_metrics)
-        self.network.cpu()
-        return {
-            "history": history,
-            "precision": trainer.precision,
-            "pretrained": c.pretrained,
-            "max_len": max_len,
-            "epochs_run": len(history),
-            "best_epoch": int(next(r["epoch"] for r in history if r["best"])),
-        }
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        if self.tokenizer is None or self.network is None:
-            raise ModelError(f"{self.name}: predict before fit/load")
-        configure_threads(self.tconfig)
-        ids = encode(self.tokenizer, texts, self._max_len())
-        c = self.tconfig
-        indices = sorted_batches([len(s) for s in ids], c.eval_batch_size, c.max_batch_tokens)
-        batches = LazyBatches(indices, lambda b: self._collate([ids[i] for i in b], None))
-        probs = self._trainer().predict_proba(batches)  # inference_mode, sorted by length
-        self.network.cpu()
-        out = np.empty(len(ids))
-        out[np.concatenate(indices) if indices else []] = probs
-        return out
+    def _fit_facts(self) -> dict[str, Any]:
+        return {"pretrained": self.typed_config.pretrained, "max_len": self._max_len()}
 
     def save(self, directory: Path) -> None:
         assert self.tokenizer is not None and self.network is not None
@@ -387,6 +321,3 @@ class TransformerClassifier(TextClassifier):
             raise ModelError(f"{directory}: cannot load the saved transformer: {error}") from None
         network.eval()
         return cls(config, tokenizer, network)
-
-    def parameter_count(self) -> int | None:
-        return sum(p.numel() for p in self.network.parameters()) if self.network else None

@@ -1,0 +1,35 @@
+"""``fakenews check``: validate all of params.yaml at once, before `dvc repro` starts.
+
+Stages validate only the sections they read, so they stay cheap to start and their dvc.yaml deps
+stay exact; this check runs every owner's validation (each dataset's source and artifact rules,
+each model's config — importing every listed model, torch included) so that a mistake anywhere is
+reported before the first stage runs. `make repro` runs it first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakenews.config import Params, ParamsError, load_params
+from fakenews.data.artifacts import check_names
+from fakenews.data.sources import EXTERNAL_DIR, source_for
+from fakenews.models import check_model_params
+from fakenews.paths import Paths
+
+
+def check_params(paths: Paths) -> Params:
+    """Validate ``params.yaml`` under ``paths.root`` fully; ParamsError names the first fault."""
+    params = load_params(paths.params_file)
+    for name, options in params.datasets.items():
+        source_for(name, options)
+        check_names(name, options.artifact_rules, options.label_checks)
+        folder = paths.root / EXTERNAL_DIR / name
+        if not folder.is_dir():
+            raise ParamsError(
+                f"datasets.{name}: folder {Path(EXTERNAL_DIR, name)}/ does not exist. "
+                f"download@{name} depends on it (files placed by hand, a custom dataset's file): "
+                f"create it (`mkdir -p {Path(EXTERNAL_DIR, name)}`), commit a README.md in it if "
+                "it holds no files you want in git"
+            )
+    check_model_params(params)
+    return params

@@ -1,0 +1,154 @@
+"""What every torch model family does the same way: seeding, batching, training, prediction.
+
+A family (:mod:`fakenews.nn.recurrent`, :mod:`fakenews.nn.transformer`) subclasses
+:class:`TorchClassifier` and supplies only what differs: how the tokenizer and network are
+built (:meth:`~TorchClassifier._build`), how texts become token ids (``_encode``) and batches
+(``_collate``), the forward pass, save/load and its extra fit facts. Families import this
+module, never each other, so editing one family's file touches only that family's stages.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from fakenews.errors import ModelError
+from fakenews.models.base import MetricsCallback, TextClassifier
+from fakenews.nn.batching import LazyBatches, bucketed_batches, sorted_batches
+from fakenews.nn.trainer import (
+    Batch,
+    TorchTrainer,
+    TorchTrainingConfig,
+    configure_threads,
+    resolve_device,
+    seed_torch,
+)
+
+ConfigT = TypeVar("ConfigT", bound=TorchTrainingConfig)
+TokenizerT = TypeVar("TokenizerT")
+NetworkT = TypeVar("NetworkT", bound=nn.Module)
+
+
+class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
+    """A tokenizer + a torch network trained by :class:`TorchTrainer`.
+
+    The family class sets ``family`` and its ``Config``; each model module then sets ``name``
+    and its own ``Config`` (a subclass of the family's).
+    """
+
+    Config: ClassVar[type[TorchTrainingConfig]]
+
+    def __init__(
+        self,
+        config: ConfigT,
+        tokenizer: TokenizerT | None = None,
+        network: NetworkT | None = None,
+    ) -> None:
+        super().__init__(config)
+        self.tokenizer = tokenizer
+        self.network = network
+
+    @property
+    def typed_config(self) -> ConfigT:
+        """``config`` as the family's config type (the base class only knows ModelConfig)."""
+        assert isinstance(self.config, TorchTrainingConfig)
+        return cast(ConfigT, self.config)
+
+    # What a family supplies.
+
+    @abstractmethod
+    def _build(self, train_texts: list[str]) -> tuple[TokenizerT, NetworkT]:
+        """A fresh tokenizer and network for training (torch is already seeded)."""
+
+    @abstractmethod
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, truncated and unpadded (every text gets at least one)."""
+
+    @abstractmethod
+    def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
+        """Pad token-id sequences into one batch (with ``labels`` when given)."""
+
+    @abstractmethod
+    def _forward(self, module: nn.Module, batch: Batch) -> torch.Tensor:
+        """Class logits, shape (batch, 2), for a batch without labels."""
+
+    def _fit_facts(self) -> dict[str, Any]:
+        """Family-specific facts :meth:`fit` returns besides the training history."""
+        return {}
+
+    def _trainer(self) -> TorchTrainer:
+        """The trainer over the current network; families with a schedule override this."""
+        assert self.network is not None
+        return TorchTrainer(self.network, self._forward, self.typed_config)
+
+    # What every family does the same way.
+
+    def device_name(self) -> str:
+        return resolve_device(self.typed_config).type
+
+    def parameter_count(self) -> int | None:
+        return sum(p.numel() for p in self.network.parameters()) if self.network else None
+
+    def fit(
+        self,
+        train_texts: list[str],
+        train_labels: np.ndarray,
+        val_texts: list[str],
+        val_labels: np.ndarray,
+        log_metrics: MetricsCallback,
+    ) -> dict[str, Any]:
+        c = self.typed_config
+        configure_threads(c)
+        # Seeded before _build: the network's initialisation (a fresh head) depends on it.
+        seed_torch(c.seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        self.tokenizer, self.network = self._build(train_texts)
+        train_ids, val_ids = self._encode(train_texts), self._encode(val_texts)
+        train_lengths = [len(s) for s in train_ids]
+        train_y, val_y = np.asarray(train_labels), np.asarray(val_labels)
+
+        def train_batches(epoch: int) -> LazyBatches[Batch]:
+            # Its own generator per epoch: the batch order never depends on torch's RNG use.
+            rng = np.random.default_rng([c.seed, epoch])
+            indices = bucketed_batches(
+                train_lengths, c.batch_size, rng, c.bucket_chunk_batches, c.max_batch_tokens
+            )
+            return LazyBatches(
+                indices, lambda b: self._collate([train_ids[i] for i in b], train_y[b])
+            )
+
+        val_batches = LazyBatches(
+            sorted_batches([len(s) for s in val_ids], c.eval_batch_size, c.max_batch_tokens),
+            lambda b: self._collate([val_ids[i] for i in b], val_y[b]),
+        )
+        trainer = self._trainer()
+        history = trainer.fit(train_batches, val_batches, log_metrics)
+        self.network.cpu()
+        # Family facts between precision and epochs_run, as before: model.json keeps its layout.
+        return {
+            "history": history,
+            "precision": trainer.precision,
+            **self._fit_facts(),
+            "epochs_run": len(history),
+            "best_epoch": int(next(r["epoch"] for r in history if r["best"])),
+        }
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.tokenizer is None or self.network is None:
+            raise ModelError(f"{self.name}: predict before fit/load")
+        c = self.typed_config
+        configure_threads(c)
+        ids = self._encode(texts)
+        # Sorted by length so batches carry little padding; the cap keeps long ones small.
+        indices = sorted_batches([len(s) for s in ids], c.eval_batch_size, c.max_batch_tokens)
+        batches = LazyBatches(indices, lambda b: self._collate([ids[i] for i in b], None))
+        probs = self._trainer().predict_proba(batches)  # inference_mode, in batch order
+        self.network.cpu()
+        out = np.empty(len(ids))
+        out[np.concatenate(indices) if indices else []] = probs  # back to input order
+        return out

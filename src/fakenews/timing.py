@@ -1,0 +1,51 @@
+"""Where a stage's time goes: start-up, fitting, predicting, the rest.
+
+Work code wraps its fitting and predicting in :func:`timed`; the stage harness logs one
+``timing:`` line per stage, which ``benchmarks/stage_overhead.py`` reads from a `dvc repro` log.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Seconds per phase in this process ("fit", "predict").
+totals: dict[str, float] = defaultdict(float)
+
+
+@contextmanager
+def timed(phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        totals[phase] += time.perf_counter() - started
+
+
+def process_start() -> float:
+    """Epoch seconds when this process started (Linux /proc; elsewhere psutil)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            # Field 22 is the start time in clock ticks after boot; the name (2) may hold spaces.
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat", encoding="ascii") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        import psutil
+
+        return float(psutil.Process().create_time())
+
+
+def summary(started: float, work_started: float, ended: float) -> str:
+    """The ``timing:`` log line: start-up, fit, predict, other and total seconds."""
+    fit, predict = totals.get("fit", 0.0), totals.get("predict", 0.0)
+    total = ended - started
+    other = total - fit - predict
+    return (
+        f"timing: startup {work_started - started:.2f} s, fit {fit:.2f} s, "
+        f"predict {predict:.2f} s, other {other:.2f} s, total {total:.2f} s"
+    )

@@ -1,0 +1,536 @@
+"""Check that every stage in ``dvc.yaml`` declares exactly the project code it runs.
+
+A stage's project code is found statically, from its ``cmd`` alone:
+
+* the script it runs (``python stages/<x>.py ARGS...``, or ``python -m <module> ARGS...``);
+* every project module that script imports, transitively, found with :mod:`ast` anywhere in
+  each module (top level, functions, methods, try/except, ``importlib.import_module("...")`` with
+  a literal name), except inside ``if TYPE_CHECKING:`` (never executed). Project modules are
+  those found on the stage's import path: the script's folder (``sys.path[0]``), then ``src/``.
+  Importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too;
+* model modules loaded by name: once ``fakenews.models`` (whose ``get_model_class`` imports
+  ``fakenews.models.<name>``) is used, a stage whose script takes a MODEL argument
+  (:data:`MODEL_ARG`) uses that model's module; any other stage may load any model named in
+  params.yaml, so it uses every model module (public, not ``base``);
+* package data: the files and folders a used module lists in its module-level
+  ``PACKAGE_DATA = ("relative/path", ...)``, relative to the module's own folder.
+
+An ``__init__.py`` holding nothing but a docstring (or nothing) carries no behaviour: it is
+neither required nor reported as unused, so a stage may declare the folder around it.
+
+Declared project code is the stage's deps under ``src/`` or ``stages/`` (:data:`CODE_DIRS`),
+folders expanded to their files (``__pycache__``, ``*.pyc`` and ``*.egg-info`` ignored).
+A used file is declared when it, or a folder above it, is any of the stage's deps.
+
+This module is library code for ``tests/test_dvc_deps.py``; it needs DVC, not pytest.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+from dvc.dependency.param import ParamsDependency
+from dvc.repo import Repo
+from dvc.stage import PipelineStage
+
+#: The project's own top-level package, under ``src/``.
+PACKAGE = "fakenews"
+#: Deps under these top-level folders are project code, checked both ways.
+CODE_DIRS = ("src", "stages")
+#: The package whose ``get_model_class(name)`` imports ``<MODELS_PACKAGE>.<name>``.
+MODELS_PACKAGE = f"{PACKAGE}.models"
+#: Modules of :data:`MODELS_PACKAGE` that are not models.
+NOT_MODELS = frozenset({"base"})
+#: Scripts taking a MODEL argument: script path (relative to the repo root) -> its position
+#: among the script's arguments (``python stages/train.py DATASET MODEL``: 1).
+MODEL_ARG: Mapping[str, int] = {
+    "stages/train.py": 1,
+    "stages/evaluate.py": 1,
+    "stages/transfer.py": 1,
+}
+#: The module-level constant naming the package data a module reads.
+PACKAGE_DATA = "PACKAGE_DATA"
+
+_SHELL_SEPARATORS = frozenset({"&&", "||", ";", "|"})
+
+
+@dataclass(frozen=True)
+class Problems:
+    """What is wrong with one stage's declared code (all paths relative to the repo root)."""
+
+    undeclared: tuple[str, ...] = ()
+    """Used by the stage but not among its deps."""
+    unused: tuple[str, ...] = ()
+    """Among its deps (under :data:`CODE_DIRS`) but not used."""
+    errors: tuple[str, ...] = ()
+    """What the checker could not resolve: a missing script, model or package data, bad
+    ``PACKAGE_DATA``, unparsable code. The stage would fail, or the check would be incomplete."""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.undeclared or self.unused or self.errors)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One resolved stage instance of ``dvc.yaml``: what it runs and what it declares."""
+
+    name: str
+    """``download@liar``, ``overlap``, ..."""
+    commands: tuple[str, ...]
+    """The ``cmd`` (one entry per command when ``cmd`` is a list)."""
+    wdir: str
+    """The stage's working folder, relative to the repo root (``.`` normally)."""
+    deps: tuple[str, ...]
+    """Path deps (params excluded), relative to the repo root, POSIX style."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One ``python`` command of a stage: the script file or ``-m`` module, and its args."""
+
+    script: str | None = None
+    """Path relative to the repo root."""
+    module: str | None = None
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _ImportRef:
+    """``import module`` (``names`` empty) or ``from (level dots) module import names``."""
+
+    module: str | None
+    names: tuple[str, ...] = ()
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class _FileInfo:
+    """What the checker needs from one source file, parsed once."""
+
+    imports: tuple[_ImportRef, ...] = ()
+    package_data: tuple[str, ...] = ()
+    trivial: bool = False
+    """Nothing but a docstring (or nothing at all)."""
+    errors: tuple[str, ...] = ()
+
+
+@dataclass
+class _Usage:
+    """The files a stage uses, collected while walking its imports."""
+
+    files: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+def check_stage_deps(root: Path) -> dict[str, Problems]:
+    """Check every stage instance of ``root/dvc.yaml``; one entry per stage, in file order.
+
+    A stage whose :class:`Problems` are empty (``.ok``) declares exactly the code it uses.
+    """
+    return check_stages(root, load_stages(root))
+
+
+def check_stages(root: Path, stages: Iterable[StageSpec]) -> dict[str, Problems]:
+    """Check already loaded ``stages`` against the code now under ``root`` (read afresh)."""
+    project = _Project(Path(root).resolve())
+    return {spec.name: project.check(spec) for spec in stages}
+
+
+def failing(report: Mapping[str, Problems]) -> dict[str, Problems]:
+    """The stages of ``report`` that have problems."""
+    return {name: problems for name, problems in report.items() if not problems.ok}
+
+
+def format_problems(report: Mapping[str, Problems]) -> str:
+    """A readable listing of the failing stages of ``report``, one path per line.
+
+    Stages with the same problems (the instances of one ``foreach``, say) are listed together.
+    """
+    groups: dict[Problems, list[str]] = {}
+    for name, problems in failing(report).items():
+        groups.setdefault(problems, []).append(name)
+    lines: list[str] = []
+    for problems, names in groups.items():
+        count = f"{len(names)} stages: " if len(names) > 1 else ""
+        lines.append(f"{count}{', '.join(names)}")
+        for label, paths in (
+            ("undeclared (used, add to deps)", problems.undeclared),
+            ("unused (in deps, not used)", problems.unused),
+            ("errors", problems.errors),
+        ):
+            if paths:
+                lines.append(f"  {label}:")
+                lines.extend(f"    {path}" for path in paths)
+    return "\n".join(lines)
+
+
+def load_stages(root: Path) -> list[StageSpec]:
+    """Every stage instance of ``root/dvc.yaml`` as DVC resolves it (foreach/matrix expanded,
+    ``${...}`` interpolated), with path deps relative to the repo root."""
+    with Repo(os.fspath(root)) as repo:
+        repo_root = Path(repo.root_dir)
+        specs = []
+        for stage in repo.stage.load_all(path=os.fspath(repo_root / "dvc.yaml")):
+            if not isinstance(stage, PipelineStage):
+                continue
+            deps = []
+            for dep in stage.deps:
+                if isinstance(dep, ParamsDependency):
+                    continue
+                relative = _relative(Path(os.path.abspath(dep.fs_path)), repo_root)
+                if relative is not None:
+                    deps.append(relative)
+            cmd = stage.cmd
+            commands = (cmd,) if isinstance(cmd, str) else tuple(cmd or ())
+            specs.append(
+                StageSpec(
+                    name=stage.name,
+                    commands=commands,
+                    wdir=_relative(Path(stage.wdir), repo_root) or ".",
+                    deps=tuple(deps),
+                )
+            )
+        return specs
+
+
+def parse_command(command: str, wdir: str = ".") -> list[Invocation]:
+    """The ``python`` invocations in one shell command (``A && B`` gives two).
+
+    Other commands run no project code and give nothing. Script paths are made relative to the
+    repo root from the stage's ``wdir``.
+    """
+    invocations = []
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    for words in _split_shell(list(lexer)):
+        # Skip ``VAR=value`` prefixes, then expect ``python[3[.x]] [options] script|-m module``.
+        while words and "=" in words[0] and not words[0].startswith("-"):
+            words = words[1:]
+        if not words or not PurePosixPath(words[0]).name.startswith("python"):
+            continue
+        rest = words[1:]
+        while rest and rest[0].startswith("-") and rest[0] != "-m":
+            rest = rest[1:]
+        if len(rest) >= 2 and rest[0] == "-m":
+            invocations.append(Invocation(module=rest[1], args=tuple(rest[2:])))
+        elif rest:
+            script = os.path.normpath(PurePosixPath(wdir, rest[0]).as_posix())
+            invocations.append(Invocation(script=script, args=tuple(rest[1:])))
+    return invocations
+
+
+def _split_shell(words: list[str]) -> Iterator[list[str]]:
+    current: list[str] = []
+    for word in words:
+        if word in _SHELL_SEPARATORS:
+            yield current
+            current = []
+        else:
+            current.append(word)
+    yield current
+
+
+class _Project:
+    """The source tree under one repo root, each file parsed at most once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.src = root / "src"
+        self._info = cache(self._parse)
+        self._resolve = cache(self._find_module)
+
+    # --- one stage ---------------------------------------------------------------------------
+
+    def check(self, spec: StageSpec) -> Problems:
+        usage = self.used_by(spec)
+        used = {path for path in usage.files if not self._is_trivial_init(path)}
+        undeclared = {path for path in used if not _is_under_any(path, spec.deps)}
+        declared = set(self._expand(dep for dep in spec.deps if _in_code_dirs(dep)))
+        return Problems(
+            undeclared=tuple(sorted(undeclared)),
+            unused=tuple(sorted(declared - used)),
+            errors=tuple(dict.fromkeys(usage.errors)),
+        )
+
+    def used_by(self, spec: StageSpec) -> _Usage:
+        """Every project file the stage's ``cmd`` uses (trivial ``__init__.py`` included)."""
+        usage = _Usage()
+        for command in spec.commands:
+            for invocation in parse_command(command, spec.wdir):
+                self._add_invocation(invocation, spec.wdir, usage)
+        return usage
+
+    def _add_invocation(self, invocation: Invocation, wdir: str, usage: _Usage) -> None:
+        if invocation.script is not None:
+            script = self.root / invocation.script
+            if not script.is_file():
+                usage.errors.append(f"script {invocation.script} not found")
+                return
+            search = (script.parent, self.src)
+            self._add_file(script, None, search, usage)
+        else:
+            assert invocation.module is not None
+            search = (self.root / wdir, self.src)
+            if self._resolve(invocation.module, search) is None:
+                usage.errors.append(f"module {invocation.module} not found")
+                return
+            self._add_module(invocation.module, search, usage)
+        if MODELS_PACKAGE in usage.modules:
+            self._add_models(invocation, search, usage)
+
+    def _add_models(self, invocation: Invocation, search: tuple[Path, ...], usage: _Usage) -> None:
+        """The dynamic-import rule: the model named on the command line, else every model."""
+        position = MODEL_ARG.get(invocation.script or "")
+        if position is not None:
+            if position >= len(invocation.args):
+                usage.errors.append(f"{invocation.script}: no MODEL argument")
+                return
+            names = [invocation.args[position]]
+        else:
+            names = self.model_names()
+        for name in names:
+            module = f"{MODELS_PACKAGE}.{name}"
+            if self._resolve(module, search) is None:
+                usage.errors.append(f"model module {module} not found")
+            else:
+                self._add_module(module, search, usage)
+
+    def model_names(self) -> list[str]:
+        """The model modules (and subpackages) of :data:`MODELS_PACKAGE`, like ``pkgutil``."""
+        folder = self.src.joinpath(*MODELS_PACKAGE.split("."))
+        names = set()
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.suffix == ".py" and path.stem != "__init__":
+                names.add(path.stem)
+            elif path.is_dir() and (path / "__init__.py").is_file():
+                names.add(path.name)
+        return sorted(n for n in names if not n.startswith("_") and n not in NOT_MODELS)
+
+    # --- the import closure ------------------------------------------------------------------
+
+    def _add_module(self, module: str, search: tuple[Path, ...], usage: _Usage) -> None:
+        """Import ``module``: run each package above it, then the module itself."""
+        parts = module.split(".")
+        for end in range(1, len(parts) + 1):
+            name = ".".join(parts[:end])
+            path = self._resolve(name, search)
+            if path is not None and name not in usage.modules:
+                usage.modules.add(name)
+                self._add_file(path, name, search, usage)
+
+    def _add_file(
+        self, path: Path, module: str | None, search: tuple[Path, ...], usage: _Usage
+    ) -> None:
+        relative = self._rel(path)
+        if relative in usage.files:
+            return
+        usage.files.add(relative)
+        info = self._info(path)
+        usage.errors.extend(info.errors)
+        for entry in info.package_data:
+            self._add_package_data(path, entry, usage)
+        package = _package_of(module, path)
+        for ref in info.imports:
+            for target in self._targets(ref, package, search):
+                self._add_module(target, search, usage)
+
+    def _targets(
+        self, ref: _ImportRef, package: str | None, search: tuple[Path, ...]
+    ) -> Iterator[str]:
+        """The modules an import statement runs (submodules named by ``from`` included)."""
+        if ref.level:
+            if package is None:
+                return
+            base_parts = package.split(".")
+            if ref.level - 1 >= len(base_parts):
+                return
+            base_parts = base_parts[: len(base_parts) - (ref.level - 1)]
+            base = ".".join([*base_parts, *([ref.module] if ref.module else [])])
+        else:
+            assert ref.module is not None
+            base = ref.module
+        yield base
+        for name in ref.names:
+            if name != "*" and self._resolve(f"{base}.{name}", search) is not None:
+                yield f"{base}.{name}"
+
+    def _add_package_data(self, module_path: Path, entry: str, usage: _Usage) -> None:
+        target = module_path.parent / entry
+        found = list(self._expand_path(target)) if target.exists() else []
+        if not found:
+            usage.errors.append(
+                f"{self._rel(module_path)}: {PACKAGE_DATA} entry {entry!r} matches no file"
+            )
+        usage.files.update(found)
+
+    def _find_module(self, module: str, search: tuple[Path, ...]) -> Path | None:
+        """The file of ``module`` (a ``.py`` or a package's ``__init__.py``), if in the project."""
+        parts = module.split(".")
+        for base in search:
+            candidate = base.joinpath(*parts)
+            if (candidate / "__init__.py").is_file():
+                return candidate / "__init__.py"
+            if candidate.with_name(candidate.name + ".py").is_file():
+                return candidate.with_name(candidate.name + ".py")
+        return None
+
+    # --- files -------------------------------------------------------------------------------
+
+    def _parse(self, path: Path) -> _FileInfo:
+        relative = self._rel(path)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+        except (SyntaxError, UnicodeDecodeError) as error:
+            return _FileInfo(errors=(f"{relative}: cannot parse: {error}",))
+        collector = _ImportCollector()
+        collector.visit(tree)
+        package_data, errors = _package_data(tree)
+        return _FileInfo(
+            imports=tuple(collector.imports),
+            package_data=package_data,
+            trivial=_is_docstring_only(tree),
+            errors=tuple(f"{relative}: {error}" for error in errors),
+        )
+
+    def _is_trivial_init(self, relative: str) -> bool:
+        path = self.root / relative
+        return path.name == "__init__.py" and self._info(path).trivial
+
+    def _expand(self, deps: Iterable[str]) -> Iterator[str]:
+        """Declared deps as files; a missing dep stays as given, a trivial ``__init__.py`` goes."""
+        for dep in deps:
+            path = self.root / dep
+            if not path.exists():
+                yield dep
+                continue
+            for relative in self._expand_path(path):
+                if not self._is_trivial_init(relative):
+                    yield relative
+
+    def _expand_path(self, path: Path) -> Iterator[str]:
+        if path.is_file():
+            yield self._rel(path)
+            return
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not _ignored(d))
+            for name in sorted(files):
+                if not _ignored(name):
+                    yield self._rel(Path(folder, name))
+
+    def _rel(self, path: Path) -> str:
+        return _relative(path, self.root) or path.as_posix()
+
+
+class _ImportCollector(ast.NodeVisitor):
+    """Every import statement anywhere in a module, except under ``if TYPE_CHECKING:``."""
+
+    def __init__(self) -> None:
+        self.imports: list[_ImportRef] = []
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.imports.extend(_ImportRef(alias.name) for alias in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = tuple(alias.name for alias in node.names)
+        self.imports.append(_ImportRef(node.module, names, node.level))
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        if _is_type_checking(node.test):
+            branches = [node.orelse]  # the body never runs
+        elif isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not):
+            runs_body = not _is_type_checking(node.test.operand)
+            branches = [node.body, node.orelse] if runs_body else [node.body]
+        else:
+            branches = [node.body, node.orelse]
+        for branch in branches:
+            for statement in branch:
+                self.visit(statement)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        """``importlib.import_module("literal.name")`` (relative names are skipped)."""
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name == "import_module" and node.args:
+            first = node.args[0]
+            if (
+                isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+                and not first.value.startswith(".")
+            ):
+                self.imports.append(_ImportRef(first.value))
+        self.generic_visit(node)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING`` (any module prefix)."""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _package_data(tree: ast.Module) -> tuple[tuple[str, ...], list[str]]:
+    """The module-level ``PACKAGE_DATA`` tuple of string literals, and what is wrong with it."""
+    entries: list[str] = []
+    errors: list[str] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == PACKAGE_DATA for t in targets):
+            continue
+        items = value.elts if isinstance(value, ast.Tuple | ast.List) else None
+        if items is None or not all(
+            isinstance(item, ast.Constant) and isinstance(item.value, str) for item in items
+        ):
+            errors.append(f"{PACKAGE_DATA} must be a tuple of string literals")
+            continue
+        entries.extend(item.value for item in items if isinstance(item, ast.Constant))
+    return tuple(entries), errors
+
+
+def _is_docstring_only(tree: ast.Module) -> bool:
+    body = tree.body
+    return not body or (
+        len(body) == 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
+
+
+def _package_of(module: str | None, path: Path) -> str | None:
+    """The package relative imports in ``module`` start from (``None``: a script)."""
+    if module is None:
+        return None
+    return module if path.name == "__init__.py" else module.rpartition(".")[0] or None
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _in_code_dirs(dep: str) -> bool:
+    return PurePosixPath(dep).parts[:1] in {(d,) for d in CODE_DIRS}
+
+
+def _is_under_any(path: str, deps: Iterable[str]) -> bool:
+    return any(dep in (".", path) or path.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def _ignored(name: str) -> bool:
+    return name == "__pycache__" or name.endswith((".pyc", ".egg-info"))
