@@ -28,8 +28,8 @@ from fakenews.config import load_params
 from fakenews.io import read_split
 from fakenews.models import model_config
 from fakenews.models.base import model_input
-from fakenews.nn.batching import bucketed_batches, padding_fraction
-from fakenews.nn.recurrent import LazyBatches, RecurrentNet, build_tokenizer, collate, encode
+from fakenews.nn.batching import LazyBatches, bucketed_batches, padding_fraction
+from fakenews.nn.recurrent import RecurrentNet, build_tokenizer, collate, encode
 from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
 from fakenews.paths import Paths
 

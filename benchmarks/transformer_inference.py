@@ -34,8 +34,7 @@ from fakenews.io import read_split
 from fakenews.models import get_model_class
 from fakenews.models import model_config as params_model_config
 from fakenews.models.base import model_input
-from fakenews.nn.batching import bucketed_batches
-from fakenews.nn.recurrent import LazyBatches
+from fakenews.nn.batching import LazyBatches, bucketed_batches
 from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
 from fakenews.nn.transformer import (
     TransformerClassifier,

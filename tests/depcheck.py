@@ -13,14 +13,16 @@ A stage's project code is found statically, from its ``cmd`` alone:
   (:data:`MODEL_ARG`) uses that model's module; any other stage may load any model named in
   params.yaml, so it uses every model module (public, not ``base``);
 * package data: the files and folders a used module lists in its module-level
-  ``PACKAGE_DATA = ("relative/path", ...)``, relative to the module's own folder.
+  ``PACKAGE_DATA = ("relative/path", ...)``, relative to the module's own folder. They are
+  files the code reads, not imports: a ``.py`` listed there is not followed.
 
 An ``__init__.py`` holding nothing but a docstring (or nothing) carries no behaviour: it is
 neither required nor reported as unused, so a stage may declare the folder around it.
 
 Declared project code is the stage's deps under ``src/`` or ``stages/`` (:data:`CODE_DIRS`),
 folders expanded to their files (``__pycache__``, ``*.pyc`` and ``*.egg-info`` ignored).
-A used file is declared when it, or a folder above it, is any of the stage's deps.
+A used file is declared when it, or a folder above it, is any of the stage's deps. A declared
+code dep that does not exist is reported as unused.
 
 This module is library code for ``tests/test_dvc_deps.py``; it needs DVC, not pytest.
 """

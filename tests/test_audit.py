@@ -70,7 +70,7 @@ def news_frame(n: int, seed: int = 0, prefix: dict[int, str] | None = None) -> p
 def make_params(**audit: Any) -> Params:
     return Params(
         datasets={"demo": DatasetConfig(), "other": DatasetConfig()},
-        models=["tfidf_logreg"],
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
         audit=AuditConfig(**audit),
     )
 
@@ -378,7 +378,7 @@ def test_custom_dataset_opts_into_a_label_check(tmp_path: Path) -> None:
     raw[["text", "verdict"]].to_csv(tmp_path / "mine.csv", index=False)
     options = {
         "source": "custom",
-        "path": "mine.csv",
+        "path": "data/external/mine/mine.csv",  # prepare reads the copy in raw_dir
         "text_column": "text",
         "label_column": "verdict",
         "label_checks": ["reuters_dateline_is_real"],

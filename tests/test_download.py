@@ -208,10 +208,11 @@ def test_zip_entry_escaping_its_folder_is_refused(tmp_path: Path) -> None:
 
 def test_custom_file_checksum(tmp_path: Path) -> None:
     data = b"body,verdict\nx,FAKE\n"
-    (tmp_path / "mine.csv").write_bytes(data)
+    (tmp_path / "data" / "external" / "mine").mkdir(parents=True)
+    (tmp_path / "data" / "external" / "mine" / "mine.csv").write_bytes(data)
     options = DatasetConfig(
         source="custom",
-        path="mine.csv",
+        path="data/external/mine/mine.csv",
         text_column="body",
         label_column="verdict",
         label_map={"FAKE": 1, "TRUE": 0},

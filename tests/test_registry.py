@@ -26,7 +26,7 @@ MODELS = ["tfidf_logreg", "lstm"]
 def make_params(**mlflow: object) -> Params:
     return Params(
         datasets={"alpha": {}, "beta": {}},
-        models=MODELS,
+        models={"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []},
         train={m: {} for m in MODELS},
         mlflow=MlflowConfig(experiment="fakenews", **mlflow),
     )

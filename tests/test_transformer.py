@@ -43,7 +43,8 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("tiny_bert")
     vocab = directory / "vocab.txt"
     vocab.write_text("\n".join([*SPECIAL, *FAKE, *REAL, *COMMON, "##s"]) + "\n")
-    BertTokenizerFast(vocab_file=str(vocab), do_lower_case=True).save_pretrained(directory)
+    # `vocab=`: transformers 5 ignores `vocab_file=` here (every word would become [UNK]).
+    BertTokenizerFast(vocab=str(vocab), do_lower_case=True).save_pretrained(directory)
     config = BertConfig(
         vocab_size=len(vocab.read_text().split()),
         hidden_size=32,
@@ -72,6 +73,15 @@ def tiny_config(directory: Path, **overrides: object):
             **overrides,
         }
     )
+
+
+def test_the_tiny_tokenizer_knows_its_words(tiny_bert: Path) -> None:
+    """Otherwise every text is [UNK]s and the padding test below compares nothing useful."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
+    ids = tokenizer(" ".join([FAKE[0], REAL[0], COMMON[0]]))["input_ids"]
+    assert tokenizer.unk_token_id not in ids
 
 
 def test_fine_tuning_lowers_loss_and_round_trips(tiny_bert: Path, tmp_path: Path) -> None:

@@ -1,3 +1,5 @@
-"""fakenews: a reproducible benchmark pipeline for fake-news detectors."""
+"""fakenews: a reproducible benchmark pipeline for fake-news detectors.
 
-__version__ = "0.1.0"
+Docstring only: every stage imports this package, so code here would be a dependency of every
+stage in dvc.yaml (the version is `importlib.metadata.version("fakenews")`).
+"""
