@@ -26,15 +26,19 @@ def timed(phase: str) -> Iterator[None]:
 
 
 def process_start() -> float:
-    """Epoch seconds when this process started (Linux /proc; elsewhere psutil)."""
+    """Epoch seconds when this process started (Linux /proc; elsewhere psutil).
+
+    /proc gives the start in clock ticks after boot; its age against /proc/uptime (10 ms
+    resolution) avoids /proc/stat's boot time, which is rounded to whole seconds.
+    """
     try:
         with open("/proc/self/stat", encoding="ascii") as handle:
-            # Field 22 is the start time in clock ticks after boot; the name (2) may hold spaces.
+            # Field 22 is the start time; the name (field 2) may hold spaces, so split after it.
             ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat", encoding="ascii") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
         import psutil
 
         return float(psutil.Process().create_time())
