@@ -1,0 +1,86 @@
+"""Stages import what they use: the core knows no dataset or model, cheap stages skip torch.
+
+Each check runs in a fresh interpreter, so what this test process already imported cannot hide
+an import.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+# Libraries that cost seconds to import; a stage imports them only where it needs them.
+HEAVY = ("torch", "transformers", "sklearn", "scipy.stats", "mlflow", "matplotlib", "skops")
+
+
+def loaded_after(code: str) -> list[str]:
+    """``sys.modules`` after running ``code`` in a fresh interpreter."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def heavy(modules: list[str]) -> list[str]:
+    return sorted(m for m in modules if m in HEAVY)
+
+
+def test_the_core_imports_no_dataset_model_or_nn_code() -> None:
+    modules = loaded_after("import fakenews.config, fakenews.paths, fakenews.io, fakenews.stage")
+    project = [
+        m for m in modules if m.startswith(("fakenews.data", "fakenews.models", "fakenews.nn"))
+    ]
+    assert project == []
+    assert heavy(modules) == []
+
+
+def test_stage_modules_import_no_heavy_library_at_start_up() -> None:
+    """Each stage script's imports (its work module + the stage harness) stay light."""
+    work_modules = [
+        "fakenews.data.download",
+        "fakenews.data.prepare",
+        "fakenews.data.split",
+        "fakenews.audit",
+        "fakenews.training",
+        "fakenews.evaluation",
+        "fakenews.transfer",
+        "fakenews.models",
+        "fakenews.models.tfidf_logreg",
+    ]
+    for module in work_modules:
+        assert heavy(loaded_after(f"import fakenews.stage, {module}")) == [], module
+
+
+def test_a_tfidf_model_never_imports_torch() -> None:
+    """Fit, save, load, predict and score a TF-IDF model, and log to MLflow's modules."""
+    code = textwrap.dedent(
+        """
+        import tempfile
+        from pathlib import Path
+
+        import numpy as np
+        import mlflow  # the train and evaluate stages log to MLflow
+
+        from fakenews import stats
+        from fakenews.metrics import classification_metrics
+        from fakenews.models import load_model, save_model
+        from fakenews.models.tfidf_logreg import Config, Model
+
+        texts = [f"fake words number {i}" if i % 2 else f"real report {i}" for i in range(40)]
+        labels = np.arange(40) % 2
+        model = Model(Config(min_df=1))
+        model.fit(texts, labels, texts, labels, lambda metrics, step: None)
+        folder = Path(tempfile.mkdtemp())
+        save_model(model, folder, {})
+        probs = load_model(folder).predict_proba(texts)
+        classification_metrics(labels, probs)
+        stats.metric_cis(labels, probs, 0.5, n_resamples=100, seed=0)
+        stats.roc_points(labels, probs)
+        """
+    )
+    modules = loaded_after(code)
+    assert "sklearn" in modules  # the check itself ran the model
+    assert "torch" not in modules and "transformers" not in modules
