@@ -30,7 +30,9 @@ def heavy(modules: list[str]) -> list[str]:
 
 def test_the_core_imports_no_dataset_model_or_nn_code() -> None:
     modules = loaded_after("import fakenews.config, fakenews.paths, fakenews.io, fakenews.stage")
-    project = [m for m in modules if m.startswith(("fakenews.data", "fakenews.models", "fakenews.nn"))]
+    project = [
+        m for m in modules if m.startswith(("fakenews.data", "fakenews.models", "fakenews.nn"))
+    ]
     assert project == []
     assert heavy(modules) == []
 

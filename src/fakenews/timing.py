@@ -6,7 +6,10 @@ Work code wraps its fitting and predicting in :func:`timed`; the stage harness l
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -53,3 +56,24 @@ def summary(started: float, work_started: float, ended: float) -> str:
         f"timing: startup {work_started - started:.2f} s, fit {fit:.2f} s, "
         f"predict {predict:.2f} s, other {other:.2f} s, total {total:.2f} s"
     )
+
+
+def import_in_background(*modules: str) -> threading.Thread:
+    """Start importing ``modules`` on a daemon thread; a later ``import`` waits for it.
+
+    mlflow and sklearn.metrics take ~2 s each to import. Started before a fit or a prediction
+    (torch releases the GIL in its kernels), the import costs the stage almost nothing.
+    """
+
+    def work() -> None:
+        for module in modules:
+            with contextlib.suppress(Exception):  # the real import reports any failure
+                importlib.import_module(module)
+
+    thread = threading.Thread(target=work, name="fakenews-preload", daemon=True)
+    thread.start()
+    return thread
+
+
+# Imported on a background thread while a model fits or predicts (see TextClassifier).
+BACKGROUND_IMPORTS = ("mlflow", "sklearn.metrics")

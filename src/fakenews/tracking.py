@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
+import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -88,7 +90,13 @@ def numeric_only(data: Mapping[str, Any]) -> dict[str, float]:
 
 
 class Tracker:
-    """Thin, failure-proof wrapper over one MLflow run."""
+    """Thin, failure-proof wrapper over one MLflow run.
+
+    The run opens lazily: calls made while mlflow is still importing in the background are kept
+    (metrics with their own timestamps) and replayed once it is ready, at the first call after
+    that or at the end. So a long fit shows live curves from its first epochs on, and a short
+    stage never waits for the import before its work.
+    """
 
     def __init__(self, paths: Paths, config: MlflowConfig) -> None:
         self.paths = paths
@@ -96,6 +104,9 @@ class Tracker:
         self.enabled = True
         self._mlflow: Any = None
         self.run_id: str | None = None
+        self._opener: Callable[[], None] | None = None
+        self._pending: list[Callable[[], None]] = []
+        self._import: threading.Thread | None = None
 
     def _fail(self, what: str, error: BaseException) -> None:
         if self.enabled:
@@ -142,39 +153,88 @@ class Tracker:
             self._fail("finding the train run", error)
             return False
 
+    def open_later(self, opener: Callable[[], None], preload: threading.Thread | None) -> None:
+        """Run ``opener`` (start or resume) once ``preload`` has imported mlflow (None: now)."""
+        self._opener, self._import = opener, preload
+        if preload is None:
+            self._ready()
+
+    def _ready(self, wait: bool = False) -> bool:
+        """True when the run is open (opening it now if mlflow has finished importing)."""
+        if self._opener is None:
+            return True
+        if self._import is not None:
+            if not wait and self._import.is_alive():
+                return False
+            self._import.join()  # never import in two threads at once
+        opener, self._opener = self._opener, None
+        opener()
+        pending, self._pending = self._pending, []
+        for call in pending:
+            call()
+        return True
+
+    def _call(self, call: Callable[[], None]) -> None:
+        if not self.enabled:
+            return
+        if self._ready():
+            call()
+        else:
+            self._pending.append(call)
+
     def log_params(self, params: Mapping[str, Any]) -> None:
-        if self.enabled:
-            try:
-                flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
-                self._mlflow.log_params(flat)
-            except Exception as error:
-                self._fail("logging params", error)
+        flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
+
+        def call() -> None:
+            if self.enabled:
+                try:
+                    self._mlflow.log_params(flat)
+                except Exception as error:
+                    self._fail("logging params", error)
+
+        self._call(call)
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        if self.enabled:
-            try:
-                self._mlflow.log_metrics(numeric_only(metrics), step=step)
-            except Exception as error:
-                self._fail("logging metrics", error)
+        values, timestamp = numeric_only(metrics), int(time.time() * 1000)
+
+        def call() -> None:
+            if self.enabled:
+                try:
+                    self._mlflow.log_metrics(values, step=step, timestamp=timestamp)
+                except Exception as error:
+                    self._fail("logging metrics", error)
+
+        self._call(call)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
-        if self.enabled:
-            try:
-                self._mlflow.set_tags(dict(tags))
-            except Exception as error:
-                self._fail("setting tags", error)
+        tags = dict(tags)
+
+        def call() -> None:
+            if self.enabled:
+                try:
+                    self._mlflow.set_tags(tags)
+                except Exception as error:
+                    self._fail("setting tags", error)
+
+        self._call(call)
 
     def log_artifacts(self, path: Path, artifact_path: str | None = None) -> None:
-        if self.enabled:
-            try:
-                if Path(path).is_dir():
-                    self._mlflow.log_artifacts(str(path), artifact_path=artifact_path)
-                else:
-                    self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
-            except Exception as error:
-                self._fail("logging artifacts", error)
+        # Files are copied when the call runs: callers log only outputs already final.
+        def call() -> None:
+            if self.enabled:
+                try:
+                    if Path(path).is_dir():
+                        self._mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+                    else:
+                        self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+                except Exception as error:
+                    self._fail("logging artifacts", error)
+
+        self._call(call)
 
     def end(self, status: str = "FINISHED") -> None:
+        if self.enabled:
+            self._ready(wait=True)
         if self._mlflow is not None and self.run_id is not None:
             try:
                 self._mlflow.end_run(status=status)
@@ -190,13 +250,18 @@ def tracked_run(
     run_name: str | None = None,
     tags: dict[str, str],
     resume: bool = False,
+    preload: threading.Thread | None = None,
 ) -> Iterator[Tracker]:
-    """A run for the duration of the block; marked FAILED if the block raises."""
+    """A run for the duration of the block; marked FAILED if the block raises.
+
+    ``preload``: a thread importing mlflow (:func:`import_in_background`); the run then opens
+    once it has finished (see :class:`Tracker`), so the block's work starts at once.
+    """
     tracker = Tracker(paths, config)
     if resume:
-        tracker.resume(tags)
+        tracker.open_later(lambda: tracker.resume(tags), preload)
     else:
-        tracker.start(run_name or "run", tags)
+        tracker.open_later(lambda: tracker.start(run_name or "run", tags), preload)
     try:
         yield tracker
     except BaseException:

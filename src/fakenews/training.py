@@ -17,8 +17,13 @@ from fakenews.metrics import classification_metrics
 from fakenews.models import get_model_class, model_config, save_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
-from fakenews.timing import timed
-from fakenews.tracking import TAG_MODEL_HASH, flatten, tracked_run, train_tags
+from fakenews.timing import BACKGROUND_IMPORTS, import_in_background, timed
+from fakenews.tracking import (
+    TAG_MODEL_HASH,
+    flatten,
+    tracked_run,
+    train_tags,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +80,10 @@ def train(
         return {}
     out_dir = paths.model(dataset, model_name)
     tags = train_tags(paths, dataset, model_name)
+    # mlflow and sklearn.metrics (~4 s) import while the model fits, where that is safe.
+    preload = import_in_background(*BACKGROUND_IMPORTS) if model.background_imports else None
     with tracked_run(
-        paths, params.mlflow, run_name=f"{dataset}/{model_name}", tags=tags
+        paths, params.mlflow, run_name=f"{dataset}/{model_name}", tags=tags, preload=preload
     ) as tracker:
         tracker.log_params(
             {
@@ -94,6 +101,8 @@ def train(
         history = info.pop("history", [])
         with timed("predict"):
             val_probs = model.predict_proba(val_texts)
+        if preload is not None:
+            preload.join()  # before this thread imports anything the preload imports
         val_metrics = classification_metrics(val_labels, val_probs)
         summary: dict[str, Any] = {
             "n_train": len(train_df),

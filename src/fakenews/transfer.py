@@ -17,7 +17,7 @@ from fakenews.metrics import classification_metrics
 from fakenews.models import load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
-from fakenews.timing import timed
+from fakenews.timing import import_in_background, timed
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +28,18 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     """Metrics of ``models/<dataset>/<model>`` on the test split of each other dataset."""
     model = load_model(paths.model(dataset, model_name), expected=model_name)
     fields = list(model.config.text_fields)
-    targets: dict[str, Any] = {}
-    for target in params.datasets:
-        if target == dataset:
-            continue
-        test = read_split(paths.split(target), "test")
+    tests = {t: read_split(paths.split(t), "test") for t in params.datasets if t != dataset}
+    # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
+    preload = import_in_background("sklearn.metrics") if model.background_imports else None
+    scores: dict[str, np.ndarray] = {}
+    for target, test in tests.items():
         with timed("predict"):
-            probs = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
+            scores[target] = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
+    if preload is not None:
+        preload.join()  # before this thread imports anything the preload imports
+    targets: dict[str, Any] = {}
+    for target, test in tests.items():
+        probs = scores[target]
         metrics = classification_metrics(
             test["label"].to_numpy(dtype=int), probs, params.evaluate.threshold
         )

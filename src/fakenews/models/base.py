@@ -48,6 +48,10 @@ class TextClassifier(ABC):
     name: ClassVar[str]
     family: ClassVar[str]  # groups models in the report (e.g. in- vs out-of-domain gaps)
     Config: ClassVar[type[ModelConfig]]
+    # True when fit/predict_proba import nothing new and spend their time in native kernels
+    # that release the GIL: the stage may then import mlflow and sklearn.metrics on a
+    # background thread meanwhile (concurrent imports of one package tree are not safe).
+    background_imports: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config

@@ -42,6 +42,7 @@ class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
     """
 
     Config: ClassVar[type[TorchTrainingConfig]]
+    background_imports = True  # torch is imported already; fit and predict run its kernels
 
     def __init__(
         self,
