@@ -6,8 +6,6 @@ import html
 import re
 import unicodedata
 
-import ftfy
-
 from fakenews.config import PrepareConfig
 
 # A tag starts with a letter, "/" or "!" right after "<": plain "a < b" text is left alone.
@@ -20,6 +18,9 @@ def clean_text(value: str, config: PrepareConfig) -> str:
         return ""
     text = value
     if config.fix_text:
+        # Imported here: split and audit use only content_key and skip its start-up cost.
+        import ftfy
+
         # Repairs mojibake (cp1252 read as UTF-8 and the like) and HTML entities.
         text = ftfy.fix_text(text)
     if config.strip_html:
