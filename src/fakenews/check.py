@@ -8,11 +8,9 @@ reported before the first stage runs. `make repro` runs it first.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fakenews.config import Params, ParamsError, load_params
 from fakenews.data.artifacts import check_names
-from fakenews.data.sources import EXTERNAL_DIR, source_for
+from fakenews.data.sources import source_for
 from fakenews.models import check_model_params
 from fakenews.paths import Paths
 
@@ -23,12 +21,13 @@ def check_params(paths: Paths) -> Params:
     for name, options in params.datasets.items():
         source_for(name, options)
         check_names(name, options.artifact_rules, options.label_checks)
-        folder = paths.root / EXTERNAL_DIR / name
+        folder = paths.external(name)
         if not folder.is_dir():
+            relative = folder.relative_to(paths.root)
             raise ParamsError(
-                f"datasets.{name}: folder {Path(EXTERNAL_DIR, name)}/ does not exist. "
+                f"datasets.{name}: folder {relative}/ does not exist. "
                 f"download@{name} depends on it (files placed by hand, a custom dataset's file): "
-                f"create it (`mkdir -p {Path(EXTERNAL_DIR, name)}`), commit a README.md in it if "
+                f"create it (`mkdir -p {relative}`), commit a README.md in it if "
                 "it holds no files you want in git"
             )
     check_model_params(params)
