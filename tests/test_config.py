@@ -161,3 +161,133 @@ def test_per_dataset_overrides_apply_to_that_dataset_only(real_params: dict[str,
     assert model_config(params, "tfidf_logreg", "liar").C == 0.5
     assert model_config(params, "tfidf_logreg", "constraint").C == 2.0
     assert model_config(params, "tfidf_logreg").C == 2.0
+
+
+# --- YAML that DVC and the project must read alike (issue 13) --------------------------------
+
+PROJECT_PARAMS = (Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8")
+CUSTOM_ENTRY = (
+    "datasets:\n"
+    "  mine:\n"
+    "    source: custom\n"
+    "    path: data/external/mine/mine.csv\n"
+    "    text_column: body\n"
+    "    label_column: verdict\n"
+    "    label_map: {label_map}\n"
+    "\n"
+)
+
+
+def params_text_with_label_map(label_map: str) -> str:
+    """The project's params.yaml, as text, with one custom dataset whose label_map is as given."""
+    start = PROJECT_PARAMS.index("datasets:\n")
+    end = PROJECT_PARAMS.index("\n\n", start) + 2
+    return PROJECT_PARAMS[:start] + CUSTOM_ENTRY.format(label_map=label_map) + PROJECT_PARAMS[end:]
+
+
+def dvc_hashes_params(text: str) -> bool:
+    """Whether DVC can hash these params the way `dvc repro` does (its run-cache key)."""
+    from dvc.utils import dict_sha256
+    from dvc.utils.serialize import parse_yaml
+
+    try:
+        dict_sha256(parse_yaml(text, "params.yaml"))
+    except TypeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ('{"FAKE": 1, "TRUE": 0}', {"FAKE": 1, "TRUE": 0}),  # the README's example
+        ("{TRUE: 0, FALSE: 1}", {"TRUE": 0, "FALSE": 1}),  # booleans to YAML: kept as written
+        ("{True: 0, false: 1}", {"True": 0, "false": 1}),
+        ("{yes: 1, no: 0}", {"yes": 1, "no": 0}),  # text in YAML 1.2, which DVC reads
+        ("{1: 1, 0: 0}", {"1": 1, "0": 0}),  # numbers to YAML
+        ("{01: 1, 0: 0}", {"01": 1, "0": 0}),
+    ],
+)
+def test_label_map_keys_are_compared_as_written(tmp_path: Path, written: str, expected) -> None:
+    text = params_text_with_label_map(written)
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    assert load_params(tmp_path / "params.yaml").dataset("mine").label_map == expected
+    assert dvc_hashes_params(text)  # and `dvc repro` gets past hashing them
+
+
+@pytest.mark.parametrize("written", ["{FAKE: 1, TRUE: 0}", "{fake: 1, 0: 0}", "{yes: 1, false: 0}"])
+def test_label_map_keys_dvc_cannot_hash_are_named_with_the_fix(
+    tmp_path: Path, written: str
+) -> None:
+    text = params_text_with_label_map(written)
+    assert not dvc_hashes_params(text)  # what the project's message stands in for
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError) as error:
+        load_params(tmp_path / "params.yaml")
+    message = str(error.value)
+    assert "datasets.mine.label_map" in message and "quote every key" in message
+    assert "\n" not in message
+    quoted = written.replace("{", "").replace("}", "").split(", ")
+    for pair in quoted:
+        key, value = pair.split(": ")
+        assert f'"{key}": {value}' in message
+
+
+def test_label_map_built_in_code_needs_text_keys(real_params: dict[str, Any]) -> None:
+    raw = copy.deepcopy(real_params)
+    raw["datasets"] = {
+        "mine": {"source": "custom", "path": "x.csv", "text_column": "t", "label_column": "l",
+                 "label_map": {True: 1, False: 0}}
+    }  # fmt: skip
+    with pytest.raises(ParamsError, match=r"datasets\.mine\.label_map.*quote it"):
+        parse_params(raw)
+
+
+def test_params_are_read_as_dvc_reads_them(tmp_path: Path) -> None:
+    """YAML 1.2, like DVC: `on`/`yes` are text and `1e-3` a number, not YAML 1.1's readings."""
+    from dvc.utils.serialize import parse_yaml
+
+    text = PROJECT_PARAMS.replace("  C: 4.0\n", "  C: 4e0\n", 1)
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    params = load_params(tmp_path / "params.yaml")
+    assert params.train["tfidf_logreg"]["C"] == parse_yaml(text, "p")["train"]["tfidf_logreg"]["C"]
+    assert params.train["tfidf_logreg"]["C"] == 4.0
+
+
+def test_duplicate_yaml_keys_give_one_line(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text(params_text_with_label_map("{1: 1, true: 0}"))
+    with pytest.raises(ParamsError, match=r"not valid YAML at line \d+: found duplicate key") as e:
+        load_params(tmp_path / "params.yaml")
+    assert "\n" not in str(e.value)
+
+
+KNOWN = "known models: bert_base, bilstm, distilbert, gru, lstm, minilm, rnn, tfidf_logreg"
+
+
+@pytest.mark.parametrize(
+    ("models", "key"),
+    [
+        ("models: [xgboost]", "models: expected a mapping of family -> list of models"),
+        ("models: tfidf_logreg", "models: expected a mapping of family -> list of models"),
+        (
+            "models: {linear: [xgboost], recurrent: [], transformer: []}",
+            "models.linear: unknown model 'xgboost'",
+        ),
+        (
+            "models: {linear: tfidf_logreg, recurrent: [], transformer: []}",
+            "models.linear: expected a list of model names",
+        ),
+    ],
+)
+def test_models_mistakes_give_one_line_with_the_known_models(
+    tmp_path: Path, models: str, key: str
+) -> None:
+    start = PROJECT_PARAMS.index("models:\n")
+    end = PROJECT_PARAMS.index("\n\n", start) + 2
+    text = PROJECT_PARAMS[:start] + models + "\n\n" + PROJECT_PARAMS[end:]
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError) as error:
+        load_params(tmp_path / "params.yaml")
+    message = str(error.value)
+    assert message.startswith(f"params.yaml: {key}")
+    assert KNOWN in message and "\n" not in message

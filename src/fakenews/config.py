@@ -7,10 +7,10 @@ raises :class:`ParamsError` naming the key at fault.
 from __future__ import annotations
 
 import math
+import pkgutil
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
@@ -37,7 +37,8 @@ class DatasetConfig(StrictModel):
     label_column: str | None = Field(None, description="custom: column with the label.")
     id_column: str | None = Field(None, description="custom: column with a unique id, if any.")
     label_map: dict[str, Literal[0, 1]] | None = Field(
-        None, description="custom: raw label value (as text) -> 1 (fake) or 0 (real)."
+        None,
+        description="custom: raw label value, as written in params.yaml -> 1 (fake) or 0 (real).",
     )
     sha256: str | None = Field(
         None, description="custom: expected sha256 of the file; checked when given."
@@ -52,6 +53,20 @@ class DatasetConfig(StrictModel):
         description="Label sanity checks (names in fakenews.data.artifacts.LABEL_CHECKS) for "
         "this dataset instead of its source's own; [] for none.",
     )
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _text_keys(cls, value: Any) -> Any:
+        # load_params replaces YAML-typed keys (TRUE, 1) with their text as written; a mapping
+        # built in code must use text keys itself.
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str):
+                    raise ValueError(
+                        f"key {key!r} is a {type(key).__name__}, not text; quote it "
+                        f'(e.g. {{"{key}": 0}}): labels are compared as text'
+                    )
+        return value
 
     @field_validator("sha256")
     @classmethod
@@ -226,6 +241,29 @@ class MlflowConfig(StrictModel):
 # edit to one family reruns only its stages. A model module declares its family (`Model.family`).
 FAMILIES = ("linear", "recurrent", "transformer")
 
+# Model names are the public modules of fakenews/models/ (its registry imports this listing).
+# Listed, not imported, so that checking `models:` needs no model code (nor torch).
+MODELS_DIR = Path(__file__).parent / "models"
+NOT_MODELS = frozenset({"base"})
+
+
+def known_models() -> list[str]:
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(MODELS_DIR)])
+        if not m.name.startswith("_") and m.name not in NOT_MODELS
+    )
+
+
+_FAMILY_EXAMPLES = {"linear": "tfidf_logreg", "recurrent": "lstm", "transformer": "minilm"}
+
+
+def _models_example() -> str:
+    return (
+        "expected a mapping of family -> list of models, e.g. "
+        "{linear: [tfidf_logreg], recurrent: [lstm], transformer: []}"
+    )
+
 
 class Params(StrictModel):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
@@ -245,19 +283,20 @@ class Params(StrictModel):
     @field_validator("datasets", mode="before")
     @classmethod
     def _empty_entries(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(
+                "expected a mapping of dataset name -> options, e.g. {liar: {}, my_news: "
+                "{source: custom, path: ...}}"
+            )
         # `liar:` with nothing after it parses as None; treat it as `{}`.
-        if isinstance(value, dict):
-            return {k: ({} if v is None else v) for k, v in value.items()}
-        return value
+        return {k: ({} if v is None else v) for k, v in value.items()}
 
     @field_validator("models", mode="before")
     @classmethod
     def _models_by_family(cls, value: Any) -> Any:
+        known = f"known models: {', '.join(known_models())}"
         if not isinstance(value, dict):
-            raise ValueError(
-                "expected a mapping of family -> model list, e.g. {linear: [tfidf_logreg], "
-                "recurrent: [lstm], transformer: []}"
-            )
+            raise ValueError(f"{_models_example()}; {known}")
         missing = [f for f in FAMILIES if f not in value]
         unknown = [f for f in value if f not in FAMILIES]
         if missing or unknown:
@@ -265,6 +304,23 @@ class Params(StrictModel):
                 f"families must be exactly {list(FAMILIES)} (dvc.yaml has stages for each; use "
                 f"[] for a family you do not run); missing {missing}, unknown {unknown}"
             )
+        problems = []
+        for family, names in value.items():
+            if names is None:
+                continue
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                example = _FAMILY_EXAMPLES.get(family, "tfidf_logreg")
+                problems.append(
+                    f"models.{family}: expected a list of model names, e.g. [{example}] or [], "
+                    f"got {names!r}"
+                )
+                continue
+            for name in names:
+                if name not in known_models():
+                    problems.append(f"models.{family}: unknown model {name!r}")
+        if problems:
+            # Raised as one message (pydantic would prefix `models`): each names its key.
+            raise ValueError(f"{'; '.join(problems)}; {known}")
         return {k: ([] if v is None else v) for k, v in value.items()}
 
     @model_validator(mode="after")
@@ -320,7 +376,8 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
         key = ".".join(str(part) for part in (*([prefix] if prefix else []), *item["loc"]))
         message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         message = message.removeprefix("Value error, ")
-        lines.append(f"{key}: {message}" if key else message)
+        # A validator's message that already names a key below this one stands as it is.
+        lines.append(f"{key}: {message}" if key and not message.startswith(f"{key}.") else message)
     return "; ".join(lines)
 
 
@@ -356,14 +413,69 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     return params
 
 
+def read_yaml(text: str, source: str) -> tuple[Any, Any]:
+    """``text`` parsed as DVC parses params (ruamel, YAML 1.2), and with every scalar as written.
+
+    The same parser as DVC's, so that both read the same values (PyYAML's YAML 1.1 would read
+    `yes`/`no` as booleans where DVC reads text). The as-written copy gives label_map keys back
+    as the user typed them.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe").load(text), YAML(typ="base").load(text)
+    except YAMLError as error:
+        # One line: ruamel's own message spans several, with a link about duplicate keys.
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ParamsError(f"{source}: not valid YAML{where}: {problem}") from None
+
+
+def _label_maps_as_written(typed: Any, written: Any, source: str) -> None:
+    """Give each ``datasets.<name>.label_map`` its keys as written: ``TRUE`` stays "TRUE"."""
+    datasets = typed.get("datasets") if isinstance(typed, dict) else None
+    if not isinstance(datasets, dict):
+        return
+    for name, options in datasets.items():
+        label_map = options.get("label_map") if isinstance(options, dict) else None
+        if not isinstance(label_map, dict) or all(isinstance(k, str) for k in label_map):
+            continue
+        try:
+            # DVC hashes params with sorted keys: a mapping it cannot sort stops `dvc repro`
+            # ("'<' not supported between instances of 'bool' and 'str'") before any stage runs.
+            sorted(label_map)
+        except TypeError:
+            pairs = written_keys(written, name)
+            misread = ", ".join(
+                f"{text} as {'a boolean' if isinstance(key, bool) else 'a number'}"
+                for key, (text, _) in zip(label_map, pairs, strict=True)
+                if not isinstance(key, str)
+            )
+            quoted = ", ".join(f'"{k}": {v}' for k, v in pairs)
+            raise ParamsError(
+                f"{source}: datasets.{name}.label_map: YAML reads {misread} next to text keys, "
+                "a mix DVC cannot hash; quote every key: "
+                f"label_map: {{{quoted}}}"
+            ) from None
+        as_written = [k for k, _ in written_keys(written, name)]
+        options["label_map"] = dict(zip(as_written, label_map.values(), strict=True))
+
+
+def written_keys(written: Any, dataset: str) -> list[tuple[str, str]]:
+    """(key, value) pairs of ``datasets.<dataset>.label_map`` exactly as written in the file."""
+    return list(written["datasets"][dataset]["label_map"].items())
+
+
 def load_params(path: Path) -> Params:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found") from None
-    except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    raw, written = read_yaml(text, path.name)
+    _label_maps_as_written(raw, written, path.name)
     if isinstance(raw, dict) and isinstance(raw.get("train"), dict):
         raw["train"] = {k: ({} if v is None else v) for k, v in raw["train"].items()}
     return parse_params(raw, source=path.name)

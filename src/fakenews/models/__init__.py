@@ -1,27 +1,28 @@
-"""Model registry: every public module in this package is one model, named like its file."""
+"""Model registry: every public module in this package is one model, named like its file
+(``config.known_models`` lists them)."""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakenews.config import PER_DATASET, Params, ParamsError, format_validation_error
+from fakenews.config import (
+    PER_DATASET,
+    Params,
+    ParamsError,
+    format_validation_error,
+    known_models,
+)
 from fakenews.errors import ModelError
 from fakenews.io import read_json, write_json
 
 if TYPE_CHECKING:
     from fakenews.models.base import ModelConfig, TextClassifier
 
-_NOT_MODELS = {"base"}
-MODEL_NAMES: list[str] = sorted(
-    m.name
-    for m in pkgutil.iter_modules(__path__)
-    if not m.name.startswith("_") and m.name not in _NOT_MODELS
-)
+MODEL_NAMES: list[str] = known_models()
 MODEL_INFO_FILE = "model.json"
 
 
