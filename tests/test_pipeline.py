@@ -103,6 +103,14 @@ def custom_options(name: str) -> dict[str, Any]:
 
 
 def run(repo: Path, *args: str) -> str:
+    result = subprocess.run(args, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
+    return output
+
+
+def stage_env(repo: Path) -> dict[str, str]:
+    """The environment commands run in: this venv, the repo's own package, default backends."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -114,10 +122,7 @@ def run(repo: Path, *args: str) -> str:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
     )
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
+    return env
 
 
 def stages_run(output: str) -> set[str]:
@@ -128,21 +133,16 @@ def write_params(repo: Path, params: dict[str, Any]) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-@pytest.fixture
-def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
+def make_repo(root: Path, params: dict[str, Any]) -> Path:
+    """A git + DVC repo at ``root``: the project's code and pipeline, these params, and
+    generated CSVs for the datasets alpha, beta and gamma in data/external/."""
+    root.mkdir(parents=True)
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / "stages", root / "stages")
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for name, seed in (("alpha", 1), ("beta", 2), ("gamma", 3)):
         write_news(root, name, seed)
-    # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []}
-    params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     write_params(root, params)
     run(root, "git", "init", "-q")
     run(root, "git", "config", "user.email", "test@example.com")
@@ -153,6 +153,16 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-q", "-m", "init")
     return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
+    # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
+    params = dict(real_params)
+    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
+    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []}
+    params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
+    return make_repo(tmp_path / "repo", params)
 
 
 def mlflow_runs(repo: Path) -> list[Any]:

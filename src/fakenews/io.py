@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -27,12 +28,50 @@ def _umask() -> int:
     return mask
 
 
+# Temporary files sit beside their target (same filesystem, so the final rename is atomic) and
+# are named `.<target name>.<pid>.<random>.tmp`: `.dvcignore` hides the pattern from DVC, so a
+# killed stage's leftovers never change a folder's hash, and the next write to the same target
+# removes them once their process is gone.
+TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Delete temporary files and folders left beside ``target`` by processes that died."""
+    removed = []
+    for entry in target.parent.glob(f".{glob.escape(target.name)}.*{TEMP_SUFFIX}"):
+        middle = entry.name[len(target.name) + 2 : -len(TEMP_SUFFIX)]
+        pid = middle.split(".", 1)[0]
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    remove_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=TEMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -48,12 +87,14 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; swap it in for ``target`` only on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temps(target)
+    prefix = _temp_prefix(target)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=target.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
         if target.exists():
-            old = target.with_name(f".{target.name}.old")
+            old = target.with_name(f"{prefix}old{TEMP_SUFFIX}")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
             os.replace(tmp, target)

@@ -1,0 +1,152 @@
+"""End to end: faults a new user meets. A stage killed mid-write leaves nothing that changes the
+next `dvc repro`; the README's custom-dataset example runs as written."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_pipeline import (
+    REPO,
+    custom_options,
+    generated_news,
+    make_repo,
+    model_stage,
+    run,
+    stage_env,
+)
+
+pytestmark = pytest.mark.slow
+
+# Imported by every Python process started with it on PYTHONPATH (stage scripts, and DVC itself):
+# SIGKILL the process at its first rename of a temporary file under FAKENEWS_TEST_KILL_IN, i.e.
+# in the middle of writing that output.
+KILLER = '''
+import os, signal
+_folder = os.environ.get("FAKENEWS_TEST_KILL_IN")
+if _folder:
+    _folder = os.path.abspath(_folder) + os.sep
+    _replace = os.replace
+
+    def _replace_or_die(src, dst, *args, **kwargs):
+        path = os.path.abspath(os.fspath(src))
+        if path.startswith(_folder) and path.endswith(".tmp"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _replace(src, dst, *args, **kwargs)
+
+    os.replace = _replace_or_die
+'''
+
+
+def small_params(real_params: dict[str, Any]) -> dict[str, Any]:
+    params = dict(real_params)
+    params["datasets"] = {"alpha": custom_options("alpha")}
+    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []}
+    return params
+
+
+def temp_leftovers(repo: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(repo))
+        for p in repo.rglob("*.tmp")
+        if not {".dvc", ".git"} & set(p.relative_to(repo).parts)
+    )
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def lock_outs(repo: Path, stage: str) -> list[Any]:
+    import yaml
+
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return [(o["path"], o["md5"], o.get("nfiles")) for o in lock["stages"][stage]["outs"]]
+
+
+def without_timing(model_json: bytes) -> dict[str, Any]:
+    info = json.loads(model_json)
+    info["training"].pop("train_seconds")  # the fit's wall time: differs between any two runs
+    return info
+
+
+def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[str, Any]) -> None:
+    params = small_params(real_params)
+    reference = make_repo(tmp_path / "undisturbed", params)
+    run(reference, "dvc", "repro")
+
+    repo = make_repo(tmp_path / "killed", params)
+    killer = tmp_path / "killer"
+    killer.mkdir()
+    (killer / "sitecustomize.py").write_text(KILLER)
+    train = model_stage("train", "alpha", "tfidf_logreg")
+    run(repo, "dvc", "repro", "download@alpha")
+    for stage, folder in (
+        ("prepare@alpha", "data/prepared"),
+        ("split@alpha", "data/split"),
+        (train, "models"),
+    ):
+        env = stage_env(repo)
+        env["PYTHONPATH"] = f"{killer}:{env['PYTHONPATH']}"
+        env["FAKENEWS_TEST_KILL_IN"] = str(repo / folder)
+        killed = subprocess.run(
+            ["dvc", "repro", stage], cwd=repo, env=env, capture_output=True, text=True
+        )
+        assert killed.returncode != 0 and "exited with -9" in killed.stderr, killed.stderr
+        left = temp_leftovers(repo)
+        assert any(p.startswith(folder) for p in left), (stage, left)  # killed mid-write
+        assert stage in re.findall(r"Running stage '([^']+)'", run(repo, "dvc", "repro", stage))
+        assert temp_leftovers(repo) == [], stage
+    run(repo, "dvc", "repro")
+
+    assert temp_leftovers(repo) == []
+    assert "Data and pipelines are up to date" in run(repo, "dvc", "status")
+    for stage in ("download@alpha", "prepare@alpha", "split@alpha"):
+        assert lock_outs(repo, stage) == lock_outs(reference, stage), stage
+    for folder in ("data/raw/alpha", "data/prepared/alpha", "data/split/alpha"):
+        assert files(repo / folder) == files(reference / folder), folder
+    model, reference_model = (
+        files(root / "models" / "alpha" / "tfidf_logreg") for root in (repo, reference)
+    )
+    assert without_timing(model.pop("model.json")) == without_timing(
+        reference_model.pop("model.json")
+    )
+    assert model == reference_model  # weights and vocabulary, byte for byte
+    metrics = [
+        json.loads((root / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
+        for root in (repo, reference)
+    ]
+    for m in metrics:
+        m.pop("efficiency")
+    assert metrics[0] == metrics[1]
+
+
+def readme_custom_dataset() -> str:
+    """The `my_news:` entry of the README's custom-dataset example, exactly as printed."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = next(
+        b for b in re.findall(r"```yaml\n(.*?)```", readme, flags=re.S) if "source: custom" in b
+    )
+    return block[block.index("  my_news:") :]
+
+
+def test_readme_custom_dataset_example_runs_as_written(
+    tmp_path: Path, real_params: dict[str, Any]
+) -> None:
+    repo = make_repo(tmp_path / "repo", small_params(real_params))
+    entry = readme_custom_dataset()
+    assert "label_map:" in entry and "path: data/external/my_news/my_news.csv" in entry
+    folder = repo / "data" / "external" / "my_news"
+    folder.mkdir()
+    generated_news(5).to_csv(folder / "my_news.csv", index=False)  # body, headline, FAKE/TRUE
+    params = (repo / "params.yaml").read_text()
+    start, end = params.index("datasets:\n"), params.index("\nmodels:")
+    (repo / "params.yaml").write_text(params[:start] + "datasets:\n" + entry + params[end:])
+    run(repo, "fakenews", "check")
+    run(repo, "dvc", "repro")
+    metrics = json.loads((repo / "metrics" / "my_news" / "tfidf_logreg.json").read_text())
+    assert metrics["accuracy"] > 0.8 and metrics["n"] > 0
