@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 # Imported by every Python process started with it on PYTHONPATH (stage scripts, and DVC itself):
 # SIGKILL the process at its first rename of a temporary file under FAKENEWS_TEST_KILL_IN, i.e.
 # in the middle of writing that output.
-KILLER = '''
+KILLER = """
 import os, signal
 _folder = os.environ.get("FAKENEWS_TEST_KILL_IN")
 if _folder:
@@ -39,7 +39,7 @@ if _folder:
         return _replace(src, dst, *args, **kwargs)
 
     os.replace = _replace_or_die
-'''
+"""
 
 
 def small_params(real_params: dict[str, Any]) -> dict[str, Any]:
