@@ -218,8 +218,12 @@ def test_custom_file_checksum(tmp_path: Path) -> None:
         label_map={"FAKE": 1, "TRUE": 0},
         sha256=_sha(b"other"),
     )
-    with pytest.raises(DownloadError, match="checksum mismatch"):
+    with pytest.raises(DownloadError) as error:
         download_dataset("mine", options, tmp_path / "raw", root=tmp_path, mirror=None)
+    message = str(error.value)
+    # The user's own file changed: the advice is to update the checksum or restore the file.
+    assert f"set datasets.mine.sha256: {_sha(data)}" in message and "download" not in message
+    assert not (tmp_path / "raw").exists()
     ok = options.model_copy(update={"sha256": _sha(data)})
     download_dataset("mine", ok, tmp_path / "raw", root=tmp_path, mirror=None)
     assert (tmp_path / "raw" / "mine.csv").read_bytes() == data
@@ -246,3 +250,33 @@ def test_registry_entries_are_complete() -> None:
             assert spec.url or source.archive or source.manual, (name, spec.path)
             assert (spec.url or "https://").startswith("https://"), (name, spec.url)
     assert len(SOURCES["fakenewsnet_v1"].files) == 425
+
+
+def test_incomplete_mirror_names_the_missing_file(
+    tmp_path: Path, demo_source: Source, caplog: pytest.LogCaptureFixture
+) -> None:
+    mirror = tmp_path / "mirror"
+    _write_tree(mirror / "demo", {k: v for k, v in FILES.items() if k != "sub/test.csv"})
+    raw = tmp_path / "data" / "raw" / "demo"
+    with caplog.at_level("WARNING"), pytest.raises(DownloadError, match="no URL"):
+        download_dataset("demo", DatasetConfig(), raw, root=tmp_path, mirror=mirror)
+    assert f"{mirror / 'demo'} lacks sub/test.csv ({len(FILES) - 1} of {len(FILES)}" in caplog.text
+
+
+def test_mirror_without_the_source_folder_says_so(tmp_path: Path) -> None:
+    (tmp_path / "mirror").mkdir()
+    with pytest.raises(DownloadError) as error:
+        download_dataset(
+            "isot", DatasetConfig(), tmp_path / "raw", root=tmp_path, mirror=tmp_path / "mirror"
+        )
+    assert "Fake.csv" in str(error.value) and "no folder isot/" in str(error.value)
+
+
+def test_mirror_that_does_not_exist_is_an_error(tmp_path: Path, demo_source: Source) -> None:
+    with pytest.raises(DownloadError) as error:
+        download_dataset(
+            "demo", DatasetConfig(), tmp_path / "raw", root=tmp_path, mirror=tmp_path / "nowhere"
+        )
+    message = str(error.value)
+    assert f"FAKENEWS_DATA_MIRROR={tmp_path / 'nowhere'} is not a folder" in message
+    assert not (tmp_path / "raw").exists()

@@ -352,6 +352,17 @@ def test_missing_custom_column(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
+def test_custom_text_column_empty_in_every_row(tmp_path: Path) -> None:
+    directory = write(tmp_path, "custom")
+    frame = pd.read_csv(directory / CUSTOM_FILE)
+    frame["body"] = ""
+    frame.to_csv(directory / CUSTOM_FILE, index=False)
+    raises(
+        lambda: load("custom", directory),
+        "my_custom", CUSTOM_FILE, "text_column 'body' is empty in all", "article text",
+    )  # fmt: skip
+
+
 def test_unknown_label(tmp_path: Path) -> None:
     directory = write(tmp_path, "liar")
 

@@ -32,6 +32,10 @@ def stage(name: str) -> Iterator[tuple[Paths, Params]]:
     except (FakenewsError, ParamsError) as error:
         print(f"[{name}] error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # Outputs are written atomically, and DVC records no output of a failed stage.
+        print(f"[{name}] interrupted: no file is half-written; rerun dvc repro", file=sys.stderr)
+        sys.exit(130)
 
 
 def args(count: int, usage: str) -> list[str]:

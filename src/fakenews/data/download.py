@@ -123,9 +123,23 @@ def safe_extract(archive: Path, members: dict[str, Path], strip_prefix: str = ""
 def _local_copy(source: Source, folders: list[tuple[str, Path]]) -> tuple[str, Path] | None:
     """The first local folder holding every file of ``source``, if any."""
     for label, folder in folders:
-        if source.files and all((folder / f.path).is_file() for f in source.files):
+        if source.files and not missing_files(source, folder):
             return label, folder
     return None
+
+
+def missing_files(source: Source, folder: Path) -> list[str]:
+    return [f.path for f in source.files if not (folder / f.path).is_file()]
+
+
+def _incomplete_mirror(source: Source, folder: Path) -> str:
+    """What the mirror's copy of ``source`` lacks, in a few words."""
+    if not folder.is_dir():
+        return f"it has no folder {source.name}/"
+    missing = missing_files(source, folder)
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    present = len(source.files) - len(missing)
+    return f"{folder} lacks {shown} ({present} of {len(source.files)} files present)"
 
 
 def fetch_source(
@@ -141,6 +155,11 @@ def fetch_source(
 
     Returns a short description of where the files came from.
     """
+    if mirror is not None and not mirror.is_dir():
+        raise DownloadError(
+            f"dataset {dataset!r}: FAKENEWS_DATA_MIRROR={mirror} is not a folder. Fix the path, "
+            "or unset FAKENEWS_DATA_MIRROR to download from upstream."
+        )
     # The mirror is laid out by source; hand-placed files go in the dataset's own folder, which
     # download@<dataset> declares as a dependency.
     folders = ([("mirror", mirror / source.name)] if mirror else []) + [("external", external)]
@@ -154,16 +173,17 @@ def fetch_source(
             verify_file(dataset, destination, spec, f"{label} {folder / spec.path}")
         return f"{label} {folder}"
 
-    if mirror is not None:
-        log.warning(
-            "dataset %r: mirror %s has no complete copy (%s/); trying upstream",
-            dataset,
-            mirror,
-            source.name,
-        )
+    gap = _incomplete_mirror(source, mirror / source.name) if mirror is not None else None
     if source.manual:
-        missing = [f.path for f in source.files]
-        raise DownloadError(f"dataset {dataset!r}: files {missing} not found. {source.manual}")
+        missing = missing_files(source, external)
+        where = f"{external}" + (f" (nor in the mirror: {gap})" if gap else "")
+        raise DownloadError(
+            f"dataset {dataset!r}: files {missing} not found in {where}. {source.manual}"
+        )
+    if gap:
+        log.warning(
+            "dataset %r: mirror %s has no complete copy: %s; trying upstream", dataset, mirror, gap
+        )
 
     session = session or http_session()
     if source.archive is not None:
@@ -204,7 +224,15 @@ def fetch_custom(dataset: str, options: DatasetConfig, target: Path, root: Path)
         raise DownloadError(f"dataset {dataset!r}: datasets.{dataset}.path: file {path} not found")
     destination = target / path.name
     shutil.copyfile(path, destination)
-    verify_file(dataset, destination, RemoteFile(path.name, sha256=options.sha256), str(path))
+    if options.sha256 and (actual := sha256_file(destination)) != options.sha256:
+        # The user's own file: it changed since its checksum was written down, which may be
+        # intended; nothing to download again.
+        raise DownloadError(
+            f"dataset {dataset!r}: {path} has sha256 {actual}, but datasets.{dataset}.sha256 is "
+            f"{options.sha256}: the file changed since that checksum was recorded. If the new "
+            f"file is intended, set datasets.{dataset}.sha256: {actual} (or remove the key); "
+            "otherwise restore the file. Nothing was written to data/raw/."
+        )
     return str(path)
 
 

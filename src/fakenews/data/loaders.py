@@ -650,6 +650,13 @@ def load_custom(raw_dir: Path, options: DatasetConfig) -> pd.DataFrame:
             continue
         metadata[name] = _metadata_column(table[column])
 
+    text = _as_str(table[options.text_column]).astype(str)
+    if text.str.strip().eq("").all():
+        # Would train on titles alone (or nothing) without a word said: a wrong column, surely.
+        raise DatasetError(
+            f"{path}: text_column {options.text_column!r} is empty in all {len(text)} rows; "
+            "name the column that holds the article text"
+        )
     title = _as_str(table[options.title_column]).astype(str) if options.title_column else ""
     return finish(
         [
@@ -658,7 +665,7 @@ def load_custom(raw_dir: Path, options: DatasetConfig) -> pd.DataFrame:
                 ids=ids,
                 label=label,
                 title=title,
-                text=_as_str(table[options.text_column]).astype(str),
+                text=text,
                 extra=metadata,
             )
         ]
