@@ -1,12 +1,44 @@
 from __future__ import annotations
 
+import os
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from fakenews.config import MlflowConfig
+from fakenews import tracking
+from fakenews.config import MlflowConfig, Params
+from fakenews.io import write_json
+from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
-from fakenews.tracking import Tracker, flatten, numeric_only, tracked_run
+from fakenews.registry import register_best_models
+from fakenews.tracking import (
+    MLFLOW_HTTP_LIMITS,
+    TIMEOUT_VARIABLE,
+    Tracker,
+    TrackingUnavailable,
+    check_timeout,
+    ensure_reachable,
+    flatten,
+    limit_mlflow_retries,
+    numeric_only,
+    probe,
+    tracked_run,
+)
+
+
+@pytest.fixture(autouse=True)
+def fresh_reachability() -> Iterator[None]:
+    """Each test checks (and warns) afresh: the per-process cache must not leak between tests."""
+    tracking.forget_reachability()
+    yield
+    tracking.forget_reachability()
 
 
 def test_flatten_and_numeric_only() -> None:
@@ -81,3 +113,229 @@ def test_a_run_opens_once_mlflow_is_imported_and_keeps_earlier_calls(
     run = client.get_run(tracker.run_id)
     assert run.data.params == {"lr": "0.1"} and run.data.tags["k"] == "v"
     assert run.info.status == "FINISHED"
+
+
+# --- an unreachable http(s) tracking server ----------------------------------------------------
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, read, released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A server that accepts connections (the kernel's backlog) but never reads or answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def http_server(status: int) -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP server answering ``status`` to every GET; yields its URI and the paths hit."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # no request lines in the test output
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def mlflow_warnings(record: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in record if str(w.message).startswith("MLflow")]
+
+
+def use_every_tracker_call(tracker: Tracker, folder: Path) -> None:
+    tracker.log_params({"a": 1, "nested": {"b": "x"}})
+    tracker.log_metrics({"m": 1.0}, step=1)
+    tracker.set_tags({"k2": "v2"})
+    tracker.log_artifacts(folder)
+
+
+def test_a_closed_port_is_one_warning_and_no_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    (tmp_path / "artifact.txt").write_text("x")
+    started = time.perf_counter()
+    with (
+        pytest.warns(UserWarning) as record,
+        tracked_run(Paths(tmp_path), MlflowConfig(), run_name="r", tags={"k": "v"}) as tracker,
+    ):
+        use_every_tracker_call(tracker, tmp_path)
+    # Well under a second in fact; the bound only guards against MLflow's minutes of retries.
+    assert time.perf_counter() - started < 10
+    (message,) = mlflow_warnings(record.list)
+    assert uri in message and "ConnectionRefusedError" in message
+    assert "MLFLOW_TRACKING_URI" in message and TIMEOUT_VARIABLE in message
+    assert "untracked" in message
+    assert not tracker.enabled and tracker.run_id is None
+
+
+def test_a_server_that_never_answers_costs_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TIMEOUT_VARIABLE, "0.5")
+    with silent_server() as uri:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        started = time.perf_counter()
+        with (
+            pytest.warns(UserWarning) as record,
+            tracked_run(Paths(tmp_path), MlflowConfig(), tags={"k": "v"}, resume=True) as t,
+        ):
+            use_every_tracker_call(t, tmp_path)
+        elapsed = time.perf_counter() - started
+    assert 0.4 < elapsed < 5
+    (message,) = mlflow_warnings(record.list)
+    assert uri in message and "no answer within 0.5 s" in message
+    assert not t.enabled
+
+
+@pytest.mark.parametrize("status", [200, 401, 404])
+def test_any_http_answer_means_reachable(status: int) -> None:
+    """A proxy's 401 or 404 still answers: only refusals and silence count as unreachable."""
+    with http_server(status) as (uri, hits):
+        assert probe(uri + "/", timeout=5) is None
+        assert hits == ["/health"]
+        ensure_reachable(uri)
+        ensure_reachable(uri)  # cached: one request for both
+    assert hits == ["/health", "/health"]
+
+
+def test_the_check_runs_once_per_process_and_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+
+    def refused(uri: str, timeout: float) -> str:
+        checked.append(uri)
+        return "ConnectionRefusedError: [Errno 111] Connection refused"
+
+    monkeypatch.setattr(tracking, "probe", refused)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://mlflow.example/")
+    paths = Paths(tmp_path)
+    with pytest.warns(UserWarning) as record:
+        with tracked_run(paths, MlflowConfig(), tags={"k": "v"}) as first:  # train
+            first.log_metrics({"m": 1.0})
+        second = Tracker(paths, MlflowConfig())  # evaluate, in the same process
+        assert not second.resume({"k": "v"})
+        warnings.warn("something else", stacklevel=1)  # pytest.warns needs one it expects
+    assert checked == ["https://mlflow.example/"]
+    assert len(mlflow_warnings(record.list)) == 1
+    assert not first.enabled and not second.enabled
+
+
+def test_only_http_uris_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(uri: str, timeout: float) -> str:
+        raise AssertionError(f"checked {uri}")
+
+    monkeypatch.setattr(tracking, "probe", never)
+    for uri in ("sqlite:///mlflow.db", "file:///tmp/mlruns", "/tmp/mlruns", "databricks"):
+        ensure_reachable(uri)
+    with pytest.raises(TrackingUnavailable, match="HTTP://x:1 is unreachable"):
+        monkeypatch.setattr(tracking, "probe", lambda uri, timeout: "down")
+        ensure_reachable("HTTP://x:1")
+
+
+def test_registration_with_no_server_is_one_warning_for_all_datasets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = Paths(tmp_path)
+    datasets = ("alpha", "beta", "gamma")
+    for dataset in datasets:  # best_model needs only each model's validation F1
+        write_json(
+            paths.model(dataset, "tfidf_logreg") / MODEL_INFO_FILE,
+            {"training": {"val": {"f1_macro": 0.8}}},
+        )
+    params = Params(
+        datasets={d: {} for d in datasets},
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
+        train={"tfidf_logreg": {}},
+    )
+    uri = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = time.perf_counter()
+    with pytest.warns(UserWarning) as record:
+        assert register_best_models(params, paths) == {}
+        assert register_best_models(params, paths) == {}  # a second pass stays quiet too
+        with tracked_run(paths, params.mlflow, tags={"k": "v"}) as tracker:
+            tracker.log_metrics({"m": 1.0})
+    assert time.perf_counter() - started < 10
+    (message,) = mlflow_warnings(record.list)
+    assert uri in message and "report is unaffected" in message
+
+
+def test_an_unreachable_registry_server_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs in a local sqlite store, models registered on a server that is down."""
+    import mlflow
+
+    paths = Paths(tmp_path)
+    write_json(
+        paths.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE,
+        {"training": {"val": {"f1_macro": 0.8}}},
+    )
+    params = Params(
+        datasets={"alpha": {}},
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
+        train={"tfidf_logreg": {}},
+    )
+    uri = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", uri)
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root (./mlruns) would go here
+    try:
+        with pytest.warns(UserWarning, match=f"registry server {uri} is unreachable") as record:
+            assert register_best_models(params, paths) == {}
+    finally:
+        mlflow.set_tracking_uri(None)  # forget this store; monkeypatch restores the environment
+    (message,) = mlflow_warnings(record.list)
+    assert "unset MLFLOW_REGISTRY_URI" in message
+
+
+def test_a_bad_timeout_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for raw in ("soon", "0", "-1", "nan", "inf"):
+        monkeypatch.setenv(TIMEOUT_VARIABLE, raw)
+        with pytest.warns(UserWarning, match=f"{TIMEOUT_VARIABLE}='{raw}' is not a positive"):
+            assert check_timeout() == 5.0
+    monkeypatch.setenv(TIMEOUT_VARIABLE, " 0.25 ")
+    assert check_timeout() == 0.25
+    monkeypatch.delenv(TIMEOUT_VARIABLE)
+    assert check_timeout() == 5.0
+
+
+def test_mlflow_http_retries_are_capped_unless_the_user_set_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlflow import environment_variables as mlflow_env
+
+    for name in MLFLOW_HTTP_LIMITS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    limit_mlflow_retries()
+    # The names are MLflow's own, read at each request (so after mlflow is imported, too).
+    assert mlflow_env.MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == 2
+    assert mlflow_env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get() == 1
+    assert mlflow_env.MLFLOW_HTTP_REQUEST_TIMEOUT.get() == 300
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"

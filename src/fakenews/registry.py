@@ -32,9 +32,12 @@ from fakenews.tracking import (
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
+    TrackingUnavailable,
     connect,
+    ensure_reachable,
     split_data_hash,
     tracking_uri,
+    warn_unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -243,12 +246,18 @@ def quiet_artifact_copies() -> Iterator[None]:
 
 def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Registration:
     """Register ``candidate`` as the next version of ``fakenews-<dataset>``, unless the latest
-    version already holds the same model files."""
+    version already holds the same model files.
+
+    Raises :class:`TrackingUnavailable` first thing (before importing mlflow) when an http(s)
+    tracking or registry server does not answer.
+    """
+    mlflow = connect(paths, config)
+    if os.environ.get("MLFLOW_REGISTRY_URI"):  # else it is the tracking URI, checked above
+        ensure_reachable(registry_uri(paths), "MLFLOW_REGISTRY_URI")
     from mlflow import MlflowClient
 
     from fakenews.predict import load_predictor
 
-    mlflow = connect(paths, config)
     client = MlflowClient(tracking_uri=tracking_uri(paths), registry_uri=registry_uri(paths))
     name = registered_name(candidate.dataset)
     model_hash = sha256_tree(candidate.directory)
@@ -310,6 +319,11 @@ def register_best_models(params: Params, paths: Paths) -> dict[str, Registration
             continue
         try:
             done[dataset] = registration = register(candidate, params.mlflow, paths)
+        except TrackingUnavailable as error:  # the check is cached: no dataset would fare better
+            warn_unavailable(
+                error, "no model is registered in this stage, the report is unaffected"
+            )
+            break
         except FakenewsError as error:  # this model folder: the other datasets may still go
             warnings.warn(
                 f"not registering {dataset}'s best model ({candidate.model}): {error}",

@@ -2,11 +2,22 @@
 
 The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides).
 Tracking is best effort: any MLflow failure is turned into one warning and the stage goes on.
+
+An ``http(s)://`` tracking server is checked once per process and URI before the first MLflow
+call (``GET <uri>/health``; any HTTP answer will do): one that does not answer within
+``FAKENEWS_TRACKING_TIMEOUT`` seconds (default 5; an environment variable, not a param, so that
+changing it retrains nothing) is one warning, and the stage goes on untracked instead of waiting
+minutes for MLflow's retries. For a server that goes away later, this module caps MLflow's own
+retries unless the environment sets them: ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2``,
+``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=1``, ``MLFLOW_HTTP_REQUEST_TIMEOUT=30`` (MLflow's defaults:
+7, 2 and 120 s). MLflow reads them at each request; they are set when this module is imported.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import os
 import subprocess
 import threading
@@ -28,13 +39,160 @@ TAG_DATASET = "fakenews.dataset"
 TAG_MODEL = "fakenews.model"
 TAG_MODEL_HASH = "fakenews.model_hash"
 
+TIMEOUT_VARIABLE = "FAKENEWS_TRACKING_TIMEOUT"
+DEFAULT_TIMEOUT = 5.0
+# MLflow's defaults (7 retries, back-off factor 2, 120 s a request) spend minutes on every call
+# to a server that went away mid-run; these bound that to seconds. Strings: MLflow parses ints.
+MLFLOW_HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def limit_mlflow_retries() -> None:
+    """Cap MLflow's HTTP retries for this process, keeping whatever the user set."""
+    for name, value in MLFLOW_HTTP_LIMITS.items():
+        os.environ.setdefault(name, value)
+
+
+# At import: the stages import this module before they start importing mlflow in the background.
+limit_mlflow_retries()
+
 
 def tracking_uri(paths: Paths) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db}"
 
 
+class TrackingUnavailable(RuntimeError):
+    """An http(s) tracking or registry server did not answer; the message says what to do.
+
+    Not a FakenewsError: it must never fail a stage, only switch tracking off.
+    """
+
+    def __init__(self, uri: str, reason: str, variable: str = "MLFLOW_TRACKING_URI") -> None:
+        self.uri, self.reason, self.variable = uri, reason, variable
+        kind = "registry" if variable == "MLFLOW_REGISTRY_URI" else "tracking"
+        super().__init__(
+            f"{kind} server {uri} is unreachable ({reason}); start the server, or fix or "
+            f"unset {variable}, or raise {TIMEOUT_VARIABLE} if it is only slow"
+        )
+
+
+def check_timeout() -> float:
+    """Seconds the reachability check may take: ``FAKENEWS_TRACKING_TIMEOUT``, default 5."""
+    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:  # NaN fails this too
+        warnings.warn(
+            f"{TIMEOUT_VARIABLE}={raw!r} is not a positive number of seconds; "
+            f"using {DEFAULT_TIMEOUT:g}",
+            stacklevel=2,
+        )
+        return DEFAULT_TIMEOUT
+    return min(seconds, threading.TIMEOUT_MAX)
+
+
+OS_ERROR_MODULES = frozenset({"builtins", "socket", "ssl"})
+
+
+def root_cause(error: BaseException) -> str:
+    """The OS error under requests' and urllib3's wrappers ("ConnectionRefusedError: ...")."""
+    found: BaseException = error
+    todo, seen = [error], set()
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and type(current).__module__ in OS_ERROR_MODULES:
+            found = current  # the deepest one wins
+        links = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        links += list(current.args)
+        todo += [link for link in links if isinstance(link, BaseException)]
+    return f"{type(found).__name__}: {found}"
+
+
+def probe(uri: str, timeout: float) -> str | None:
+    """None if ``<uri>/health`` gives any HTTP answer within ``timeout`` seconds, else why not.
+
+    Any status counts (a proxy's 401, 403 or 404 too): what matters is only whether MLflow's
+    requests would be refused or hang. requests is used for the proxy and CA settings MLflow's
+    own requests use. The request runs on a daemon thread, so that the wait is ``timeout`` in
+    all: requests applies it to connecting and to each read, and not to resolving the name.
+    """
+    import requests  # only for http(s) URIs, where mlflow imports it anyway
+
+    url = uri.rstrip("/") + "/health"
+    outcome: list[str | None] = []
+
+    def get() -> None:
+        try:
+            with requests.get(url, timeout=timeout, allow_redirects=False, stream=True):
+                outcome.append(None)
+        except requests.exceptions.SSLError:
+            outcome.append(None)  # it answered: a certificate problem is MLflow's to report
+        except requests.exceptions.Timeout:
+            outcome.append(f"no answer within {timeout:g} s")
+        except Exception as error:
+            outcome.append(root_cause(error))
+
+    worker = threading.Thread(target=get, name="fakenews-tracking-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+
+
+@functools.cache
+def unreachable(uri: str) -> str | None:
+    """Why ``uri`` cannot be reached, None if it answers: checked once per process and URI."""
+    return probe(uri, check_timeout())
+
+
+# URIs already warned about: one warning per process, however many runs or datasets follow.
+_warned: set[str] = set()
+
+
+def forget_reachability() -> None:
+    """Check and warn afresh at the next :func:`connect` (tests; long-lived processes)."""
+    unreachable.cache_clear()
+    _warned.clear()
+
+
+def ensure_reachable(uri: str, variable: str = "MLFLOW_TRACKING_URI") -> None:
+    """Raise :class:`TrackingUnavailable` if ``uri`` is an http(s) server that does not answer.
+
+    Other URIs (sqlite, file paths, databricks, ...) are not checked: nothing there retries for
+    minutes the way MLflow's HTTP client does.
+    """
+    if not uri.lower().startswith(("http://", "https://")):
+        return
+    reason = unreachable(uri)
+    if reason is not None:
+        raise TrackingUnavailable(uri, reason, variable)
+
+
+def warn_unavailable(error: TrackingUnavailable, consequence: str, stacklevel: int = 2) -> None:
+    """Warn about ``error`` once per URI and process; later runs and registrations stay quiet."""
+    if error.uri in _warned:
+        log.debug("MLflow: %s", error)
+        return
+    _warned.add(error.uri)
+    warnings.warn(f"MLflow: {error}; {consequence}", stacklevel=stacklevel + 1)
+
+
 def connect(paths: Paths, config: MlflowConfig) -> Any:
-    """The ``mlflow`` module pointed at this project's backend, with its experiment set."""
+    """The ``mlflow`` module pointed at this project's backend, with its experiment set.
+
+    Raises :class:`TrackingUnavailable` (cached, so at once after the first time) when an
+    http(s) server does not answer, before importing mlflow.
+    """
+    ensure_reachable(tracking_uri(paths))
     logging.getLogger("alembic").setLevel(logging.WARNING)
     import mlflow
 
@@ -109,7 +267,9 @@ class Tracker:
         self._import: threading.Thread | None = None
 
     def _fail(self, what: str, error: BaseException) -> None:
-        if self.enabled:
+        if self.enabled and isinstance(error, TrackingUnavailable):
+            warn_unavailable(error, "this stage goes on untracked", stacklevel=3)
+        elif self.enabled:
             warnings.warn(
                 f"MLflow: {what} failed ({type(error).__name__}: {error}); "
                 "tracking is off for the rest of this stage",
