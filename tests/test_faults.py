@@ -18,6 +18,7 @@ from test_pipeline import (
     model_stage,
     run,
     stage_env,
+    stages_run,
 )
 
 pytestmark = pytest.mark.slow
@@ -90,12 +91,10 @@ def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[st
         ("split@alpha", "data/split"),
         (train, "models"),
     ):
-        env = stage_env(repo)
-        env["PYTHONPATH"] = f"{killer}:{env['PYTHONPATH']}"
-        env["FAKENEWS_TEST_KILL_IN"] = str(repo / folder)
         killed = subprocess.run(
-            ["dvc", "repro", stage], cwd=repo, env=env, capture_output=True, text=True
-        )
+            ["dvc", "repro", stage],
+            cwd=repo, env=killing_env(repo, killer, folder), capture_output=True, text=True,
+        )  # fmt: skip
         assert killed.returncode != 0 and "exited with -9" in killed.stderr, killed.stderr
         left = temp_leftovers(repo)
         assert any(p.startswith(folder) for p in left), (stage, left)  # killed mid-write
@@ -105,6 +104,33 @@ def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[st
 
     assert temp_leftovers(repo) == []
     assert "Data and pipelines are up to date" in run(repo, "dvc", "status")
+    check_outputs_match(repo, reference)
+
+    # Killed during a forced rerun: the next `dvc repro` restores the split from DVC's run-cache
+    # without running any stage code, so the hidden leftover stays, changing no hash, until the
+    # next stage that runs sweeps it away.
+    killed = subprocess.run(
+        ["dvc", "repro", "-f", "-s", "split@alpha"],
+        cwd=repo, env=killing_env(repo, killer, "data/split"), capture_output=True, text=True,
+    )  # fmt: skip
+    assert killed.returncode != 0 and temp_leftovers(repo), killed.stderr
+    assert stages_run(run(repo, "dvc", "repro")) == set()
+    assert "Data and pipelines are up to date" in run(repo, "dvc", "status")
+    check_outputs_match(repo, reference)
+    assert temp_leftovers(repo)
+    run(repo, "dvc", "repro", "-f", "-s", "report")
+    assert temp_leftovers(repo) == []
+
+
+def killing_env(repo: Path, killer: Path, folder: str) -> dict[str, str]:
+    env = stage_env(repo)
+    env["PYTHONPATH"] = f"{killer}:{env['PYTHONPATH']}"
+    env["FAKENEWS_TEST_KILL_IN"] = str(repo / folder)
+    return env
+
+
+def check_outputs_match(repo: Path, reference: Path) -> None:
+    """Same DVC hashes and bytes as the undisturbed run (timings aside)."""
     for stage in ("download@alpha", "prepare@alpha", "split@alpha"):
         assert lock_outs(repo, stage) == lock_outs(reference, stage), stage
     for folder in ("data/raw/alpha", "data/prepared/alpha", "data/split/alpha"):

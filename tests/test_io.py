@@ -4,6 +4,7 @@ temporary files are hidden from DVC and removed by the next write to the same ta
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from fakenews.io import atomic_dir, atomic_path, remove_stale_temps, write_json
+from fakenews.io import (
+    atomic_dir,
+    atomic_path,
+    remove_stale_temps,
+    sweep_stale_temps,
+    write_json,
+)
 
 # Runs in a child process: write `target` atomically, SIGKILL itself at the Nth os.replace.
 WRITER = textwrap.dedent(
@@ -117,3 +124,22 @@ def test_temps_are_hidden_from_dvc(tmp_path: Path) -> None:
         ["dvc", "check-ignore", *names], cwd=tmp_path, capture_output=True, text=True
     )
     assert result.stdout.split() == names[:3]
+
+
+def test_sweep_removes_dead_processes_temps_anywhere_below(tmp_path: Path) -> None:
+    dead = [
+        tmp_path / "data" / "split" / ".liar.999999999.ab_c1.tmp",
+        tmp_path / "plots" / "liar" / "lstm" / ".training.json.999999999.x1.tmp",
+        tmp_path / "models" / "liar" / ".lstm.999999999.old.tmp",
+    ]
+    live = tmp_path / "metrics" / f".summary.json.{os.getpid()}.k.tmp"
+    kept = [live, tmp_path / "data" / "split" / "liar" / "train.parquet"]
+    for path in dead[:1] + dead[2:]:
+        (path / "inner").mkdir(parents=True)
+        (path / "inner" / ".x.json.999999999.y.tmp").write_text("partial")
+    for path in [dead[1], *kept]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("data")
+    removed = sweep_stale_temps([tmp_path / d for d in ("data", "models", "metrics", "plots")])
+    assert sorted(removed) == sorted(dead)
+    assert all(not p.exists() for p in dead) and all(p.exists() for p in kept)

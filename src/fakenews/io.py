@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,19 +49,47 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _owner_died(entry: Path) -> bool:
+    """Whether ``entry`` (`.<target>.<pid>.<random or "old">.tmp`) is a dead process's."""
+    parts = entry.name.rsplit(".", 3)
+    return len(parts) == 4 and parts[1].isdigit() and not _pid_alive(int(parts[1]))
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
 def remove_stale_temps(target: Path) -> list[Path]:
     """Delete temporary files and folders left beside ``target`` by processes that died."""
     removed = []
     for entry in target.parent.glob(f".{glob.escape(target.name)}.*{TEMP_SUFFIX}"):
-        middle = entry.name[len(target.name) + 2 : -len(TEMP_SUFFIX)]
-        pid = middle.split(".", 1)[0]
-        if not pid.isdigit() or _pid_alive(int(pid)):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-        removed.append(entry)
+        if _owner_died(entry):
+            _remove(entry)
+            removed.append(entry)
+    return removed
+
+
+def sweep_stale_temps(folders: Iterable[Path]) -> list[Path]:
+    """Delete every dead process's temporary file under ``folders``.
+
+    A stage killed during a forced rerun leaves its previous outputs intact, so DVC may never
+    rerun it; its temporary files would wait for the next write to the same target. Every stage
+    sweeps the output folders at start instead (a few hundred entries: milliseconds).
+    """
+    removed = []
+    for folder in folders:
+        for parent, dirs, names in os.walk(folder):
+            for name in [*dirs, *names]:
+                if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                    continue
+                entry = Path(parent) / name
+                if _owner_died(entry):
+                    _remove(entry)
+                    removed.append(entry)
+            dirs[:] = [d for d in dirs if not d.endswith(TEMP_SUFFIX)]
     return removed
 
 

@@ -50,6 +50,23 @@ class Paths:
     def mlflow_artifacts(self) -> Path:
         return self.root / "mlartifacts"
 
+    @property
+    def output_folders(self) -> list[Path]:
+        """Where stages write (everything but data/external/, which users fill)."""
+        data = self.root / "data"
+        kept = (
+            [d for d in data.iterdir() if d.is_dir() and d.name != "external"]
+            if data.is_dir()
+            else []
+        )
+        return [
+            *kept,
+            self.models_root,
+            self.metrics_root,
+            self.root / "plots",
+            self.root / "reports",
+        ]
+
     def external(self, dataset: str) -> Path:
         """Where a user places files by hand (sources behind a login)."""
         return self.root / "data" / "external" / dataset

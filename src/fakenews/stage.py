@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from fakenews import timing
 from fakenews.config import Params, ParamsError, load_params
 from fakenews.errors import FakenewsError
+from fakenews.io import sweep_stale_temps
 from fakenews.paths import Paths
 
 
@@ -26,6 +27,7 @@ def stage(name: str) -> Iterator[tuple[Paths, Params]]:
     try:
         paths = Paths.from_cwd()
         params = load_params(paths.params_file)
+        sweep_stale_temps(paths.output_folders)  # a killed process's, wherever it was writing
         started, work_started = timing.process_start(), time.time()
         yield paths, params
         log.info("%s", timing.summary(started, work_started, time.time()))
