@@ -176,3 +176,33 @@ def test_readme_custom_dataset_example_runs_as_written(
     run(repo, "dvc", "repro")
     metrics = json.loads((repo / "metrics" / "my_news" / "tfidf_logreg.json").read_text())
     assert metrics["accuracy"] > 0.8 and metrics["n"] > 0
+
+
+def test_unreachable_tracking_server_costs_one_warning_not_minutes(
+    tmp_path: Path, real_params: dict[str, Any]
+) -> None:
+    import socket
+    import time
+
+    repo = make_repo(tmp_path / "repo", small_params(real_params))
+    train = model_stage("train", "alpha", "tfidf_logreg")
+    run(repo, "dvc", "repro", train)
+
+    def forced_train(env: dict[str, str]) -> tuple[float, str]:
+        started = time.perf_counter()
+        result = subprocess.run(
+            ["dvc", "repro", "-f", "-s", train], cwd=repo, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return time.perf_counter() - started, result.stdout + result.stderr
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    normal, _ = forced_train(stage_env(repo))
+    closed_env = {**stage_env(repo), "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    closed, output = forced_train(closed_env)
+    # MLflow's own retries took minutes here (4 min 23 s for this stage); 20 s is the bar.
+    assert closed < normal + 20, (normal, closed)
+    warnings = [line for line in output.splitlines() if "MLflow:" in line]
+    assert len(warnings) == 1 and f"127.0.0.1:{port} is unreachable" in warnings[0], output
