@@ -291,3 +291,14 @@ def test_models_mistakes_give_one_line_with_the_known_models(
     message = str(error.value)
     assert message.startswith(f"params.yaml: {key}")
     assert KNOWN in message and "\n" not in message
+
+
+def test_dataset_text_options_are_taken_as_written(tmp_path: Path) -> None:
+    """A sha256 of digits only, a column named 2020: text, whatever YAML makes of them."""
+    digits = "0" + "1" * 63
+    text = params_text_with_label_map('{"FAKE": 1, "TRUE": 0}').replace(
+        "    text_column: body\n", f"    text_column: 2020\n    sha256: {digits}\n"
+    )
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    options = load_params(tmp_path / "params.yaml").dataset("mine")
+    assert options.text_column == "2020" and options.sha256 == digits

@@ -433,21 +433,37 @@ def read_yaml(text: str, source: str) -> tuple[Any, Any]:
         raise ParamsError(f"{source}: not valid YAML{where}: {problem}") from None
 
 
-def _label_maps_as_written(typed: Any, written: Any, source: str) -> None:
-    """Give each ``datasets.<name>.label_map`` its keys as written: ``TRUE`` stays "TRUE"."""
+# datasets.<name> options that are text whatever YAML makes of them: a column named 2020, a
+# sha256 of digits only. Taken as written in the file.
+TEXT_OPTIONS = (
+    "source", "path", "text_column", "title_column", "label_column", "id_column", "sha256",
+)  # fmt: skip
+
+
+def _datasets_as_written(typed: Any, written: Any, source: str) -> None:
+    """Give each dataset's text options and label_map keys their text as written in the file:
+    ``TRUE`` stays "TRUE" and ``0123`` stays "0123"."""
     datasets = typed.get("datasets") if isinstance(typed, dict) else None
     if not isinstance(datasets, dict):
         return
-    for name, options in datasets.items():
-        label_map = options.get("label_map") if isinstance(options, dict) else None
+    # Same document, so the same order: the typed and the as-written mappings pair up in turn.
+    for (name, options), (_, options_text) in zip(
+        datasets.items(), written["datasets"].items(), strict=True
+    ):
+        if not isinstance(options, dict):
+            continue
+        for key in TEXT_OPTIONS:
+            if isinstance(options.get(key), int | float | bool):
+                options[key] = options_text[key]
+        label_map = options.get("label_map")
         if not isinstance(label_map, dict) or all(isinstance(k, str) for k in label_map):
             continue
+        pairs = list(options_text["label_map"].items())
         try:
             # DVC hashes params with sorted keys: a mapping it cannot sort stops `dvc repro`
             # ("'<' not supported between instances of 'bool' and 'str'") before any stage runs.
             sorted(label_map)
         except TypeError:
-            pairs = written_keys(written, name)
             misread = ", ".join(
                 f"{text} as {'a boolean' if isinstance(key, bool) else 'a number'}"
                 for key, (text, _) in zip(label_map, pairs, strict=True)
@@ -459,13 +475,7 @@ def _label_maps_as_written(typed: Any, written: Any, source: str) -> None:
                 "a mix DVC cannot hash; quote every key: "
                 f"label_map: {{{quoted}}}"
             ) from None
-        as_written = [k for k, _ in written_keys(written, name)]
-        options["label_map"] = dict(zip(as_written, label_map.values(), strict=True))
-
-
-def written_keys(written: Any, dataset: str) -> list[tuple[str, str]]:
-    """(key, value) pairs of ``datasets.<dataset>.label_map`` exactly as written in the file."""
-    return list(written["datasets"][dataset]["label_map"].items())
+        options["label_map"] = dict(zip([k for k, _ in pairs], label_map.values(), strict=True))
 
 
 def load_params(path: Path) -> Params:
@@ -475,7 +485,7 @@ def load_params(path: Path) -> Params:
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found") from None
     raw, written = read_yaml(text, path.name)
-    _label_maps_as_written(raw, written, path.name)
+    _datasets_as_written(raw, written, path.name)
     if isinstance(raw, dict) and isinstance(raw.get("train"), dict):
         raw["train"] = {k: ({} if v is None else v) for k, v in raw["train"].items()}
     return parse_params(raw, source=path.name)
