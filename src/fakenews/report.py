@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -446,6 +447,57 @@ def render_audit_markdown(findings: AuditFindings, results: Results) -> list[str
     return lines
 
 
+OFFICIAL_NUMBERS = (
+    "To score on the official splits as released, set `prepare.strip_artifacts: false`, "
+    "`prepare.drop_duplicates: false` and `split.official_leaks: keep` (e.g. `dvc exp run -S "
+    "prepare.strip_artifacts=false -S prepare.drop_duplicates=false -S "
+    "split.official_leaks=keep`); the audit then reports the leaks it no longer resolves."
+)
+
+
+def split_provenance(dataset: str, audit: dict[str, Any]) -> str:
+    """How this dataset's test split differs from the released one, in a sentence or three."""
+    prepare, split = audit.get("prepare") or {}, audit.get("split") or {}
+    rows, artifacts = audit.get("rows") or {}, audit.get("artifacts") or {}
+    if split.get("strategy") != "official":
+        text = (
+            f"**{dataset}**: no official split; a stratified random split "
+            f"({rows.get('train')}/{rows.get('val')}/{rows.get('test')} rows), near-duplicate "
+            "groups kept whole."
+        )
+    else:
+        released = (prepare.get("official_split_loaded") or {}).get("test")
+        prepared = (prepare.get("official_split_counts") or {}).get("test")
+        leaks = split.get("official_leaks") or {}
+        moved = (leaks.get("rows") or {}).get("test", 0)
+        steps = []
+        if released is not None and prepared is not None and released != prepared:
+            steps.append(
+                f"prepare dropped {released - prepared} test rows (exact duplicates of an earlier "
+                "row, kept in the earliest split, and empty texts)"
+            )
+        if moved:
+            verb = "dropped" if leaks.get("policy") == "drop" else "moved to train/validation"
+            steps.append(
+                f"{moved} test rows that near-duplicate a train or validation row were {verb} "
+                f"(`split.official_leaks: {leaks.get('policy')}`)"
+            )
+        text = (
+            f"**{dataset}**: official split; test {released if released is not None else '?'} "
+            f"rows as released, {rows.get('test')} here"
+            + (": " + "; ".join(steps) if steps else "")
+            + "."
+        )
+    changed = (artifacts.get("rows_changed") or {}).get("rows")
+    if artifacts.get("strip") and changed:
+        rules = ", ".join(sorted(artifacts.get("rules") or {}))
+        text += (
+            f" Source artifacts ({rules}) were stripped from {changed} rows' text "
+            "(`prepare.strip_artifacts`)."
+        )
+    return text
+
+
 def render_markdown(
     results: Results,
     rankings: dict[str, Ranking],
@@ -461,6 +513,10 @@ def render_markdown(
         LEGEND.format(selected_on=SELECTED_ON, alpha=alpha),
         "",
     ]
+    if audit is not None:
+        lines += ["## Test splits and the official releases", ""]
+        lines += [f"- {split_provenance(d, a)}" for d, a in audit.datasets.items()]
+        lines += ["", OFFICIAL_NUMBERS, ""]
     for dataset, models in results.items():
         n_test = next(iter(models.values())).metrics["n"]
         lines += [f"## {dataset} (n_test = {n_test})", ""]
@@ -505,6 +561,7 @@ nav a{margin-right:.8rem}
 """
 
 SECTIONS = [
+    ("splits", "Test splits and the official releases"),
     ("leaderboard", "Leaderboard"),
     ("audit", "Audit: leaks and shortcuts"),
     ("significance", "Pairwise significance"),
@@ -516,6 +573,13 @@ SECTIONS = [
     ("efficiency", "Accuracy versus latency"),
     ("errors", "Most confident errors"),
 ]
+
+
+def _inline_markdown(text: str) -> str:
+    """HTML for the **bold** and `code` spans the report's sentences use, the rest escaped."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
 def _html_table(
@@ -591,6 +655,13 @@ def render_html(
     ]
     section = dict(SECTIONS)
 
+    if audit is not None:
+        parts.append(f"<h2 id='splits'>{section['splits']}</h2><ul>")
+        parts += [
+            f"<li>{_inline_markdown(split_provenance(d, a))}</li>"
+            for d, a in audit.datasets.items()
+        ]
+        parts.append(f"</ul><p class='note'>{_inline_markdown(OFFICIAL_NUMBERS)}</p>")
     parts.append(f"<h2 id='leaderboard'>{section['leaderboard']}</h2>")
     legend = LEGEND.format(selected_on=SELECTED_ON, alpha=alpha)
     parts.append(f"<p class='note'>{html.escape(legend)}</p>")
