@@ -460,3 +460,26 @@ def test_report_renders_the_audit(tmp_path: Path) -> None:
     assert "### Cross-dataset overlap" in markdown and "0 of " in markdown
     html = "\n".join(render_audit_html(findings, {}))
     assert "id='audit'" in html and "Shortcut probes" in html
+
+
+def test_report_says_how_test_splits_differ_from_the_release() -> None:
+    from fakenews.report import split_provenance
+
+    official = {
+        "rows": {"train": 6690, "val": 1962, "test": 1904},
+        "prepare": {
+            "official_split_loaded": {"test": 2140},
+            "official_split_counts": {"test": 2091},
+        },
+        "split": {
+            "strategy": "official",
+            "official_leaks": {"policy": "move_to_earliest", "rows": {"test": 187, "val": 163}},
+        },
+        "artifacts": {"strip": True, "rows_changed": {"rows": 6458}, "rules": {"url": {}}},
+    }
+    text = split_provenance("constraint", official)
+    assert "test 2140 rows as released, 1904 here" in text
+    assert "prepare dropped 49 test rows" in text and "187 test rows" in text
+    assert "stripped from 6458 rows" in text and "(url)" in text
+    random = {"rows": {"train": 283, "val": 60, "test": 63}, "split": {"strategy": "stratified"}}
+    assert "no official split" in split_provenance("fakenewsnet_v1", random)

@@ -280,6 +280,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         best = max(models, key=lambda m: (val_f1[m], -models.index(m)))
         assert version.tags["fakenews.model"] == best
         assert "data_hash" in version.tags and version.run_id
+        # One "best": the report's ★ and summary.json name the registry's model.
+        assert [m for m in models if summary[dataset][m]["best"]] == [best]
+        assert f"★ {best} |" in (repo / "reports" / "report.md").read_text()
 
     # A second repro does nothing, and logs nothing; a forced report registers nothing new.
     report_before = (repo / "reports" / "report.md").read_bytes()

@@ -16,10 +16,9 @@ from fakenews.stats import (
     brier_score,
     expected_calibration_error,
     holm_correction,
-    mcnemar_exact,
-    mcnemar_from_counts,
     metric_cis,
     most_confident_errors,
+    paired_permutation_test,
     pr_points,
     reliability_diagram,
     roc_points,
@@ -30,38 +29,55 @@ def _accuracy(labels: np.ndarray, preds: np.ndarray) -> float:
     return float(np.mean(labels == preds))
 
 
-# --------------------------------------------------------------------------- McNemar
+# --------------------------------------------------------------------------- permutation test
 
 
-def test_mcnemar_from_counts_known_values() -> None:
-    # 2 * P(X <= 2) for X ~ Binomial(12, 0.5) = 2 * (1 + 12 + 66) / 4096
-    result = mcnemar_from_counts(10, 2)
-    assert result["b"] == 10 and result["c"] == 2 and result["statistic"] == 2
-    assert result["p_value"] == pytest.approx(2 * 79 / 4096, abs=1e-12)
-    assert round(result["p_value"], 4) == 0.0386
-    assert mcnemar_from_counts(2, 10)["p_value"] == pytest.approx(result["p_value"])
-    assert mcnemar_from_counts(7, 7)["p_value"] == 1.0
-    none = mcnemar_from_counts(0, 0)
-    assert none["p_value"] == 1.0 and none["n_discordant"] == 0
+def _macro_f1(labels: np.ndarray, preds: np.ndarray) -> float:
+    f1 = [
+        2 * np.sum((preds == c) & (labels == c)) / (np.sum(preds == c) + np.sum(labels == c))
+        for c in (0, 1)
+    ]
+    return float(np.mean(f1))
+
+
+def test_permutation_test_agrees_with_scipy() -> None:
+    from scipy.stats import permutation_test
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 60)
+    pred_a = np.where(rng.random(60) < 0.85, labels, 1 - labels)
+    pred_b = np.where(rng.random(60) < 0.65, labels, 1 - labels)
+    ours = paired_permutation_test(labels, pred_a, pred_b, n_resamples=4000, seed=1)
+    sklearn = f1_score(labels, pred_a, average="macro") - f1_score(labels, pred_b, average="macro")
+    assert ours["difference"] == pytest.approx(sklearn, abs=1e-6)
+    reference = permutation_test(
+        (pred_a, pred_b),
+        lambda a, b: _macro_f1(labels, a) - _macro_f1(labels, b),
+        permutation_type="samples",
+        n_resamples=4000,
+        alternative="two-sided",
+        random_state=2,
+    )
+    # Two Monte Carlo estimates of the same p-value: a few standard errors apart at most.
+    assert ours["p_value"] == pytest.approx(reference.pvalue, abs=0.03)
+
+
+def test_permutation_test_edges() -> None:
+    labels = np.array([1, 0] * 50)
+    same = paired_permutation_test(labels, labels, labels, n_resamples=500)
+    assert same["difference"] == 0.0 and same["p_value"] == 1.0
+    wrong = 1 - labels
+    far = paired_permutation_test(labels, labels, wrong, n_resamples=500)
+    assert far["p_value"] == pytest.approx(1 / 501)  # no swap reaches a perfect vs all-wrong gap
+    a, b = labels.copy(), labels.copy()
+    a[:10], b[50:55] = 1 - a[:10], 1 - b[50:55]
+    forward = paired_permutation_test(labels, a, b, n_resamples=500, seed=4)
+    backward = paired_permutation_test(labels, b, a, n_resamples=500, seed=4)
+    assert forward["p_value"] == backward["p_value"]
+    assert forward["difference"] == -backward["difference"]
     with pytest.raises(ValueError):
-        mcnemar_from_counts(-1, 3)
-
-
-def test_mcnemar_exact_builds_table_from_predictions() -> None:
-    # 10 rows A right / B wrong, 2 rows A wrong / B right, 30 both right, 5 both wrong.
-    labels = np.array([1] * 10 + [0] * 2 + [1] * 15 + [0] * 15 + [1] * 5)
-    right_wrong = [(True, False)] * 10 + [(False, True)] * 2 + [(True, True)] * 30
-    right_wrong += [(False, False)] * 5
-    a_right = np.array([a for a, _ in right_wrong])
-    b_right = np.array([b for _, b in right_wrong])
-    pred_a = np.where(a_right, labels, 1 - labels)
-    pred_b = np.where(b_right, labels, 1 - labels)
-    result = mcnemar_exact(labels, pred_a, pred_b)
-    assert (result["b"], result["c"]) == (10, 2)
-    assert result["p_value"] == pytest.approx(2 * 79 / 4096)
-    assert mcnemar_exact(labels, pred_a, pred_a)["p_value"] == 1.0
-    with pytest.raises(ValueError):
-        mcnemar_exact(labels, pred_a[:-1], pred_b)
+        paired_permutation_test(labels, a[:-1], b)
 
 
 # --------------------------------------------------------------------------- Holm

@@ -379,7 +379,14 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
         "rows": {name: len(splits[name]) for name in SPLITS},
         "prepare": {
             key: prepared.get(key)
-            for key in ("rows_loaded", "duplicates_dropped", "conflicting_duplicates_dropped")
+            for key in (
+                "rows_loaded",
+                "empty_dropped",
+                "duplicates_dropped",
+                "conflicting_duplicates_dropped",
+                "official_split_loaded",
+                "official_split_counts",
+            )
         },
         "artifacts": prepared.get("artifacts"),
         "label_checks": prepared.get("label_checks"),

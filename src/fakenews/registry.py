@@ -28,6 +28,7 @@ from fakenews.errors import FakenewsError
 from fakenews.io import read_json, sha256_tree
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
+from fakenews.selection import pick_best, validation_score
 from fakenews.tracking import (
     TAG_DATASET,
     TAG_MODEL,
@@ -50,7 +51,6 @@ PACKAGE_DATA = ("mlflow_pyfunc.py",)
 PYFUNC_CODE = Path(__file__).with_name(PACKAGE_DATA[0])
 PYFUNC_NAME = "pyfunc"
 MODEL_DIR_ARTIFACT = "model_dir"  # the name mlflow_pyfunc.py reads the model folder from
-RANK_KEY = "f1_macro"
 # What a registered model needs to load; pinned to the versions it was registered with.
 RUNTIME_PACKAGES = (
     "mlflow",
@@ -81,16 +81,6 @@ def registry_uri(paths: Paths) -> str:
 # --- trained models --------------------------------------------------------------------------
 
 
-def validation_metrics(model_dir: Path) -> dict[str, Any]:
-    """The validation metrics the train stage stored in ``model.json`` ({} if unreadable)."""
-    try:
-        info = read_json(Path(model_dir) / MODEL_INFO_FILE)
-        val = info["training"]["val"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return val if isinstance(val, dict) else {}
-
-
 @dataclass(frozen=True)
 class Candidate:
     """A trained model of one dataset, with what ranks and describes it."""
@@ -103,20 +93,21 @@ class Candidate:
 
 
 def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
-    """The model with the highest validation macro F1; ties go to the model listed first."""
-    ranked: list[Candidate] = []
+    """The dataset's best model (:mod:`fakenews.selection`: highest validation macro-F1)."""
+    scores: dict[str, float | None] = {}
     for model in params.model_names:
         directory = paths.model(dataset, model)
-        val_f1 = validation_metrics(directory).get(RANK_KEY)
-        if not isinstance(val_f1, int | float):
+        scores[model] = validation_score(directory)
+        if scores[model] is None:
             log.warning("%s/%s: no validation F1 in %s; not ranked", dataset, model, directory)
-            continue
-        metrics_file = paths.evaluation(dataset, model) / "metrics.json"
-        test = read_json(metrics_file) if metrics_file.is_file() else {}
-        ranked.append(Candidate(dataset, model, directory, float(val_f1), test))
-    if not ranked:
+    best = pick_best(scores)
+    if best is None:
         return None
-    return max(ranked, key=lambda c: (c.val_f1, -ranked.index(c)))
+    metrics_file = paths.evaluation(dataset, best) / "metrics.json"
+    test = read_json(metrics_file) if metrics_file.is_file() else {}
+    val_f1 = scores[best]
+    assert val_f1 is not None
+    return Candidate(dataset, best, paths.model(dataset, best), val_f1, test)
 
 
 def list_models(paths: Paths) -> list[dict[str, Any]]:
@@ -137,7 +128,7 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
         dataset = str(metrics.get("dataset") or metrics_file.parent.name)
         model = str(metrics.get("model") or metrics_file.stem)
         directory = paths.model(dataset, model)
-        val_f1 = validation_metrics(directory).get(RANK_KEY)
+        val_f1 = validation_score(directory)
         rows.append(
             {
                 "dataset": dataset,
@@ -155,9 +146,10 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
             }
         )
     for dataset in {row["dataset"] for row in rows}:
-        ranked = [r for r in rows if r["dataset"] == dataset and r["val_f1_macro"] is not None]
-        if ranked:
-            max(ranked, key=lambda r: r["val_f1_macro"])["best"] = True
+        of_dataset = {r["model"]: r for r in rows if r["dataset"] == dataset}
+        best = pick_best({name: r["val_f1_macro"] for name, r in of_dataset.items()})
+        if best is not None:
+            of_dataset[best]["best"] = True
     return rows
 
 

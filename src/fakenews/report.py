@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +23,9 @@ from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
 from fakenews.paths import Paths
+from fakenews.selection import SELECTED_ON, pick_best, validation_score
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
-RANK_KEY = "f1_macro"  # balanced across classes, unlike accuracy
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ModelResult:
     family: str
     metrics: dict[str, Any]
     predictions: pd.DataFrame
+    val_f1: float | None = None  # what the best model is chosen on (fakenews.selection)
     history: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, Any] = field(default_factory=dict)
     transfer: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -74,6 +76,7 @@ def collect(params: Params, paths: Paths) -> Results:
                 family=metrics.get("family") or params.family_of(model),
                 metrics=metrics,
                 predictions=pd.read_parquet(folder / "predictions.parquet"),
+                val_f1=validation_score(paths.model(dataset, model)),
                 history=read_json(history_file)["history"] if history_file.is_file() else [],
                 errors=read_json(errors_file) if errors_file.is_file() else {},
                 transfer=read_json(transfer_file)["targets"] if transfer_file.is_file() else {},
@@ -81,20 +84,52 @@ def collect(params: Params, paths: Paths) -> Results:
     return results
 
 
+# The permutation test's resamples: p-values resolve to 1/5001, well below the smallest Holm
+# threshold of 15 pairs (0.05 / 15). Fixed seed: the same inputs give the same report bytes.
+PERMUTATION_RESAMPLES = 5000
+PERMUTATION_SEED = 0
+
+
+@dataclass
+class Ranking:
+    """One dataset's best model and every pair's significance test, computed once."""
+
+    best: str
+    pairs: list[dict[str, Any]]
+
+    @property
+    def against_best(self) -> dict[str, dict[str, Any]]:
+        return versus_best(self.pairs, self.best)
+
+
+def rank(results: Results, alpha: float) -> dict[str, Ranking]:
+    return {
+        dataset: Ranking(best_model(models), significance(models, alpha))
+        for dataset, models in results.items()
+    }
+
+
 def best_model(models: dict[str, ModelResult]) -> str:
-    # Ties go to the model listed first in params.
-    names = list(models)
-    return max(names, key=lambda m: (models[m].metrics[RANK_KEY], -names.index(m)))
+    """The dataset's best model: chosen on validation (:mod:`fakenews.selection`), like the
+    registry's @best; the model listed first when no model has a validation score."""
+    return pick_best({name: r.val_f1 for name, r in models.items()}) or next(iter(models))
 
 
-def significance(models: dict[str, ModelResult], alpha: float) -> list[dict[str, Any]]:
-    """Exact McNemar test for every pair of models on one test set, Holm-corrected."""
+def significance(
+    models: dict[str, ModelResult],
+    alpha: float,
+    resamples: int = PERMUTATION_RESAMPLES,
+    seed: int = PERMUTATION_SEED,
+) -> list[dict[str, Any]]:
+    """Paired permutation test of test macro-F1 for every pair of models, Holm-corrected."""
     rows = []
     for a, b in itertools.combinations(models, 2):
         ra, rb = models[a], models[b]
         if not np.array_equal(ra.labels, rb.labels):
             raise FakenewsError(f"{ra.dataset}: {a} and {b} were scored on different test sets")
-        test = stats.mcnemar_exact(ra.labels, ra.preds, rb.preds)
+        test = stats.paired_permutation_test(
+            ra.labels, ra.preds, rb.preds, n_resamples=resamples, seed=seed
+        )
         rows.append({"model_a": a, "model_b": b, **test})
     adjusted = stats.holm_correction([r["p_value"] for r in rows])
     for row, p in zip(rows, adjusted, strict=True):
@@ -147,15 +182,15 @@ def domain_gaps(results: Results) -> dict[str, dict[str, float | None]]:
     return gaps
 
 
-def summarise(results: Results, alpha: float) -> dict[str, Any]:
+def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
     """Flat enough for `dvc metrics diff` to read as a leaderboard diff: dataset.model.metric."""
     summary: dict[str, Any] = {}
     for dataset, models in results.items():
-        best = best_model(models)
-        against = versus_best(significance(models, alpha), best)
+        best, against = rankings[dataset].best, rankings[dataset].against_best
         for model, r in models.items():
             m = r.metrics
             row = {k: m.get(k) for k in SUMMARY_KEYS}
+            row["val_f1_macro"] = r.val_f1
             for key in ("accuracy", "f1_macro"):
                 ci = m.get("ci", {}).get(key, {})
                 row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci.get("low"), ci.get("high")
@@ -194,9 +229,8 @@ def _mark(model: str, best: str, against: dict[str, dict[str, Any]]) -> str:
     return "▼" if against.get(model, {}).get("significant") else "≈"
 
 
-def leaderboard_rows(models: dict[str, ModelResult], alpha: float) -> list[list[str]]:
-    best = best_model(models)
-    against = versus_best(significance(models, alpha), best)
+def leaderboard_rows(models: dict[str, ModelResult], ranking: Ranking) -> list[list[str]]:
+    best, against = ranking.best, ranking.against_best
     rows = []
     for model, r in models.items():
         m, eff = r.metrics, r.metrics.get("efficiency", {})
@@ -204,6 +238,7 @@ def leaderboard_rows(models: dict[str, ModelResult], alpha: float) -> list[list[
         rows.append(
             [
                 f"{_mark(model, best, against)} {model}",
+                _fmt(r.val_f1),
                 _with_ci(m, "accuracy"),
                 _with_ci(m, "f1_macro"),
                 _fmt(m.get("roc_auc")),
@@ -220,6 +255,7 @@ def leaderboard_rows(models: dict[str, ModelResult], alpha: float) -> list[list[
 
 LEADERBOARD_HEADER = [
     "model",
+    "val F1 macro",
     "accuracy [95% CI]",
     "F1 macro [95% CI]",
     "ROC-AUC",
@@ -232,9 +268,11 @@ LEADERBOARD_HEADER = [
 ]
 
 LEGEND = (
-    "★ best {key} on the dataset; ▼ significantly different from ★ (exact McNemar test on the "
-    "same test examples, Holm-corrected across all pairs of the dataset, alpha = {alpha}); ≈ not "
-    "significantly different. Intervals: 95% paired bootstrap over the test set."
+    "★ the dataset's best model, chosen on the {selected_on} (the model registered as "
+    "`fakenews-<dataset>@best`), shown with its test scores; ▼ test F1 macro significantly "
+    "different from ★'s (paired permutation test on the same test examples, Holm-corrected "
+    "across all pairs of the dataset, alpha = {alpha}); ≈ not significantly different. "
+    "Intervals: 95% paired bootstrap over the test set."
 )
 
 
@@ -409,20 +447,80 @@ def render_audit_markdown(findings: AuditFindings, results: Results) -> list[str
     return lines
 
 
-def render_markdown(results: Results, alpha: float, audit: AuditFindings | None = None) -> str:
+OFFICIAL_NUMBERS = (
+    "To score on the official splits as released, set `prepare.strip_artifacts: false`, "
+    "`prepare.drop_duplicates: false` and `split.official_leaks: keep` (e.g. `dvc exp run -S "
+    "prepare.strip_artifacts=false -S prepare.drop_duplicates=false -S "
+    "split.official_leaks=keep`); the audit then reports the leaks it no longer resolves."
+)
+
+
+def split_provenance(dataset: str, audit: dict[str, Any]) -> str:
+    """How this dataset's test split differs from the released one, in a sentence or three."""
+    prepare, split = audit.get("prepare") or {}, audit.get("split") or {}
+    rows, artifacts = audit.get("rows") or {}, audit.get("artifacts") or {}
+    if split.get("strategy") != "official":
+        text = (
+            f"**{dataset}**: no official split; a stratified random split "
+            f"({rows.get('train')}/{rows.get('val')}/{rows.get('test')} rows), near-duplicate "
+            "groups kept whole."
+        )
+    else:
+        released = (prepare.get("official_split_loaded") or {}).get("test")
+        prepared = (prepare.get("official_split_counts") or {}).get("test")
+        leaks = split.get("official_leaks") or {}
+        moved = (leaks.get("rows") or {}).get("test", 0)
+        steps = []
+        if released is not None and prepared is not None and released != prepared:
+            steps.append(
+                f"prepare dropped {released - prepared} test rows (exact duplicates of an earlier "
+                "row, kept in the earliest split, and empty texts)"
+            )
+        if moved:
+            verb = "dropped" if leaks.get("policy") == "drop" else "moved to train/validation"
+            steps.append(
+                f"{moved} test rows that near-duplicate a train or validation row were {verb} "
+                f"(`split.official_leaks: {leaks.get('policy')}`)"
+            )
+        text = (
+            f"**{dataset}**: official split; test {released if released is not None else '?'} "
+            f"rows as released, {rows.get('test')} here"
+            + (": " + "; ".join(steps) if steps else "")
+            + "."
+        )
+    changed = (artifacts.get("rows_changed") or {}).get("rows")
+    if artifacts.get("strip") and changed:
+        rules = ", ".join(sorted(artifacts.get("rules") or {}))
+        text += (
+            f" Source artifacts ({rules}) were stripped from {changed} rows' text "
+            "(`prepare.strip_artifacts`)."
+        )
+    return text
+
+
+def render_markdown(
+    results: Results,
+    rankings: dict[str, Ranking],
+    alpha: float,
+    audit: AuditFindings | None = None,
+) -> str:
     lines = [
         "# Fake-news detection benchmark",
         "",
         "Test-split results per dataset (label 1 = fake). Every model saw the same "
         "train/validation/test split.",
         "",
-        LEGEND.format(key=RANK_KEY, alpha=alpha),
+        LEGEND.format(selected_on=SELECTED_ON, alpha=alpha),
         "",
     ]
+    if audit is not None:
+        lines += ["## Test splits and the official releases", ""]
+        lines += [f"- {split_provenance(d, a)}" for d, a in audit.datasets.items()]
+        lines += ["", OFFICIAL_NUMBERS, ""]
     for dataset, models in results.items():
         n_test = next(iter(models.values())).metrics["n"]
         lines += [f"## {dataset} (n_test = {n_test})", ""]
-        lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)), ""]
+        lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])), ""]
     if audit is not None:
         lines += render_audit_markdown(audit, results)
     if len(results) > 1:
@@ -463,6 +561,7 @@ nav a{margin-right:.8rem}
 """
 
 SECTIONS = [
+    ("splits", "Test splits and the official releases"),
     ("leaderboard", "Leaderboard"),
     ("audit", "Audit: leaks and shortcuts"),
     ("significance", "Pairwise significance"),
@@ -474,6 +573,13 @@ SECTIONS = [
     ("efficiency", "Accuracy versus latency"),
     ("errors", "Most confident errors"),
 ]
+
+
+def _inline_markdown(text: str) -> str:
+    """HTML for the **bold** and `code` spans the report's sentences use, the rest escaped."""
+    escaped = html.escape(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
 def _html_table(
@@ -532,7 +638,12 @@ def render_audit_html(findings: AuditFindings | None, results: Results) -> list[
     return parts
 
 
-def render_html(results: Results, alpha: float, audit: AuditFindings | None = None) -> str:
+def render_html(
+    results: Results,
+    rankings: dict[str, Ranking],
+    alpha: float,
+    audit: AuditFindings | None = None,
+) -> str:
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Fake-news detection benchmark</title>",
@@ -544,37 +655,45 @@ def render_html(results: Results, alpha: float, audit: AuditFindings | None = No
     ]
     section = dict(SECTIONS)
 
+    if audit is not None:
+        parts.append(f"<h2 id='splits'>{section['splits']}</h2><ul>")
+        parts += [
+            f"<li>{_inline_markdown(split_provenance(d, a))}</li>"
+            for d, a in audit.datasets.items()
+        ]
+        parts.append(f"</ul><p class='note'>{_inline_markdown(OFFICIAL_NUMBERS)}</p>")
     parts.append(f"<h2 id='leaderboard'>{section['leaderboard']}</h2>")
-    parts.append(f"<p class='note'>{html.escape(LEGEND.format(key=RANK_KEY, alpha=alpha))}</p>")
+    legend = LEGEND.format(selected_on=SELECTED_ON, alpha=alpha)
+    parts.append(f"<p class='note'>{html.escape(legend)}</p>")
     for dataset, models in results.items():
         n_test = next(iter(models.values())).metrics["n"]
         parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
-        parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, alpha)))
+        parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])))
 
     parts += render_audit_html(audit, results)
 
     parts.append(f"<h2 id='significance'>{section['significance']}</h2>")
     parts.append(
-        "<p class='note'>b: examples only model A gets right; c: only model B. Exact two-sided "
-        "McNemar p-value, then Holm correction across the pairs of each dataset "
-        f"(alpha = {alpha}).</p>"
+        "<p class='note'>Δ F1: model A's test F1 macro minus model B's. Two-sided paired "
+        f"permutation test of Δ ({PERMUTATION_RESAMPLES} random swaps of the two models' "
+        "predictions per test example), then Holm correction across the pairs of each dataset "
+        f"(alpha = {alpha}). The ranking metric is the tested one.</p>"
     )
-    for dataset, models in results.items():
+    for dataset in results:
         rows = [
             [
                 r["model_a"],
                 r["model_b"],
-                str(r["b"]),
-                str(r["c"]),
+                f"{r['difference']:+.4f}",
                 _fmt(r["p_value"]),
                 _fmt(r["p_holm"]),
                 "yes" if r["significant"] else "no",
             ]
-            for r in significance(models, alpha)
+            for r in rankings[dataset].pairs
         ]
         parts.append(f"<h3>{html.escape(dataset)}</h3>")
         parts.append(
-            _html_table(["model A", "model B", "b", "c", "p", "p (Holm)", "significant"], rows)
+            _html_table(["model A", "model B", "Δ F1", "p", "p (Holm)", "significant"], rows)
         )
 
     parts.append(f"<h2 id='confusion'>{section['confusion']}</h2>")
@@ -746,12 +865,13 @@ def build_report(params: Params, paths: Paths) -> dict[str, Any]:
     alpha = params.report.alpha
     results = collect(params, paths)
     audit = collect_audit(params, paths)
-    summary = summarise(results, alpha)
+    rankings = rank(results, alpha)
+    summary = summarise(results, rankings)
     if len(results) > 1:
         summary["domain_gap"] = domain_gaps(results)
     write_json(paths.summary, summary)
-    write_text(paths.report, render_markdown(results, alpha, audit))
-    write_text(paths.report_html, render_html(results, alpha, audit))
+    write_text(paths.report, render_markdown(results, rankings, alpha, audit))
+    write_text(paths.report_html, render_html(results, rankings, alpha, audit))
     for kind in ("roc", "pr"):
         write_json(paths.curves(kind), {kind: curve_rows(results, kind)})
     return summary

@@ -199,43 +199,63 @@ def metric_cis(
     return out
 
 
-# --------------------------------------------------------------------------- McNemar
+# --------------------------------------------------------------------------- significance
 
 
-def mcnemar_from_counts(b: int, c: int) -> dict[str, Any]:
-    """Exact (binomial) two-sided McNemar test from the discordant counts.
-
-    ``b`` = rows model A got right and B wrong, ``c`` = the reverse. Under H0 (equal error
-    rates) b ~ Binomial(b + c, 0.5). ``statistic`` is min(b, c), as in the usual exact
-    formulation; ``p_value`` is 1.0 when there are no discordant rows.
-    """
-    b, c = int(b), int(c)
-    if b < 0 or c < 0:
-        raise ValueError(f"counts must be non-negative, got b={b}, c={c}")
-    n = b + c
-    from scipy.stats import binomtest
-
-    p_value = 1.0 if n == 0 else float(binomtest(b, n, 0.5, alternative="two-sided").pvalue)
-    return {
-        "b": b,
-        "c": c,
-        "n_discordant": n,
-        "statistic": min(b, c),
-        "p_value": min(1.0, p_value),
-    }
+def _confusion_counts(
+    y: np.ndarray, preds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """tp, fp, fn, tn of each row of ``preds`` (shape (..., n)) against labels ``y``."""
+    fake, pred = y == 1, preds == 1
+    tp = np.count_nonzero(pred & fake, axis=-1)
+    fp = np.count_nonzero(pred & ~fake, axis=-1)
+    fn = np.count_nonzero(~pred & fake, axis=-1)
+    return tp, fp, fn, y.size - tp - fp - fn
 
 
-def mcnemar_exact(labels: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike) -> dict[str, Any]:
-    """Exact McNemar test of two models' hard predictions on the same rows.
+def paired_permutation_test(
+    labels: ArrayLike,
+    pred_a: ArrayLike,
+    pred_b: ArrayLike,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Two-sided paired permutation test of the macro-F1 difference of two models.
 
-    Only disagreements in correctness matter: b = A right & B wrong, c = A wrong & B right.
+    Under H0 (the two models are exchangeable) each test row's pair of predictions may be
+    swapped; the p-value is the share of random swaps whose |F1_a - F1_b| reaches the observed
+    one, counting the observed assignment itself (so p > 0). Unlike McNemar, which compares
+    error counts (accuracy), this tests the metric the leaderboard ranks by.
     """
     y = _labels(labels)
-    a_right = _binary_preds(pred_a, len(y), "pred_a") == y
-    b_right = _binary_preds(pred_b, len(y), "pred_b") == y
-    b = int(np.count_nonzero(a_right & ~b_right))
-    c = int(np.count_nonzero(~a_right & b_right))
-    return mcnemar_from_counts(b, c)
+    a = _binary_preds(pred_a, len(y), "pred_a")
+    b = _binary_preds(pred_b, len(y), "pred_b")
+    observed = float(
+        _accuracy_f1_from_counts(*_confusion_counts(y, a))[1]
+        - _accuracy_f1_from_counts(*_confusion_counts(y, b))[1]
+    )
+    differ = a != b  # rows where a swap changes anything
+    rng = np.random.default_rng(seed)
+    at_least = 0
+    chunk = max(1, min(n_resamples, _MAX_CHUNK_ELEMENTS // max(1, len(y))))
+    done = 0
+    while done < n_resamples:
+        rows = min(chunk, n_resamples - done)
+        swap = rng.random((rows, len(y))) < 0.5
+        swap &= differ
+        perm_a, perm_b = np.where(swap, b, a), np.where(swap, a, b)
+        delta = (
+            _accuracy_f1_from_counts(*_confusion_counts(y, perm_a))[1]
+            - _accuracy_f1_from_counts(*_confusion_counts(y, perm_b))[1]
+        )
+        at_least += int(np.count_nonzero(np.abs(delta) >= abs(observed) - 1e-12))
+        done += rows
+    return {
+        "metric": "f1_macro",
+        "difference": _r(observed),
+        "n_resamples": n_resamples,
+        "p_value": (at_least + 1) / (n_resamples + 1),
+    }
 
 
 def holm_correction(p_values: Sequence[float]) -> list[float]:

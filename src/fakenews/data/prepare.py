@@ -44,6 +44,10 @@ def clean_frame(
     because the markers they look for are the artifacts stripping removes.
     """
     stats: dict[str, Any] = {"rows_loaded": len(frame)}
+    if "official_split" in frame:  # as released, before any row is dropped (the report says so)
+        stats["official_split_loaded"] = {
+            k: int(v) for k, v in frame["official_split"].value_counts().sort_index().items()
+        }
     frame = frame.copy()
     changed = 0
     for column in ("title", "text"):
