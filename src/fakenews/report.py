@@ -626,14 +626,15 @@ def render_audit_html(findings: AuditFindings | None, results: Results) -> list[
     parts = [f"<h2 id='audit'>{dict(SECTIONS)['audit']}</h2>"]
     if findings is None:
         return [*parts, "<p>No audit in this run.</p>"]
-    parts.append(f"<p class='note'>{html.escape(AUDIT_LEGEND.format(margin=SHORTCUT_MARGIN))}</p>")
+    legend = AUDIT_LEGEND.format(margin=SHORTCUT_MARGIN)
+    parts.append(f"<p class='note'>{_inline_markdown(legend)}</p>")
     parts.append(_html_table(AUDIT_HEADER, audit_rows(findings), {7: "text", 8: "text"}))
     parts.append("<h3>Shortcut probes (test accuracy)</h3>")
     parts.append(_html_table(PROBE_HEADER, probe_rows(findings, results)))
     overlap = overlap_rows(findings)
     if overlap:
         parts.append("<h3>Cross-dataset overlap</h3>")
-        parts.append(f"<p class='note'>{html.escape(OVERLAP_LEGEND)}</p>")
+        parts.append(f"<p class='note'>{_inline_markdown(OVERLAP_LEGEND)}</p>")
         parts.append(_html_table(*overlap))
     return parts
 
@@ -664,7 +665,7 @@ def render_html(
         parts.append(f"</ul><p class='note'>{_inline_markdown(OFFICIAL_NUMBERS)}</p>")
     parts.append(f"<h2 id='leaderboard'>{section['leaderboard']}</h2>")
     legend = LEGEND.format(selected_on=SELECTED_ON, alpha=alpha)
-    parts.append(f"<p class='note'>{html.escape(legend)}</p>")
+    parts.append(f"<p class='note'>{_inline_markdown(legend)}</p>")
     for dataset, models in results.items():
         n_test = next(iter(models.values())).metrics["n"]
         parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
