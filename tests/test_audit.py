@@ -483,3 +483,13 @@ def test_report_says_how_test_splits_differ_from_the_release() -> None:
     assert "stripped from 6458 rows" in text and "(url)" in text
     random = {"rows": {"train": 283, "val": 60, "test": 63}, "split": {"strategy": "stratified"}}
     assert "no official split" in split_provenance("fakenewsnet_v1", random)
+
+
+def test_transfer_cells_flag_a_constant_predictor() -> None:
+    from fakenews.report import transfer_cell
+
+    ci = {k: {"value": 0.5, "low": 0.4, "high": 0.6} for k in ("f1_macro", "roc_auc")}
+    scores = {"f1_macro": 0.5, "roc_auc": 0.5, "ci": ci, "constant": True}
+    assert transfer_cell(scores) == "⚠ F1 0.5000 [0.400, 0.600]; AUC 0.5000 [0.400, 0.600]"
+    assert not transfer_cell({**scores, "constant": False}).startswith("⚠")
+    assert transfer_cell(None) == "n/a"

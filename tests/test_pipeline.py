@@ -216,7 +216,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
     report_md = (repo / "reports" / "report.md").read_text()
     assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
-    assert "Cross-dataset accuracy" in report_md
+    assert "## Cross-dataset transfer" in report_md and "AUC " in report_md
     assert "## Audit: leaks and shortcuts" in report_md and "| alpha |" in report_md
     html = (repo / "reports" / "report.html").read_text()
     for section in (
@@ -236,6 +236,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert html.count("<svg") >= 10 and not re.search(r"(src|href)=[\"']https?:", html)
     transfer = json.loads((repo / "metrics" / "alpha" / "transfer" / "lstm.json").read_text())
     assert set(transfer["targets"]) == {"beta"}
+    beta = transfer["targets"]["beta"]
+    assert set(beta["ci"]) == {"accuracy", "f1_macro", "roc_auc"} and beta["constant"] is False
+    assert beta["ci"]["roc_auc"]["low"] <= beta["roc_auc"] <= beta["ci"]["roc_auc"]["high"]
     plots = run(repo, "dvc", "plots", "show", "--json")
     assert "plots/curves/roc.json" in plots and "plots/curves/pr.json" in plots
     shown = run(repo, "dvc", "metrics", "show", "--json")

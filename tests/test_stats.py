@@ -281,3 +281,16 @@ def test_inputs_are_validated() -> None:
         expected_calibration_error([0, 1, 1], [0.1, 0.2])
     with pytest.raises(ValueError):
         metric_cis([], [])
+
+
+def test_metric_cis_include_roc_auc_matching_sklearn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 300)
+    prob = np.round(np.clip(0.3 * labels + 0.7 * rng.random(300), 0, 1), 2)  # with ties
+    cis = metric_cis(labels, prob, n_resamples=300)
+    auc = cis["roc_auc"]
+    assert auc["value"] == pytest.approx(roc_auc_score(labels, prob), abs=1e-6)
+    assert auc["low"] < auc["value"] < auc["high"]
+    assert "roc_auc" not in metric_cis(np.ones(20, dtype=int), prob[:20], n_resamples=50)

@@ -23,7 +23,7 @@ from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
 from fakenews.paths import Paths
-from fakenews.selection import SELECTED_ON, pick_best, validation_score
+from fakenews.selection import SELECT_KEY, SELECTED_ON, pick_best, validation_score
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
 
@@ -148,35 +148,74 @@ def versus_best(pairs: list[dict[str, Any]], best: str) -> dict[str, dict[str, A
     return out
 
 
-def transfer_matrix(results: Results, model: str) -> tuple[list[str], np.ndarray]:
-    """Accuracy of ``model`` trained on each dataset (rows) and tested on each (columns)."""
+# Transfer tables use the leaderboard's ranking metric, plus ROC-AUC (threshold-free).
+TRANSFER_METRICS = (SELECT_KEY, "roc_auc")
+TRANSFER_LEGEND = (
+    "Rows: the dataset a model was trained on; columns: the test split it was scored on (the "
+    "diagonal is in-domain). Cells: test macro-F1 and ROC-AUC with 95% bootstrap intervals. "
+    "⚠ the model predicts one class for every row of that split: its score reflects the class "
+    "balance, not skill. Each model reads the target's raw prepared text with its own "
+    "preprocessing; the target's artifact rules are not applied to it."
+)
+
+
+def transfer_scores(results: Results, train: str, model: str, test: str) -> dict[str, Any] | None:
+    """The metrics (with ``ci`` and ``constant``) of ``model`` trained on ``train``, on ``test``."""
+    result = results[train][model]
+    if test == train:
+        preds = result.preds
+        constant = bool(len(preds) and (preds == preds[0]).all())
+        return {**result.metrics, "constant": constant}
+    return result.transfer.get(test)
+
+
+def transfer_matrix(
+    results: Results, model: str, key: str = SELECT_KEY
+) -> tuple[list[str], np.ndarray]:
+    """``key`` of ``model`` trained on each dataset (rows) and tested on each (columns)."""
     datasets = list(results)
     matrix = np.full((len(datasets), len(datasets)), np.nan)
     for i, train in enumerate(datasets):
-        result = results[train][model]
         for j, test in enumerate(datasets):
-            if test == train:
-                matrix[i, j] = result.metrics["accuracy"]
-            elif test in result.transfer:
-                matrix[i, j] = result.transfer[test]["accuracy"]
+            scores = transfer_scores(results, train, model, test)
+            if scores is not None and scores.get(key) is not None:
+                matrix[i, j] = scores[key]
     return datasets, matrix
 
 
+def transfer_cell(scores: dict[str, Any] | None) -> str:
+    if scores is None:
+        return "n/a"
+    cells = []
+    for key in TRANSFER_METRICS:
+        label = "F1" if key == "f1_macro" else "AUC"
+        cells.append(f"{label} {_with_ci(scores, key)}")
+    return ("⚠ " if scores.get("constant") else "") + "; ".join(cells)
+
+
+def transfer_rows(results: Results, model: str) -> list[list[str]]:
+    datasets = list(results)
+    return [
+        [train, *(transfer_cell(transfer_scores(results, train, model, t)) for t in datasets)]
+        for train in datasets
+    ]
+
+
 def domain_gaps(results: Results) -> dict[str, dict[str, float | None]]:
-    """Per model family: mean in-domain accuracy, mean out-of-domain accuracy, and their gap."""
+    """Per model family: mean in-domain and out-of-domain macro-F1, and their gap."""
     inside: dict[str, list[float]] = {}
     outside: dict[str, list[float]] = {}
     for models in results.values():
         for r in models.values():
-            inside.setdefault(r.family, []).append(r.metrics["accuracy"])
-            outside.setdefault(r.family, []).extend(t["accuracy"] for t in r.transfer.values())
+            inside.setdefault(r.family, []).append(r.metrics[SELECT_KEY])
+            outside.setdefault(r.family, []).extend(t[SELECT_KEY] for t in r.transfer.values())
     gaps: dict[str, dict[str, float | None]] = {}
     for family, values in inside.items():
         ins = float(np.mean(values))
         outs = float(np.mean(outside[family])) if outside.get(family) else None
         gaps[family] = {
-            "in_domain_accuracy": round(ins, 6),
-            "out_of_domain_accuracy": None if outs is None else round(outs, 6),
+            "in_domain_f1_macro": round(ins, 6),
+            "out_of_domain_f1_macro": None if outs is None else round(outs, 6),
             "gap": None if outs is None else round(ins - outs, 6),
         }
     return gaps
@@ -202,7 +241,9 @@ def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
                 model in against and against[model]["significant"]
             )
             for target, t in r.transfer.items():
-                row[f"transfer_accuracy_{target}"] = t["accuracy"]
+                for key in ("accuracy", *TRANSFER_METRICS):
+                    row[f"transfer_{key}_{target}"] = t.get(key)
+                row[f"transfer_constant_{target}"] = bool(t.get("constant"))
             summary.setdefault(dataset, {})[model] = row
     return summary
 
@@ -524,19 +565,18 @@ def render_markdown(
     if audit is not None:
         lines += render_audit_markdown(audit, results)
     if len(results) > 1:
-        lines += ["## Cross-dataset accuracy (rows: trained on, columns: tested on)", ""]
+        lines += ["## Cross-dataset transfer", "", TRANSFER_LEGEND, ""]
         first = next(iter(results.values()))
         for model in first:
-            datasets, matrix = transfer_matrix(results, model)
             lines += [f"### {model}", ""]
-            rows = [[d, *(_fmt(v) for v in matrix[i])] for i, d in enumerate(datasets)]
-            lines += [*_md_table(["trained on ↓ / tested on →", *datasets], rows), ""]
-        lines += ["### In-domain minus out-of-domain accuracy per model family", ""]
+            header = ["trained on ↓ / tested on →", *results]
+            lines += [*_md_table(header, transfer_rows(results, model)), ""]
+        lines += ["### In-domain minus out-of-domain macro-F1 per model family", ""]
         gap_rows = [
             [
                 family,
-                _fmt(g["in_domain_accuracy"]),
-                _fmt(g["out_of_domain_accuracy"]),
+                _fmt(g["in_domain_f1_macro"]),
+                _fmt(g["out_of_domain_f1_macro"]),
                 _fmt(g["gap"]),
             ]
             for family, g in domain_gaps(results).items()
@@ -773,8 +813,8 @@ def render_html(
     parts.append(f"<h2 id='transfer'>{section['transfer']}</h2>")
     if len(results) > 1:
         parts.append(
-            "<p class='note'>Accuracy of each model trained on one dataset (rows) and "
-            "tested on another (columns); the diagonal is in-domain.</p><div class='grid'>"
+            f"<p class='note'>{html.escape(TRANSFER_LEGEND)} The heatmaps show macro-F1.</p>"
+            "<div class='grid'>"
         )
         for model in next(iter(results.values())):
             datasets, matrix = transfer_matrix(results, model)
@@ -793,17 +833,21 @@ def render_html(
                 )
             )
         parts.append("</div>")
+        for model in next(iter(results.values())):
+            parts.append(f"<h3>{html.escape(model)}</h3>")
+            header = ["trained on ↓ / tested on →", *results]
+            parts.append(_html_table(header, transfer_rows(results, model)))
         gap_rows = [
             [
                 family,
-                _fmt(g["in_domain_accuracy"]),
-                _fmt(g["out_of_domain_accuracy"]),
+                _fmt(g["in_domain_f1_macro"]),
+                _fmt(g["out_of_domain_f1_macro"]),
                 _fmt(g["gap"]),
             ]
             for family, g in domain_gaps(results).items()
         ]
         parts.append(
-            _html_table(["family", "in-domain accuracy", "out-of-domain accuracy", "gap"], gap_rows)
+            _html_table(["family", "in-domain F1 macro", "out-of-domain F1 macro", "gap"], gap_rows)
         )
     else:
         parts.append("<p>Only one dataset in this run: no transfer to show.</p>")

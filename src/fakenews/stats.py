@@ -159,9 +159,10 @@ def metric_cis(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, dict[str, float]]:
-    """Point value and percentile bootstrap interval for accuracy and macro-F1.
+    """Point value and percentile bootstrap interval for accuracy, macro-F1 and ROC-AUC.
 
-    Returns ``{"accuracy": {"value", "low", "high"}, "f1_macro": {...}}`` (rounded to 6
+    Returns ``{"accuracy": {"value", "low", "high"}, "f1_macro": {...}, "roc_auc": {...}}``
+    (ROC-AUC only when the labels hold both classes; rounded to 6
     decimals). One shared set of resampled indices serves every metric, and because the
     indices depend only on ``(len(labels), n_resamples, seed)``, models evaluated on the same
     test set with the same ``seed`` and ``n_resamples`` see identical resamples (paired).
@@ -196,7 +197,28 @@ def metric_cis(
     ):
         low, high = _percentile_interval(samples, confidence)
         out[name] = {"value": _r(value), "low": _r(low), "high": _r(high)}
+    if _two_classes(y):
+        aucs = np.concatenate(
+            [_auc_rows(y[idx], p[idx]) for idx in iter_bootstrap_indices(n, n_resamples, seed)]
+        )
+        aucs = aucs[np.isfinite(aucs)]  # a resample holding one class has no AUC
+        low, high = _percentile_interval(aucs, confidence)
+        value = _auc_rows(y[None, :], p[None, :])[0]
+        out["roc_auc"] = {"value": _r(value), "low": _r(low), "high": _r(high)}
     return out
+
+
+def _auc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each row (Mann-Whitney U over average ranks, so ties count half); NaN for a
+    row with one class."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores, axis=1, method="average")
+    positives = labels.sum(axis=1)
+    negatives = labels.shape[1] - positives
+    u = (ranks * labels).sum(axis=1) - positives * (positives + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((positives > 0) & (negatives > 0), u / (positives * negatives), np.nan)
 
 
 # --------------------------------------------------------------------------- significance

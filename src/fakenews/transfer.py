@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from fakenews import stats
 from fakenews.config import Params
 from fakenews.io import read_split, write_json
 from fakenews.metrics import classification_metrics
@@ -37,14 +38,35 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             scores[target] = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
+    config = params.evaluate
     targets: dict[str, Any] = {}
     for target, test in tests.items():
-        probs = scores[target]
-        metrics = classification_metrics(
-            test["label"].to_numpy(dtype=int), probs, params.evaluate.threshold
+        probs, labels = scores[target], test["label"].to_numpy(dtype=int)
+        metrics = classification_metrics(labels, probs, config.threshold)
+        share_fake = float(np.mean(probs >= config.threshold))
+        targets[target] = {
+            **{k: metrics[k] for k in TRANSFER_KEYS},
+            # The same resamples as evaluate's intervals on this test split (same seed and size).
+            "ci": stats.metric_cis(
+                labels,
+                probs,
+                config.threshold,
+                n_resamples=config.bootstrap_resamples,
+                seed=config.bootstrap_seed,
+            ),
+            "predicted_fake_share": round(share_fake, 6),
+            # One class for every row: its accuracy is the class balance, not skill.
+            "constant": share_fake in (0.0, 1.0),
+        }
+        log.info(
+            "%s/%s on %s: F1 macro %.4f, ROC-AUC %s%s",
+            dataset,
+            model_name,
+            target,
+            metrics["f1_macro"],
+            metrics["roc_auc"],
+            " (predicts one class for every row)" if targets[target]["constant"] else "",
         )
-        targets[target] = {k: metrics[k] for k in TRANSFER_KEYS}
-        log.info("%s/%s: accuracy %.4f on %s", dataset, model_name, metrics["accuracy"], target)
     result = {"train_dataset": dataset, "model": model_name, "targets": targets}
     write_json(paths.transfer(dataset, model_name), result)
     write_json(paths.transfer_metrics(dataset, model_name), result)
