@@ -66,13 +66,7 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         "family": model.family,  # the report groups by it without importing model code
         **classification_metrics(labels, probs, config.threshold),
         # The same seed for every model: each CI resamples the same test examples (paired).
-        "ci": stats.metric_cis(
-            labels,
-            probs,
-            config.threshold,
-            n_resamples=config.bootstrap_resamples,
-            seed=config.bootstrap_seed,
-        ),
+        "ci": stats.evaluate_cis(labels, probs, config),
         "calibration": {
             "ece": round(
                 stats.expected_calibration_error(labels, probs, config.calibration_bins), 6

@@ -9,10 +9,13 @@ reliability rows, ``metric_cis``) are rounded to 6 decimals so the files are sta
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from fakenews.config import EvaluateConfig
 
 # scipy.stats and sklearn.metrics are imported in the functions that use them: together ~2 s of
 # start-up that most callers (e.g. the bootstrap CIs) never need.
@@ -170,25 +173,16 @@ def metric_cis(
     """
     _check_confidence(confidence)
     y, p = _labels_probs(labels, prob)
-    # One code per row: 0 = tn, 1 = fn, 2 = fp, 3 = tp; a resample's confusion counts are then
-    # a bincount of its gathered codes (offset by 4 per resample to count all rows at once).
-    codes = (2 * (p >= threshold) + y).astype(np.int64)
+    codes = _confusion_codes(y, p >= threshold)
     n = len(y)
-
-    def counts(code_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        rows = code_rows.shape[0]
-        offset = 4 * np.arange(rows, dtype=np.int64)[:, None]
-        table = np.bincount((code_rows + offset).ravel(), minlength=4 * rows).reshape(rows, 4)
-        tn, fn, fp, tp = table.T
-        return tp, fp, fn, tn
 
     accs: list[np.ndarray] = []
     f1s: list[np.ndarray] = []
     for idx in iter_bootstrap_indices(n, n_resamples, seed):
-        acc, f1 = _accuracy_f1_from_counts(*counts(codes[idx]))
+        acc, f1 = _accuracy_f1_from_counts(*_counts(codes[idx]))
         accs.append(acc)
         f1s.append(f1)
-    acc_value, f1_value = _accuracy_f1_from_counts(*counts(codes[None, :]))
+    acc_value, f1_value = _accuracy_f1_from_counts(*_counts(codes[None, :]))
 
     out: dict[str, dict[str, float]] = {}
     for name, value, samples in (
@@ -208,6 +202,19 @@ def metric_cis(
     return out
 
 
+def evaluate_cis(labels: ArrayLike, prob: ArrayLike, config: EvaluateConfig) -> dict[str, Any]:
+    """:func:`metric_cis` with the ``evaluate`` params. The seed and resample count are the same
+    for every model and stage, so evaluate's and transfer's intervals on one test split resample
+    the same examples (paired)."""
+    return metric_cis(
+        labels,
+        prob,
+        config.threshold,
+        n_resamples=config.bootstrap_resamples,
+        seed=config.bootstrap_seed,
+    )
+
+
 def _auc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """ROC-AUC of each row (Mann-Whitney U over average ranks, so ties count half); NaN for a
     row with one class."""
@@ -224,15 +231,22 @@ def _auc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- significance
 
 
-def _confusion_counts(
-    y: np.ndarray, preds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """tp, fp, fn, tn of each row of ``preds`` (shape (..., n)) against labels ``y``."""
-    fake, pred = y == 1, preds == 1
-    tp = np.count_nonzero(pred & fake, axis=-1)
-    fp = np.count_nonzero(pred & ~fake, axis=-1)
-    fn = np.count_nonzero(~pred & fake, axis=-1)
-    return tp, fp, fn, y.size - tp - fp - fn
+def _confusion_codes(labels: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    """One code per row: 0 = tn, 1 = fn, 2 = fp, 3 = tp (``preds`` may hold many rows)."""
+    return (2 * np.asarray(preds, dtype=np.int64) + labels).astype(np.int64)
+
+
+def _counts(code_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """tp, fp, fn, tn of each row of codes: one bincount, offset by 4 per row."""
+    rows = code_rows.shape[0]
+    offset = 4 * np.arange(rows, dtype=np.int64)[:, None]
+    table = np.bincount((code_rows + offset).ravel(), minlength=4 * rows).reshape(rows, 4)
+    tn, fn, fp, tp = table.T
+    return tp, fp, fn, tn
+
+
+def _macro_f1_rows(labels: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    return _accuracy_f1_from_counts(*_counts(_confusion_codes(labels, np.atleast_2d(preds))))[1]
 
 
 def paired_permutation_test(
@@ -252,10 +266,7 @@ def paired_permutation_test(
     y = _labels(labels)
     a = _binary_preds(pred_a, len(y), "pred_a")
     b = _binary_preds(pred_b, len(y), "pred_b")
-    observed = float(
-        _accuracy_f1_from_counts(*_confusion_counts(y, a))[1]
-        - _accuracy_f1_from_counts(*_confusion_counts(y, b))[1]
-    )
+    observed = float(_macro_f1_rows(y, a)[0] - _macro_f1_rows(y, b)[0])
     differ = a != b  # rows where a swap changes anything
     rng = np.random.default_rng(seed)
     at_least = 0
@@ -266,10 +277,7 @@ def paired_permutation_test(
         swap = rng.random((rows, len(y))) < 0.5
         swap &= differ
         perm_a, perm_b = np.where(swap, b, a), np.where(swap, a, b)
-        delta = (
-            _accuracy_f1_from_counts(*_confusion_counts(y, perm_a))[1]
-            - _accuracy_f1_from_counts(*_confusion_counts(y, perm_b))[1]
-        )
+        delta = _macro_f1_rows(y, perm_a) - _macro_f1_rows(y, perm_b)
         at_least += int(np.count_nonzero(np.abs(delta) >= abs(observed) - 1e-12))
         done += rows
     return {

@@ -46,14 +46,7 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         share_fake = float(np.mean(probs >= config.threshold))
         targets[target] = {
             **{k: metrics[k] for k in TRANSFER_KEYS},
-            # The same resamples as evaluate's intervals on this test split (same seed and size).
-            "ci": stats.metric_cis(
-                labels,
-                probs,
-                config.threshold,
-                n_resamples=config.bootstrap_resamples,
-                seed=config.bootstrap_seed,
-            ),
+            "ci": stats.evaluate_cis(labels, probs, config),  # paired with evaluate's
             "predicted_fake_share": round(share_fake, 6),
             # One class for every row: its accuracy is the class balance, not skill.
             "constant": share_fake in (0.0, 1.0),
