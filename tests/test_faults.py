@@ -95,7 +95,8 @@ def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[st
             ["dvc", "repro", stage],
             cwd=repo, env=killing_env(repo, killer, folder), capture_output=True, text=True,
         )  # fmt: skip
-        assert killed.returncode != 0 and "exited with -9" in killed.stderr, killed.stderr
+        # SIGKILL shows as -9, or as 137 where DVC runs the command through a shell such as bash.
+        assert re.search(r"exited with (-9|137)\b", killed.stderr), killed.stderr
         left = temp_leftovers(repo)
         assert any(p.startswith(folder) for p in left), (stage, left)  # killed mid-write
         assert stage in re.findall(r"Running stage '([^']+)'", run(repo, "dvc", "repro", stage))
