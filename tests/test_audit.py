@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fixtures import write_source_fixture
+from prepared import write_prepared
 
 from fakenews.audit import AuditError, audit_dataset, dataset_overlap, run_probes
 from fakenews.config import (
@@ -35,7 +36,7 @@ from fakenews.data.near_duplicates import (
 from fakenews.data.prepare import clean_frame, prepare_dataset
 from fakenews.data.split import split_dataset
 from fakenews.errors import DatasetError
-from fakenews.io import read_json, write_parquet
+from fakenews.io import read_json
 from fakenews.paths import Paths
 from fakenews.report import AuditFindings, render_audit_html, render_audit_markdown
 
@@ -80,7 +81,7 @@ def build_split(
 ) -> Paths:
     """Write ``frame`` as the prepared data of ``dataset`` and split it, under ``root``."""
     paths = Paths(root)
-    write_parquet(paths.prepared(dataset) / "data.parquet", frame)
+    write_prepared(paths.prepared(dataset), frame, dataset)
     split_dataset(
         dataset, config or SplitConfig(), paths.prepared(dataset), paths.split(dataset), NEAR
     )

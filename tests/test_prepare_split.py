@@ -4,13 +4,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from prepared import write_prepared
 
 from fakenews.config import PrepareConfig, SplitConfig
 from fakenews.data.cleaning import clean_text
 from fakenews.data.prepare import clean_frame
 from fakenews.data.split import split_dataset
 from fakenews.errors import DatasetError
-from fakenews.io import read_json, write_parquet
+from fakenews.io import read_json
 
 
 def test_clean_text_repairs_encoding_html_and_whitespace() -> None:
@@ -63,7 +64,7 @@ def _prepared(tmp_path: Path, n: int = 200) -> Path:
             "label": [1 if i % 3 else 0 for i in range(n)],
         }
     )
-    write_parquet(tmp_path / "prepared" / "data.parquet", frame)
+    write_prepared(tmp_path / "prepared", frame)
     return tmp_path / "prepared"
 
 
@@ -93,7 +94,7 @@ def test_split_is_deterministic_and_disjoint(tmp_path: Path) -> None:
 def test_split_does_not_depend_on_row_order(tmp_path: Path) -> None:
     prepared = _prepared(tmp_path)
     frame = pd.read_parquet(prepared / "data.parquet")
-    write_parquet(tmp_path / "shuffled" / "data.parquet", frame.sample(frac=1, random_state=1))
+    write_prepared(tmp_path / "shuffled", frame.sample(frac=1, random_state=1))
     a = split_dataset("demo", SplitConfig(), prepared, tmp_path / "a")
     b = split_dataset("demo", SplitConfig(), tmp_path / "shuffled", tmp_path / "b")
     assert {k: set(v) for k, v in a["ids"].items()} == {k: set(v) for k, v in b["ids"].items()}
@@ -110,7 +111,7 @@ def test_identical_texts_share_a_split(tmp_path: Path) -> None:
             "label": [(i // 2) % 2 for i in range(n)],
         }
     )
-    write_parquet(tmp_path / "p" / "data.parquet", frame)
+    write_prepared(tmp_path / "p", frame)
     manifest = split_dataset("demo", SplitConfig(), tmp_path / "p", tmp_path / "s")
     where = {i: name for name, ids in manifest["ids"].items() for i in ids}
     for i in range(0, n, 2):
@@ -127,7 +128,7 @@ def test_official_split_is_used(tmp_path: Path) -> None:
             "official_split": ["train", "train", "val", "val", "test", "test"],
         }
     )
-    write_parquet(tmp_path / "p" / "data.parquet", frame)
+    write_prepared(tmp_path / "p", frame)
     manifest = split_dataset("demo", SplitConfig(), tmp_path / "p", tmp_path / "s")
     assert manifest["strategy"] == "official"
     assert manifest["ids"] == {"train": ["a", "b"], "val": ["c", "d"], "test": ["e", "f"]}

@@ -117,6 +117,9 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
         assert scored["label"].tolist() == ["fake" if p >= 0.5 else "real" for p in expected]
     # Text alone is enough (the title is optional), and the threshold is a parameter.
     loaded = mlflow.pyfunc.load_model("models:/fakenews-alpha/1")
+    # The MLmodel file records the preparation it applies to raw text (model.json's).
+    recorded = json.loads((lstm_dir / MODEL_INFO_FILE).read_text())["preparation"]
+    assert loaded.metadata.metadata == {"preparation": recorded}
     texts = pd.DataFrame({"text": ["secret hoax", "officials reported"]})
     assert loaded.predict(texts, params={"threshold": 0.999})["label"].tolist() == ["real"] * 2
 

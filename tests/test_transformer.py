@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import make_tiny_bert
 
 from fakenews.errors import ModelError
 from fakenews.models import get_model_class, load_model, save_model
@@ -21,7 +22,6 @@ from fakenews.nn.transformer import (
 FAKE = ["shocking", "hoax", "secret", "miracle", "exposed", "banned"]
 REAL = ["officials", "reported", "ministry", "according", "data", "study"]
 COMMON = ["the", "a", "of", "in", "today", "people"]
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def toy_data(n: int = 64, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -37,25 +37,7 @@ def toy_data(n: int = 64, seed: int = 0) -> tuple[list[str], np.ndarray]:
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local 'pretrained' folder: a 2-layer, hidden-32 BertModel and a WordPiece vocabulary."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    directory = tmp_path_factory.mktemp("tiny_bert")
-    vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join([*SPECIAL, *FAKE, *REAL, *COMMON, "##s"]) + "\n")
-    # `vocab=`: transformers 5 ignores `vocab_file=` here (every word would become [UNK]).
-    BertTokenizerFast(vocab=str(vocab), do_lower_case=True).save_pretrained(directory)
-    config = BertConfig(
-        vocab_size=len(vocab.read_text().split()),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(directory)  # no head: fit adds a fresh 2-class one
-    return directory
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), [*FAKE, *REAL, *COMMON])
 
 
 def tiny_config(directory: Path, **overrides: object):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from prepared import preparation_json
 
 from fakenews.models import get_model_class, save_model
 from fakenews.models.base import model_input
@@ -38,7 +39,8 @@ def train_folder(directory: Path, name: str, val_f1: float = 0.9, **config: Any)
     model.fit(texts, labels, texts[:16], labels[:16], lambda metrics, step: None)
     directory.mkdir(parents=True)
     val = {"f1_macro": val_f1, "accuracy": val_f1}  # what ranks models for the registry
-    save_model(model, directory, {"dataset": "demo", "training": {"val": val}})
+    info = {"dataset": "demo", "preparation": preparation_json(), "training": {"val": val}}
+    save_model(model, directory, info)
     return directory
 
 
@@ -52,3 +54,27 @@ TINY_LSTM = {
     "eval_batch_size": 8,
     "num_threads": 1,
 }
+
+
+def make_tiny_bert(directory: Path, words: list[str]) -> Path:
+    """A local 'pretrained' folder: a 2-layer, hidden-32 BertModel and a WordPiece vocabulary."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = directory / "vocab.txt"
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab.write_text("\n".join([*special, *words, "##s"]) + "\n")
+    # `vocab=`: transformers 5 ignores `vocab_file=` here (every word would become [UNK]).
+    BertTokenizerFast(vocab=str(vocab), do_lower_case=True).save_pretrained(directory)
+    config = BertConfig(
+        vocab_size=len(vocab.read_text().split()),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)  # no head: fit adds a fresh 2-class one
+    return directory

@@ -36,6 +36,7 @@ import pandas as pd
 from fakenews.config import AuditConfig, NearDuplicateConfig, Params
 from fakenews.data.cleaning import content_key
 from fakenews.data.near_duplicates import jaccard, near_duplicate_groups, shingle_set, words
+from fakenews.data.preparation import RAW_COLUMNS
 from fakenews.data.split import group_keys
 from fakenews.errors import FakenewsError
 from fakenews.io import SPLITS, read_json, read_split, write_json
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 
 # Never probe features: the text itself, the answer, bookkeeping. LIAR's label_original is the
 # six-way label the binary one is derived from.
-NOT_METADATA = {"id", "title", "text", "label", "label_original", "official_split"}
+NOT_METADATA = {
+    "id", "title", "text", "label", "label_original", "official_split", *RAW_COLUMNS.values()
+}  # fmt: skip
 PROBES = ("metadata", "length", "prefix", "title")
 _URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/?#:]+)")
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2})-\d{2}")

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-clean",
         dest="clean",
         action="store_false",
-        help="skip the prepare stage's clean-up (HTML, mojibake, unicode, whitespace)",
+        help="the text is already prepared: skip the model's preparation (clean-up of HTML, "
+        "mojibake, unicode and whitespace, and the training data's artifact rules)",
     )
     predict.add_argument(
         "--device",

@@ -1,8 +1,9 @@
 """Score texts with a trained model folder: the engine behind ``fakenews predict``.
 
-A text gets exactly the probability the evaluate stage gives the same row: the model's fields
-(``text_fields`` in its config) are cleaned like the prepare stage cleans them (a no-op on
-prepared data), joined by :func:`~fakenews.models.base.model_input` and scored by the model's own
+A raw text gets exactly the probability the evaluate stage gives the same row: the model's
+fields (``text_fields`` in its config) go through the preparation recorded in its ``model.json``
+(the prepare settings and the dataset's artifact rules, e.g. CONSTRAINT's links and handles), are
+joined by :func:`~fakenews.models.base.model_input` and scored by the model's own
 ``predict_proba``. Recurrent and transformer models may differ from evaluate in the last float
 digits (~1e-7), because padding a batch changes the order of floating-point sums.
 
@@ -29,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fakenews.config import PrepareConfig
-from fakenews.data.cleaning import clean_text
+from fakenews.data.preparation import TextPreparation, recorded_preparation
 from fakenews.errors import InputError, ModelError
 from fakenews.io import atomic_path, read_json
 from fakenews.models import MODEL_INFO_FILE, load_model
@@ -85,6 +85,11 @@ class Predictor:
     @property
     def fields(self) -> list[str]:
         return list(self.model.config.text_fields)
+
+    @property
+    def preparation(self) -> TextPreparation:
+        """The clean-up and artifact rules the model's training text went through."""
+        return recorded_preparation(self.info, str(self.directory / MODEL_INFO_FILE))
 
 
 def resolve_model_dir(spec: str | Path, root: Path | None = None) -> Path:
@@ -179,13 +184,15 @@ def check_unicode(value: str, where: str) -> None:
 def model_texts(
     frame: pd.DataFrame,
     fields: Sequence[str],
+    preparation: TextPreparation | None,
     *,
     max_chars: int = DEFAULT_MAX_CHARS,
-    clean: bool = True,
     where: str = "row",
 ) -> tuple[list[str], list[int]]:
-    """What the model sees for each row, and which rows were cut to ``max_chars``."""
-    cleaning = PrepareConfig()  # the defaults the pipeline prepares data with
+    """What the model sees for each row, and which rows were cut to ``max_chars``.
+
+    ``preparation``: the model's own (clean-up and artifact rules); None for prepared text.
+    """
     truncated: set[int] = set()
     columns: dict[str, list[str]] = {}
     for name in fields:
@@ -196,7 +203,7 @@ def model_texts(
                 # Cut before cleaning too: clean-up of a 10 MB text alone would take seconds.
                 value = value[:max_chars]
                 truncated.add(i)
-            values[i] = clean_text(value, cleaning) if clean else value
+            values[i] = preparation.apply(name, value) if preparation else value
         columns[name] = values
     texts = model_input(pd.DataFrame(columns, index=range(len(frame))), list(fields))
     for i, text in enumerate(texts):
@@ -220,8 +227,9 @@ def score(
     """Score every row of ``frame`` (columns named like the model's fields) in batches."""
     from tqdm.auto import tqdm
 
+    preparation = predictor.preparation if clean else None
     texts, truncated = model_texts(
-        frame, predictor.fields, max_chars=max_chars, clean=clean, where=where
+        frame, predictor.fields, preparation, max_chars=max_chars, where=where
     )
     probs = np.full(len(texts), np.nan)
     empty = [i for i, text in enumerate(texts) if not text]

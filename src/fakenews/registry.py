@@ -258,7 +258,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
         return Registration(name, str(latest.version), candidate.model, created=False)
 
     # Never register a folder that would not load: the same safe loader the pyfunc uses.
-    load_predictor(candidate.directory)
+    predictor = load_predictor(candidate.directory)
     run_tags = {TAG_DATASET: candidate.dataset, TAG_MODEL: candidate.model}
     run = training_run(mlflow, config, {**run_tags, TAG_MODEL_HASH: model_hash})
     tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
@@ -279,6 +279,8 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
                 artifacts={MODEL_DIR_ARTIFACT: str(candidate.directory)},
                 signature=signature(),
                 pip_requirements=pip_requirements(),
+                # Shown in the MLmodel file: the raw-text preparation the pyfunc applies.
+                metadata={"preparation": predictor.info.get("preparation")},
             )
             run_id = active.info.run_id
     if latest is None and not client.search_registered_models(f"name = '{name}'"):

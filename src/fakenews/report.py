@@ -41,6 +41,7 @@ class ModelResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, Any] = field(default_factory=dict)
     transfer: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfer_rules: list[str] = field(default_factory=list)  # what it strips from raw targets
 
     @property
     def labels(self) -> np.ndarray:
@@ -68,6 +69,7 @@ def collect(params: Params, paths: Paths) -> Results:
                     f"no evaluation for {dataset}/{model} ({folder}); run `dvc repro`"
                 )
             transfer_file = paths.transfer(dataset, model)
+            transferred = read_json(transfer_file) if transfer_file.is_file() else {}
             history_file, errors_file = folder / "training.json", folder / "errors.json"
             metrics = read_json(folder / "metrics.json")
             results.setdefault(dataset, {})[model] = ModelResult(
@@ -79,7 +81,8 @@ def collect(params: Params, paths: Paths) -> Results:
                 val_f1=validation_score(paths.model(dataset, model)),
                 history=read_json(history_file)["history"] if history_file.is_file() else [],
                 errors=read_json(errors_file) if errors_file.is_file() else {},
-                transfer=read_json(transfer_file)["targets"] if transfer_file.is_file() else {},
+                transfer=transferred.get("targets", {}),
+                transfer_rules=transferred.get("artifact_rules_stripped", []),
             )
     return results
 
@@ -154,9 +157,29 @@ TRANSFER_LEGEND = (
     "Rows: the dataset a model was trained on; columns: the test split it was scored on (the "
     "diagonal is in-domain). Cells: test macro-F1 and ROC-AUC with 95% bootstrap intervals. "
     "⚠ the model predicts one class for every row of that split: its score reflects the class "
-    "balance, not skill. Each model reads the target's raw prepared text with its own "
-    "preprocessing; the target's artifact rules are not applied to it."
+    "balance, not skill. Off the diagonal each model reads the target's raw text (as loaded) "
+    "through its own preparation, as a deployed model would: its training data's clean-up and "
+    "artifact rules, not the target's (table below)."
 )
+PREPARATION_HEADER = [
+    "trained on",
+    "artifact rules it strips",
+    "test rows read otherwise than prepare wrote them",
+]
+
+
+def preparation_rows(results: Results) -> list[list[str]]:
+    """Per training dataset: the rules its models apply to raw targets, and how many target test
+    rows they read differently from the target's own prepared text (e.g. links left in)."""
+    rows = []
+    for train, models in results.items():
+        first = next(iter(models.values()))
+        differ = ", ".join(
+            f"{target} {t.get('rows_read_differently', 'n/a')} of {t['n']}"
+            for target, t in first.transfer.items()
+        )
+        rows.append([train, ", ".join(first.transfer_rules) or "none", differ or "n/a"])
+    return rows
 
 
 def transfer_scores(results: Results, train: str, model: str, test: str) -> dict[str, Any] | None:
@@ -571,6 +594,8 @@ def render_markdown(
             lines += [f"### {model}", ""]
             header = ["trained on ↓ / tested on →", *results]
             lines += [*_md_table(header, transfer_rows(results, model)), ""]
+        lines += ["### What each model strips from a target's raw text", ""]
+        lines += [*_md_table(PREPARATION_HEADER, preparation_rows(results)), ""]
         lines += ["### In-domain minus out-of-domain macro-F1 per model family", ""]
         gap_rows = [
             [
@@ -837,6 +862,8 @@ def render_html(
             parts.append(f"<h3>{html.escape(model)}</h3>")
             header = ["trained on ↓ / tested on →", *results]
             parts.append(_html_table(header, transfer_rows(results, model)))
+        parts.append("<h3>What each model strips from a target's raw text</h3>")
+        parts.append(_html_table(PREPARATION_HEADER, preparation_rows(results)))
         gap_rows = [
             [
                 family,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fakenews.config import Params, ParamsError
+from fakenews.data.preparation import read_preparation
 from fakenews.io import atomic_dir, read_split, sha256_tree, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import get_model_class, model_config, save_model
@@ -65,6 +66,7 @@ def train(
         )
     seed_everything(config.seed)
     split_dir = paths.split(dataset)
+    preparation = read_preparation(split_dir)  # travels in model.json: predict applies it
     train_df = cap_rows(read_split(split_dir, "train"), config.max_train_samples, config.seed)
     val_df = read_split(split_dir, "val")
     fields = list(config.text_fields)
@@ -92,6 +94,10 @@ def train(
                 "n_train": len(train_df),
                 "n_val": len(val_df),
                 **config.model_dump(mode="json"),
+                **{f"prepare.{k}": v for k, v in preparation["cleaning"].items()},
+                "prepare.artifact_rules_stripped": ",".join(
+                    rule["name"] for rule in preparation["artifact_rules"]
+                ),
             }
         )
         started = time.perf_counter()
@@ -113,7 +119,8 @@ def train(
             **info,
         }
         with atomic_dir(out_dir) as tmp:
-            save_model(model, tmp, {"dataset": dataset, "training": summary})
+            extra = {"dataset": dataset, "preparation": preparation, "training": summary}
+            save_model(model, tmp, extra)
         write_json(paths.plots(dataset, model_name) / "training.json", {"history": history})
         tracker.set_tags({TAG_MODEL_HASH: sha256_tree(out_dir)})
         tracker.log_metrics(

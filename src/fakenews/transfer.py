@@ -10,12 +10,14 @@ import logging
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fakenews import stats
 from fakenews.config import Params
-from fakenews.io import read_split, write_json
+from fakenews.data.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
+from fakenews.io import read_json, read_split, write_json
 from fakenews.metrics import classification_metrics
-from fakenews.models import load_model
+from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
 from fakenews.timing import import_in_background, timed
@@ -25,17 +27,29 @@ log = logging.getLogger(__name__)
 TRANSFER_KEYS = ("accuracy", "f1_macro", "f1_fake", "roc_auc", "n")
 
 
+def as_raw(test: pd.DataFrame, preparation: TextPreparation) -> pd.DataFrame:
+    """A target's test rows, as loaded, through a model's own ``preparation``."""
+    raw = test[list(RAW_COLUMNS.values())].rename(columns={v: k for k, v in RAW_COLUMNS.items()})
+    return preparation.apply_frame(raw, list(RAW_COLUMNS))
+
+
 def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
     """Metrics of ``models/<dataset>/<model>`` on the test split of each other dataset."""
-    model = load_model(paths.model(dataset, model_name), expected=model_name)
+    model_dir = paths.model(dataset, model_name)
+    model = load_model(model_dir, expected=model_name)
     fields = list(model.config.text_fields)
+    # A deployed model prepares raw text its own way (its training data's clean-up and artifact
+    # rules), not the target dataset's: transfer reads each target as deployment would.
+    info_file = model_dir / MODEL_INFO_FILE
+    preparation = recorded_preparation(read_json(info_file), str(info_file))
     tests = {t: read_split(paths.split(t), "test") for t in params.datasets if t != dataset}
+    inputs = {t: model_input(as_raw(test, preparation), fields) for t, test in tests.items()}
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background("sklearn.metrics") if model.background_imports else None
     scores: dict[str, np.ndarray] = {}
-    for target, test in tests.items():
+    for target in tests:
         with timed("predict"):
-            scores[target] = np.asarray(model.predict_proba(model_input(test, fields)), dtype=float)
+            scores[target] = np.asarray(model.predict_proba(inputs[target]), dtype=float)
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
     config = params.evaluate
@@ -48,6 +62,11 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             **{k: metrics[k] for k in TRANSFER_KEYS},
             "ci": stats.evaluate_cis(labels, probs, config),  # paired with evaluate's
             "predicted_fake_share": round(share_fake, 6),
+            # Rows the model reads otherwise than the target's own prepared text (e.g. links
+            # that the target's rules strip and the model's do not).
+            "rows_read_differently": int(
+                sum(a != b for a, b in zip(inputs[target], model_input(test, fields), strict=True))
+            ),
             # One class for every row: its accuracy is the class balance, not skill.
             "constant": share_fake in (0.0, 1.0),
         }
@@ -60,7 +79,12 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             metrics["roc_auc"],
             " (predicts one class for every row)" if targets[target]["constant"] else "",
         )
-    result = {"train_dataset": dataset, "model": model_name, "targets": targets}
+    result = {
+        "train_dataset": dataset,
+        "model": model_name,
+        "artifact_rules_stripped": preparation.rule_names,
+        "targets": targets,
+    }
     write_json(paths.transfer(dataset, model_name), result)
     write_json(paths.transfer_metrics(dataset, model_name), result)
     return result

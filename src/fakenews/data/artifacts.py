@@ -162,7 +162,7 @@ def checks_for(source: str, names: list[str] | None = None) -> list[LabelCheck]:
     return [c for c in LABEL_CHECKS.values() if source in c.sources]
 
 
-def _class_counts(mask: pd.Series, labels: pd.Series) -> dict[str, int]:
+def class_counts(mask: pd.Series, labels: pd.Series) -> dict[str, int]:
     return {
         "rows": int(mask.sum()),
         "fake": int((mask & (labels == 1)).sum()),
@@ -170,35 +170,20 @@ def _class_counts(mask: pd.Series, labels: pd.Series) -> dict[str, int]:
     }
 
 
-def apply_artifact_rules(
-    frame: pd.DataFrame, rules: list[ArtifactRule], strip: bool
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Count each rule's matches per class (on the text as loaded); remove them when ``strip``.
+def count_artifacts(frame: pd.DataFrame, rules: list[ArtifactRule]) -> dict[str, Any]:
+    """Each rule's matches per class, on the text as loaded (before any rule strips).
 
-    Counts are taken before any rule strips, so each rule's count stands on its own.
+    Stripping itself is :meth:`fakenews.data.preparation.TextPreparation.strip_artifacts`, the
+    one transform prepare and every trained model share.
     """
     counts: dict[str, Any] = {}
-    text = frame["text"]
     for rule in rules:
-        matched = text.map(lambda value, r=rule: r.pattern.search(value) is not None)
+        matched = frame["text"].map(lambda value, r=rule: r.pattern.search(value) is not None)
         counts[rule.name] = {
-            **_class_counts(matched, frame["label"]),
+            **class_counts(matched, frame["label"]),
             "description": rule.description,
         }
-    if not strip:
-        return frame, {"strip": False, "rows_changed": None, "rules": counts}
-    stripped = text
-    for rule in rules:
-        stripped = stripped.map(lambda value, r=rule: r.pattern.sub(" ", value))
-    if rules:
-        stripped = stripped.str.replace(r"\s+", " ", regex=True).str.strip()
-    changed = stripped != text
-    frame = frame.assign(text=stripped)
-    return frame, {
-        "strip": True,
-        "rows_changed": _class_counts(changed, frame["label"]),
-        "rules": counts,
-    }
+    return counts
 
 
 def check_labels(

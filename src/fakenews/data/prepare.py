@@ -12,14 +12,16 @@ from fakenews.config import DatasetConfig, PrepareConfig
 from fakenews.data.artifacts import (
     ArtifactRule,
     LabelCheck,
-    apply_artifact_rules,
     check_labels,
     check_names,
     checks_for,
+    class_counts,
+    count_artifacts,
     rules_for,
 )
-from fakenews.data.cleaning import clean_text, content_key
+from fakenews.data.cleaning import content_key
 from fakenews.data.loaders import load_source
+from fakenews.data.preparation import PREPARATION_FILE, RAW_COLUMNS, TextPreparation
 from fakenews.data.sources import source_for
 from fakenews.errors import DatasetError
 from fakenews.io import atomic_dir, write_json, write_parquet
@@ -49,11 +51,13 @@ def clean_frame(
             k: int(v) for k, v in frame["official_split"].value_counts().sort_index().items()
         }
     frame = frame.copy()
+    preparation = TextPreparation.of(config, rules or [])
     changed = 0
-    for column in ("title", "text"):
-        cleaned = frame[column].fillna("").astype(str).map(lambda v: clean_text(v, config))
-        changed += int((cleaned != frame[column].fillna("").astype(str)).sum())
-        frame[column] = cleaned
+    for column, raw_column in RAW_COLUMNS.items():
+        raw = frame[column].fillna("").astype(str)
+        cleaned = raw.map(lambda v: preparation.clean(v))
+        changed += int((cleaned != raw).sum())
+        frame[raw_column], frame[column] = raw, cleaned
     stats["fields_changed_by_cleaning"] = changed
 
     if config.label_checks:
@@ -62,7 +66,17 @@ def clean_frame(
         )
     else:
         stats["label_checks"] = None
-    frame, stats["artifacts"] = apply_artifact_rules(frame, rules or [], config.strip_artifacts)
+    counts = count_artifacts(frame, rules or [])
+    if config.strip_artifacts:
+        stripped = frame["text"].map(preparation.strip_artifacts)
+        stats["artifacts"] = {
+            "strip": True,
+            "rows_changed": class_counts(stripped != frame["text"], frame["label"]),
+            "rules": counts,
+        }
+        frame["text"] = stripped
+    else:
+        stats["artifacts"] = {"strip": False, "rows_changed": None, "rules": counts}
 
     length = frame["title"].str.len() + frame["text"].str.len()
     empty = length < config.min_text_chars
@@ -109,6 +123,7 @@ def prepare_dataset(
 ) -> dict[str, Any]:
     source = source_for(dataset, options).name
     check_names(dataset, options.artifact_rules, options.label_checks)
+    rules = rules_for(source, options.artifact_rules)
     frame = load_source(dataset, source, raw_dir, options)
     missing = [c for c in STANDARD_COLUMNS if c not in frame]
     if missing:
@@ -117,7 +132,7 @@ def prepare_dataset(
         frame,
         config,
         dataset=dataset,
-        rules=rules_for(source, options.artifact_rules),
+        rules=rules,
         checks=checks_for(source, options.label_checks),
     )
     if frame.empty:
@@ -130,8 +145,11 @@ def prepare_dataset(
     ordered = STANDARD_COLUMNS + [c for c in frame.columns if c not in STANDARD_COLUMNS]
     frame = frame[ordered]
     stats = {"dataset": dataset, "source": source, **stats}
+    preparation = TextPreparation.of(config, rules).to_json()
+    preparation = {"dataset": dataset, "source": source, **preparation}
     with atomic_dir(out_dir) as tmp:
         write_parquet(tmp / "data.parquet", frame)
         write_json(tmp / "stats.json", stats)
+        write_json(tmp / PREPARATION_FILE, preparation)
     log.info("dataset %r: %d rows kept of %d", dataset, stats["rows_kept"], stats["rows_loaded"])
     return stats

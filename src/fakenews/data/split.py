@@ -21,6 +21,7 @@ import pandas as pd
 from fakenews.config import NearDuplicateConfig, SplitConfig
 from fakenews.data.cleaning import content_key
 from fakenews.data.near_duplicates import group_ids
+from fakenews.data.preparation import PREPARATION_FILE, read_preparation
 from fakenews.errors import DatasetError
 from fakenews.io import SPLITS, atomic_dir, sha256_file, write_json, write_parquet
 
@@ -163,4 +164,6 @@ def split_dataset(
             digest.update(f"{name}:{manifest['files'][name]}\n".encode())
         manifest["hash"] = digest.hexdigest()
         write_json(tmp / "manifest.json", manifest)
+        # How the text was prepared travels with it: training records it in model.json.
+        write_json(tmp / PREPARATION_FILE, read_preparation(prepared))
     return manifest

@@ -1,0 +1,154 @@
+"""Serve exactly what was trained: raw text through a saved model's own preparation.
+
+A generated CONSTRAINT release (tweets with links, as upstream) goes through prepare, split,
+train, evaluate and the registry; then the raw test tweets, read straight from the release file,
+are scored by ``fakenews predict`` and by the registered MLflow model. Both must give evaluate's
+probabilities for the same ids, for each model family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fixtures import write_source_fixture
+from prepared import write_prepared
+from tiny_models import TINY_LSTM, make_tiny_bert
+
+from fakenews.cli import main
+from fakenews.config import DatasetConfig, MlflowConfig, Params, PrepareConfig, SplitConfig
+from fakenews.data.prepare import prepare_dataset
+from fakenews.data.split import split_dataset
+from fakenews.evaluation import evaluate
+from fakenews.models.base import model_input
+from fakenews.paths import Paths
+from fakenews.predict import load_predictor, model_texts
+from fakenews.registry import best_model, register_best_models
+from fakenews.training import train
+from fakenews.transfer import transfer
+
+MODELS = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": ["tinybert"]}
+RAW_TEST_FILE = "english_test_with_labels.csv"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, Params]]:
+    """constraint (generated, format-faithful) trained and evaluated with one model per family."""
+    root = tmp_path_factory.mktemp("serving")
+    paths = Paths(root)
+    write_source_fixture("constraint", paths.raw("constraint"))
+    prepare_dataset(
+        "constraint", DatasetConfig(), PrepareConfig(), paths.raw("constraint"),
+        paths.prepared("constraint"),
+    )  # fmt: skip
+    split_dataset(
+        "constraint", SplitConfig(), paths.prepared("constraint"), paths.split("constraint")
+    )
+    bert = make_tiny_bert(root / "tiny_bert", ["covid", "cases", "tests", "daily", "update"])
+    params = Params(
+        datasets={"constraint": {}},
+        models=MODELS,
+        train={
+            "tfidf_logreg": {"min_df": 1},
+            "lstm": dict(TINY_LSTM),
+            "tinybert": {"pretrained": str(bert), "max_len": 48, "epochs": 1, "batch_size": 8},
+        },
+        mlflow=MlflowConfig(experiment="serving"),
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        patch.chdir(root)
+        for model in (m for family in MODELS.values() for m in family):
+            train("constraint", model, params, paths)
+            evaluate("constraint", model, params, paths)
+        register_best_models(params, paths)
+        yield paths, params
+        import mlflow
+
+        mlflow.set_tracking_uri(None)
+
+
+def raw_test_tweets(paths: Paths) -> pd.DataFrame:
+    """The release's test file as published (links and handles intact), ids as the loader's."""
+    raw = pd.read_csv(paths.raw("constraint") / RAW_TEST_FILE, dtype=str)
+    return pd.DataFrame({"id": "test-" + raw["id"], "text": raw["tweet"]})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", [m for family in MODELS.values() for m in family])
+def test_predict_on_raw_tweets_gives_evaluates_probabilities(
+    project: tuple[Paths, Params], model: str, tmp_path: Path
+) -> None:
+    paths, _ = project
+    evaluated = pd.read_parquet(paths.evaluation("constraint", model) / "predictions.parquet")
+    raw = raw_test_tweets(paths).merge(evaluated[["id"]], on="id")  # the rows prepare kept
+    test = pd.read_parquet(paths.split("constraint") / "test.parquet")
+    prepared = test.set_index("id").loc[raw["id"], "text"]
+    # The rows carry what the model never saw in training: links stripped by the rules.
+    assert (raw["text"].str.contains("https://t.co/")).all()
+    assert not prepared.str.contains("https://").any()
+
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    folder = str(paths.model("constraint", model))
+    predict = ["predict", "--model", folder, "--input", str(tmp_path / "raw.csv"), "--output"]
+    assert main([*predict, str(tmp_path / "out.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}).merge(
+        evaluated, on="id", suffixes=("", "_evaluated")
+    )
+    assert len(scored) == len(raw) > 0
+    np.testing.assert_allclose(scored["prob_fake"], scored["prob_fake_evaluated"], atol=1e-6)
+
+    # What makes that hold: the model's recorded preparation turns each raw tweet into exactly
+    # the text it was evaluated on; without it (--no-clean) every row would read differently.
+    predictor = load_predictor(folder)
+    fields = predictor.fields
+    seen, _ = model_texts(raw.assign(title=""), fields, predictor.preparation)
+    assert seen == model_input(test.set_index("id").loc[raw["id"]], fields)
+    unprepared, _ = model_texts(raw.assign(title=""), fields, None)
+    assert all(a != b for a, b in zip(unprepared, seen, strict=True))
+
+
+@pytest.mark.slow
+def test_registered_best_model_prepares_raw_tweets(project: tuple[Paths, Params]) -> None:
+    import mlflow
+
+    paths, params = project
+    best = best_model(params, paths, "constraint")
+    assert best is not None
+    evaluated = pd.read_parquet(paths.evaluation("constraint", best.model) / "predictions.parquet")
+    raw = raw_test_tweets(paths).merge(evaluated[["id"]], on="id")
+    loaded = mlflow.pyfunc.load_model("models:/fakenews-constraint@best")
+    scored = raw.assign(p=loaded.predict(raw[["text"]])["prob_fake"]).merge(evaluated, on="id")
+    assert len(scored) == len(raw) > 0
+    np.testing.assert_allclose(scored["p"], scored["prob_fake"], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_transfer_reads_targets_through_the_models_own_rules(
+    project: tuple[Paths, Params],
+) -> None:
+    """A target prepared without rules keeps its links; a CONSTRAINT model strips them."""
+    paths, params = project
+    rows = 40
+    plain = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(rows)],
+            "title": "",
+            "text": [f"daily update {i} on covid cases https://t.co/p{i}" for i in range(rows)],
+            "label": [i % 2 for i in range(rows)],
+        }
+    )
+    plain = plain.assign(raw_title=plain["title"], raw_text=plain["text"])
+    write_prepared(paths.prepared("plain"), plain, "plain")
+    split_dataset("plain", SplitConfig(), paths.prepared("plain"), paths.split("plain"))
+    both = params.model_copy(update={"datasets": {**params.datasets, "plain": {}}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(paths.root)
+        result = transfer("constraint", "tfidf_logreg", both, paths)
+    assert result["artifact_rules_stripped"] == ["url", "handle"]
+    target = result["targets"]["plain"]
+    n_test = len(pd.read_parquet(paths.split("plain") / "test.parquet"))
+    assert target["n"] == n_test and target["rows_read_differently"] == n_test
