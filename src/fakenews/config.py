@@ -172,7 +172,10 @@ class EvaluateConfig(StrictModel):
 
 class ReportConfig(StrictModel):
     alpha: float = Field(
-        0.05, gt=0, lt=1, description="Significance level for Holm-corrected McNemar tests."
+        0.05,
+        gt=0,
+        lt=1,
+        description="Significance level of the Holm-corrected paired permutation tests.",
     )
 
 
@@ -294,7 +297,8 @@ class Params(StrictModel):
     @field_validator("models", mode="before")
     @classmethod
     def _models_by_family(cls, value: Any) -> Any:
-        known = f"known models: {', '.join(known_models())}"
+        names_known = known_models()  # one listing of the models folder, not one per name
+        known = f"known models: {', '.join(names_known)}"
         if not isinstance(value, dict):
             raise ValueError(f"{_models_example()}; {known}")
         missing = [f for f in FAMILIES if f not in value]
@@ -316,7 +320,7 @@ class Params(StrictModel):
                 )
                 continue
             for name in names:
-                if name not in known_models():
+                if name not in names_known:
                     problems.append(f"models.{family}: unknown model {name!r}")
         if problems:
             # Raised as one message (pydantic would prefix `models`): each names its key.
