@@ -17,6 +17,7 @@ from fakenews.io import read_split, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import load_model
 from fakenews.models.base import model_input
+from fakenews.overlap_rows import overlapping_ids, without_overlap
 from fakenews.paths import Paths
 from fakenews.timing import import_in_background, timed
 
@@ -30,6 +31,7 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     model = load_model(paths.model(dataset, model_name), expected=model_name)
     fields = list(model.config.text_fields)
     tests = {t: read_split(paths.split(t), "test") for t in params.datasets if t != dataset}
+    overlapping = {t: overlapping_ids(paths.overlap_rows, dataset, t) for t in tests}
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background("sklearn.metrics") if model.background_imports else None
     scores: dict[str, np.ndarray] = {}
@@ -50,6 +52,10 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             "predicted_fake_share": round(share_fake, 6),
             # One class for every row: its accuracy is the class balance, not skill.
             "constant": share_fake in (0.0, 1.0),
+            # The same scores without the rows the overlap stage found in this model's train.
+            "without_overlap": without_overlap(
+                test["id"], labels, probs, overlapping[target], config
+            ),
         }
         log.info(
             "%s/%s on %s: F1 macro %.4f, ROC-AUC %s%s",
