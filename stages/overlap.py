@@ -1,6 +1,6 @@
-"""overlap: near-duplicates shared between datasets, train of one x test of another."""
+"""overlap: near-duplicates and quoted claims shared by one dataset's train and another's test."""
 
-from fakenews.audit import dataset_overlap
+from fakenews.overlap import dataset_overlap
 from fakenews.stage import args, stage
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import pytest
 from fixtures import write_source_fixture
 from prepared import write_prepared
 
-from fakenews.audit import AuditError, audit_dataset, dataset_overlap, run_probes
+from fakenews.audit import AuditError, audit_dataset, run_probes
 from fakenews.config import (
     AuditConfig,
     DatasetConfig,
@@ -37,6 +37,7 @@ from fakenews.data.prepare import clean_frame, prepare_dataset
 from fakenews.data.split import split_dataset
 from fakenews.errors import DatasetError
 from fakenews.io import read_json
+from fakenews.overlap import dataset_overlap
 from fakenews.paths import Paths
 from fakenews.report import AuditFindings, render_audit_html, render_audit_markdown
 
@@ -443,6 +444,35 @@ def test_overlap_counts_test_rows_with_a_twin_in_another_datasets_train(tmp_path
     assert read_json(paths.overlap) == result
     with pytest.raises(AuditError, match="cross_dataset_overlap"):
         dataset_overlap(make_params(max_cross_dataset_overlap=0.01), paths)
+
+
+def test_overlap_finds_train_claims_quoted_in_test_articles_either_way(tmp_path: Path) -> None:
+    splits = ["train"] * 70 + ["val"] * 15 + ["test"] * 15
+    rng = np.random.default_rng(20)  # not 18 or 19: those would repeat the frames' own texts
+    demo = news_frame(100, seed=18).assign(official_split=splits)
+    other = news_frame(100, seed=19).assign(id=lambda f: "o" + f["id"], official_split=splits)
+    # A demo train claim quoted inside an other test article (Jaccard ~0.3: no near-duplicate).
+    other.loc[92, "text"] = " ".join([random_text(rng), demo.loc[2, "text"], random_text(rng)])
+    # An other test text quoted inside a long demo train article.
+    demo.loc[3, "text"] = " ".join([random_text(rng), other.loc[93, "text"], random_text(rng)])
+    paths = build_split(tmp_path, "demo", demo)
+    build_split(tmp_path, "other", other)
+
+    result = dataset_overlap(make_params(), paths)
+    pair = result["pairs"]["demo"]["other"]
+    assert pair["near"] == 0 and pair["overlapping_test_rows"] == 2
+    found = pair["containment"]
+    counts = ("matches", "source_in_target", "target_in_source", "test_rows", "fraction")
+    assert tuple(found[k] for k in counts) == (2, 1, 1, 2, round(2 / 15, 6))
+    assert sorted((e["ids"], e["shorter"], e["containment"]) for e in found["examples"]) == [
+        (["r2", "or92"], "source", 1.0),
+        (["r3", "or93"], "target", 1.0),
+    ]
+    assert result["pairs"]["other"]["demo"]["containment"]["matches"] == 0
+    assert result["containment"] == {"shingle_size": 3, "threshold": 0.6, "min_shared": 4}
+    rows = read_json(paths.overlap_rows)["pairs"]
+    assert rows["demo"]["other"] == {"near_duplicate": [], "containment": ["or92", "or93"]}
+    assert rows["other"]["demo"] == {"near_duplicate": [], "containment": []}
 
 
 # --- the report ------------------------------------------------------------------------------

@@ -64,17 +64,31 @@ COMMON = [
 ]
 
 
-def generated_news(seed: int, n_per_class: int = 60) -> pd.DataFrame:
+def generated_news(seed: int, n_per_class: int = 60, quoting: str = "") -> pd.DataFrame:
+    """Rows whose words give the label away; ``quoting``: every 10th body quotes that text."""
     rng = np.random.default_rng(seed)
     rows = []
     for label, words in (("FAKE", FAKE_WORDS), ("TRUE", REAL_WORDS)):
         for i in range(n_per_class):
             body = rng.choice(words + COMMON, size=int(rng.integers(12, 30))).tolist()
             title = rng.choice(words + COMMON, size=5).tolist()
+            if quoting and i % 10 == 0:
+                body.insert(len(body) // 2, quoting)
             rows.append(
                 {"headline": " ".join(title), "body": f"{' '.join(body)} {i}", "verdict": label}
             )
     return pd.DataFrame(rows)
+
+
+# alpha's first row states a claim (words of its own) that some beta articles quote: the overlap
+# stage must find it (containment), and transfer must score alpha's models on beta without them.
+SEEDS = {"alpha": 1, "beta": 2, "gamma": 3}
+CLAIM = "the senator quietly approved seventeen bridges across the northern river valley"
+
+
+def alpha_claim() -> str:
+    """alpha's first row as the pipeline reads it: headline, then the claim as body."""
+    return f"{generated_news(SEEDS['alpha']).loc[0, 'headline']} {CLAIM}"
 
 
 # Each model's family: its train/evaluate/transfer stages are `<stage>-<family>@<dataset>-<model>`.
@@ -88,7 +102,10 @@ def model_stage(stage: str, dataset: str, model: str) -> str:
 def write_news(root: Path, name: str, seed: int) -> None:
     folder = root / "data" / "external" / name
     folder.mkdir(parents=True, exist_ok=True)
-    generated_news(seed).to_csv(folder / f"{name}.csv", index=False)
+    frame = generated_news(seed, quoting=alpha_claim() if name == "beta" else "")
+    if name == "alpha":
+        frame.loc[0, "body"] = CLAIM
+    frame.to_csv(folder / f"{name}.csv", index=False)
 
 
 def custom_options(name: str) -> dict[str, Any]:
@@ -141,7 +158,7 @@ def make_repo(root: Path, params: dict[str, Any]) -> Path:
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / "stages", root / "stages")
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, seed in (("alpha", 1), ("beta", 2), ("gamma", 3)):
+    for name, seed in SEEDS.items():
         write_news(root, name, seed)
     write_params(root, params)
     run(root, "git", "init", "-q")
@@ -211,6 +228,17 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert audit["probes"]["majority"]["accuracy"] > 0
     overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
     assert set(overlap["pairs"]["alpha"]) == {"beta"}
+    # alpha's claim sits in its train split and is quoted by beta test articles (if the split
+    # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
+    alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
+    beta_test = pd.read_parquet(repo / "data" / "split" / "beta" / "test.parquet")
+    quoting = beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
+    assert CLAIM in alpha_train["text"].tolist() and len(quoting) > 0
+    contained = overlap["pairs"]["alpha"]["beta"]["containment"]
+    assert contained["source_in_target"] == contained["test_rows"] == len(quoting)
+    overlap_rows = json.loads((repo / "data" / "overlap" / "rows.json").read_text())["pairs"]
+    assert overlap_rows["alpha"]["beta"]["containment"] == sorted(quoting.astype(str))
+    removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta", "domain_gap"}
     assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
@@ -239,6 +267,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     beta = transfer["targets"]["beta"]
     assert set(beta["ci"]) == {"accuracy", "f1_macro", "roc_auc"} and beta["constant"] is False
     assert beta["ci"]["roc_auc"]["low"] <= beta["roc_auc"] <= beta["ci"]["roc_auc"]["high"]
+    without = beta["without_overlap"]
+    assert (without["n"], without["n_removed"]) == (beta["n"] - len(removed), len(removed))
+    assert "### Transfer without the rows that overlap the training data" in report_md
+    assert f"| alpha → beta | {overlap['pairs']['alpha']['beta']['near']} |" in report_md
     plots = run(repo, "dvc", "plots", "show", "--json")
     assert "plots/curves/roc.json" in plots and "plots/curves/pr.json" in plots
     shown = run(repo, "dvc", "metrics", "show", "--json")
@@ -313,6 +345,11 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         (
             "src/fakenews/data/near_duplicates.py",
             {"split@alpha", "split@beta", "audit@alpha", "audit@beta", "overlap"},
+        ),
+        ("src/fakenews/data/containment.py", {"overlap"}),
+        (
+            "src/fakenews/overlap_rows.py",
+            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY},
         ),
         ("src/fakenews/io.py", None),  # every stage: io.py writes and reads every output
     ):

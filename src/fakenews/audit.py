@@ -1,4 +1,4 @@
-"""audit@<dataset> and overlap: the leaks and shortcuts that make a fake-news benchmark lie.
+"""audit@<dataset>: the leaks and shortcuts that make a fake-news benchmark lie.
 
 Run after the split and before training, on the very splits the models will see:
 
@@ -12,9 +12,8 @@ Run after the split and before training, on the very splits the models will see:
 - what prepare found: artifact-rule matches per class and label sanity checks (from its
   ``stats.json``).
 
-``overlap`` does the same duplicate search across datasets: for every pair, how many of one
-dataset's test rows have a near-duplicate in the other's train split, so cross-dataset transfer
-results can be read honestly.
+The cross-dataset version of the duplicate search is the ``overlap`` stage
+(:mod:`fakenews.overlap`), which reuses the helpers here.
 
 Thresholds in ``params.yaml`` (``audit.max_*``) turn findings into failures: the stage writes its
 report, then stops the pipeline with a message naming each failed check. Outputs hold no timings
@@ -67,7 +66,7 @@ def _r(value: float) -> float:
 # Duplicates
 
 
-def _snippet(title: str, text: str) -> str:
+def snippet(title: str, text: str) -> str:
     body = text or title
     return body if len(body) <= _SNIPPET else body[: _SNIPPET - 1] + "…"
 
@@ -125,8 +124,8 @@ def duplicate_audit(
                 "labels": [int(frame.at[first, "label"]), int(frame.at[second, "label"])],
                 "jaccard": _r(similarity),
                 "texts": [
-                    _snippet(frame.at[first, "title"], frame.at[first, "text"]),
-                    _snippet(frame.at[second, "title"], frame.at[second, "text"]),
+                    snippet(frame.at[first, "title"], frame.at[first, "text"]),
+                    snippet(frame.at[second, "title"], frame.at[second, "text"]),
                 ],
             }
         )
@@ -322,7 +321,7 @@ def run_probes(
 
 
 # --------------------------------------------------------------------------------------------
-# Checks, the stage, the cross-dataset overlap
+# Checks and the stage
 
 
 def evaluate_checks(report: dict[str, Any], config: AuditConfig) -> list[dict[str, Any]]:
@@ -358,7 +357,7 @@ def evaluate_checks(report: dict[str, Any], config: AuditConfig) -> list[dict[st
     ]
 
 
-def _failure_message(subject: str, checks: list[dict[str, Any]]) -> str:
+def failure_message(subject: str, checks: list[dict[str, Any]]) -> str:
     failed = [c for c in checks if not c["passed"]]
     parts = []
     for c in failed:
@@ -415,71 +414,8 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
         time.perf_counter() - started,
     )
     if not report["passed"]:
-        raise AuditError(_failure_message(f"dataset {dataset!r}", report["checks"]))
+        raise AuditError(failure_message(f"dataset {dataset!r}", report["checks"]))
     # Training depends on this small file only: it changes with the split, not with audit
     # params or code, so tuning the audit never retrains a model.
     write_json(paths.audit_passed(dataset), {"dataset": dataset, "split_hash": manifest["hash"]})
     return report
-
-
-def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
-    """For every ordered pair (A, B): B's test rows with an exact or near twin in A's train.
-
-    All datasets are grouped in one pass (cost grows with the rows, not the pairs), so "twin"
-    means "in the same near-duplicate group", transitively, as in the split.
-    """
-    everything = pd.concat(
-        [
-            combined({name: read_split(paths.split(ds), name) for name in SPLITS}).assign(
-                dataset=ds
-            )
-            for ds in params.datasets
-        ],
-        ignore_index=True,
-    )
-    keys = group_keys(everything)
-    texts = [
-        content_key(t, x) for t, x in zip(everything["title"], everything["text"], strict=True)
-    ]
-    groups = pd.Series(
-        near_duplicate_groups(texts, params.near_duplicates, keys.tolist()), index=everything.index
-    )
-    pairs: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
-    for source, target in itertools.permutations(params.datasets, 2):
-        in_source, in_target = everything["dataset"] == source, everything["dataset"] == target
-        train = in_source & (everything["split"] == "train")
-        test = in_target & (everything["split"] == "test")
-        near_hit = groups[test].isin(set(groups[train]))
-        exact_hit = keys[test].isin(set(keys[train]))
-        n_test = int(test.sum())
-        anywhere = groups[in_source].isin(set(groups[in_target]))
-        pairs[source][target] = {
-            "test_rows": n_test,
-            "exact": int(exact_hit.sum()),
-            "near": int(near_hit.sum()),
-            "near_fraction": _r(near_hit.sum() / n_test) if n_test else 0.0,
-            "rows_with_twin_anywhere": int(anywhere.sum()),
-        }
-        log.info(
-            "trained on %s, tested on %s: %d of %d test rows have a twin in train",
-            source,
-            target,
-            near_hit.sum(),
-            n_test,
-        )
-    worst = max(
-        (p["near_fraction"] for targets in pairs.values() for p in targets.values()), default=0.0
-    )
-    limit = params.audit.max_cross_dataset_overlap
-    check = {
-        "check": "cross_dataset_overlap",
-        "param": "audit.max_cross_dataset_overlap",
-        "value": worst,
-        "limit": limit,
-        "passed": limit is None or worst <= limit,
-    }
-    result = {"pairs": pairs, "checks": [check], "passed": check["passed"]}
-    write_json(paths.overlap, result)
-    if not check["passed"]:
-        raise AuditError(_failure_message("cross-dataset overlap", [check]))
-    return result

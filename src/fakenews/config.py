@@ -126,6 +126,38 @@ class NearDuplicateConfig(StrictModel):
     seed: int = Field(1, description="Seed of the MinHash permutations: same groups every run.")
 
 
+class ContainmentConfig(StrictModel):
+    """overlap stage: a short text found inside a longer one (a claim quoted in an article).
+
+    Jaccard similarity cannot see it: an 18-word claim is a sliver of a 500-word article's
+    shingles. Containment divides the shared shingles by the *shorter* text's count instead.
+    """
+
+    shingle_size: int = Field(
+        3,
+        ge=2,
+        le=10,
+        description="Words per shingle. At 1 a claim's words (mostly stop words) are in any "
+        "article; 3 keeps a quoted sentence and drops most chance matches.",
+    )
+    threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of the shorter text's shingles found in the longer one at or above "
+        "which the pair is a match.",
+    )
+    min_shared: int = Field(
+        4,
+        ge=1,
+        description="A match also shares at least this many shingles: a 5-word claim is "
+        "'contained' by any article that has 2 of its 3-grams (\"says barack obama is a\").",
+    )
+    max_examples: int = Field(
+        5, ge=0, le=100, description="Matches listed per dataset pair in metrics/overlap.json."
+    )
+
+
 class SplitConfig(StrictModel):
     seed: int = Field(42, description="Seed of the stratified split.")
     train: float = Field(0.70, gt=0, lt=1, description="Train fraction (random splits).")
@@ -276,6 +308,7 @@ class Params(StrictModel):
     )
     prepare: PrepareConfig = PrepareConfig()
     near_duplicates: NearDuplicateConfig = NearDuplicateConfig()
+    containment: ContainmentConfig = ContainmentConfig()
     split: SplitConfig = SplitConfig()
     audit: AuditConfig = AuditConfig()
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)

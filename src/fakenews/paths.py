@@ -134,6 +134,12 @@ class Paths:
         """Near-duplicates shared between datasets (train of one x test of another)."""
         return self.root / "metrics" / "overlap.json"
 
+    @property
+    def overlap_rows(self) -> Path:
+        """Per pair of datasets, the ids of the target's test rows that overlap the source's
+        train split (transfer scores them with and without those rows)."""
+        return self.root / "data" / "overlap" / "rows.json"
+
     def plots(self, dataset: str, model: str) -> Path:
         return self.root / "plots" / dataset / model
 

@@ -499,6 +499,106 @@ OVERLAP_LEGEND = (
 )
 
 
+# --- Transfer without the overlapping rows ---------------------------------------------------
+
+WITHOUT_OVERLAP_TITLE = "Transfer without the rows that overlap the training data"
+WITHOUT_OVERLAP_LEGEND = (
+    "Per pair (trained on the first dataset's train split, tested on the second's test split): "
+    "test rows with a near-duplicate in that train split; containment matches, where at least "
+    "{threshold:.0%} of the shorter text's word {size}-grams (and at least {min_shared}) occur "
+    "in the longer one, such as a claim quoted in an article, counted as train text inside a "
+    "test text / test text inside a train text; and the test rows with either, which the "
+    '"without" scores leave out. Scores: macro-F1 and ROC-AUC with 95% bootstrap intervals, '
+    "on every test row and without the overlapping ones. A pair with nothing to remove keeps "
+    "its scores."
+)
+WITHOUT_OVERLAP_HEADER = [
+    "trained on → tested on",
+    "near-duplicates",
+    "containment: train in test / test in train",
+    "rows removed",
+    "model",
+    "F1 all rows",
+    "F1 without",
+    "AUC all rows",
+    "AUC without",
+]
+
+
+def _without_cell(without: dict[str, Any] | None, key: str) -> str:
+    if without is None:
+        return "n/a"  # a transfer output from before the overlap rows existed
+    if without.get("reason"):
+        return f"n/a ({without['reason']})"
+    return _with_ci(without, key)
+
+
+def without_overlap_rows(findings: AuditFindings, results: Results) -> list[list[str]]:
+    """One row per pair and model where rows were removed; one row for a pair with none."""
+    if not findings.overlap:
+        return []
+    pairs = findings.overlap["pairs"]
+    models = list(next(iter(results.values()), {}))
+    rows = []
+    for source, target in itertools.permutations(results, 2):
+        pair = pairs.get(source, {}).get(target)
+        if pair is None:
+            continue
+        contained = pair.get("containment", {})
+        removed = pair.get("overlapping_test_rows", pair["near"])
+        counts = [
+            f"{source} → {target}",
+            str(pair["near"]),
+            f"{contained.get('source_in_target', 0)} / {contained.get('target_in_source', 0)}",
+            f"{removed} of {pair['test_rows']}",
+        ]
+        if not removed:
+            rows.append([*counts, "all", *(["unchanged"] * 4)])
+            continue
+        for model in models:
+            scores = transfer_scores(results, source, model, target) or {}
+            without = scores.get("without_overlap")
+            cells = []
+            for key in TRANSFER_METRICS:
+                cells += [_with_ci(scores, key) if scores else "n/a", _without_cell(without, key)]
+            rows.append([*counts, model, *cells])
+    return rows
+
+
+def _without_overlap_legend(overlap: dict[str, Any]) -> str:
+    method = overlap.get("containment", {})  # the params the overlap stage ran with
+    return WITHOUT_OVERLAP_LEGEND.format(
+        size=method.get("shingle_size", "?"),
+        threshold=method.get("threshold", 0.0),
+        min_shared=method.get("min_shared", "?"),
+    )
+
+
+def render_without_overlap_markdown(findings: AuditFindings | None, results: Results) -> list[str]:
+    if findings is None or not findings.overlap:
+        return []
+    rows = without_overlap_rows(findings, results)
+    legend = _without_overlap_legend(findings.overlap)
+    table = _md_table(WITHOUT_OVERLAP_HEADER, rows)
+    return [f"### {WITHOUT_OVERLAP_TITLE}", "", legend, "", *table, ""] if rows else []
+
+
+def render_without_overlap_html(findings: AuditFindings | None, results: Results) -> list[str]:
+    if findings is None or not findings.overlap:
+        return []
+    rows = without_overlap_rows(findings, results)
+    legend = _without_overlap_legend(findings.overlap)
+    return (
+        [
+            f"<h3>{html.escape(WITHOUT_OVERLAP_TITLE)}</h3>",
+            f"<p class='note'>{_inline_markdown(legend)}</p>",
+            _html_table(WITHOUT_OVERLAP_HEADER, rows),
+        ]
+        if rows
+        else []
+    )
+
+
 def render_audit_markdown(findings: AuditFindings, results: Results) -> list[str]:
     lines = ["## Audit: leaks and shortcuts", "", AUDIT_LEGEND.format(margin=SHORTCUT_MARGIN), ""]
     lines += [*_md_table(AUDIT_HEADER, audit_rows(findings)), ""]
@@ -596,6 +696,7 @@ def render_markdown(
             lines += [*_md_table(header, transfer_rows(results, model)), ""]
         lines += ["### What each model strips from a target's raw text", ""]
         lines += [*_md_table(PREPARATION_HEADER, preparation_rows(results)), ""]
+        lines += render_without_overlap_markdown(audit, results)
         lines += ["### In-domain minus out-of-domain macro-F1 per model family", ""]
         gap_rows = [
             [
@@ -864,6 +965,7 @@ def render_html(
             parts.append(_html_table(header, transfer_rows(results, model)))
         parts.append("<h3>What each model strips from a target's raw text</h3>")
         parts.append(_html_table(PREPARATION_HEADER, preparation_rows(results)))
+        parts += render_without_overlap_html(audit, results)
         gap_rows = [
             [
                 family,

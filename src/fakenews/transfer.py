@@ -19,6 +19,7 @@ from fakenews.io import read_json, read_split, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
+from fakenews.overlap_rows import overlapping_ids, without_overlap
 from fakenews.paths import Paths
 from fakenews.timing import import_in_background, timed
 
@@ -44,6 +45,7 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     preparation = recorded_preparation(read_json(info_file), str(info_file))
     tests = {t: read_split(paths.split(t), "test") for t in params.datasets if t != dataset}
     inputs = {t: model_input(as_raw(test, preparation), fields) for t, test in tests.items()}
+    overlapping = {t: overlapping_ids(paths.overlap_rows, dataset, t) for t in tests}
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background("sklearn.metrics") if model.background_imports else None
     scores: dict[str, np.ndarray] = {}
@@ -69,6 +71,10 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             ),
             # One class for every row: its accuracy is the class balance, not skill.
             "constant": share_fake in (0.0, 1.0),
+            # The same scores without the rows the overlap stage found in this model's train.
+            "without_overlap": without_overlap(
+                test["id"], labels, probs, overlapping[target], config
+            ),
         }
         log.info(
             "%s/%s on %s: F1 macro %.4f, ROC-AUC %s%s",
