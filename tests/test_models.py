@@ -8,7 +8,7 @@ import pytest
 from fakenews.errors import ModelError
 from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_NAMES, get_model_class, load_model, save_model
-from fakenews.models.base import TextClassifier
+from fakenews.models.base import TextClassifier, read_fraction, reading_summary
 from fakenews.stats import roc_points
 
 TEXTS = [f"shocking secret hoax {i}" for i in range(20)] + [
@@ -43,6 +43,23 @@ def test_tfidf_logreg_learns_and_round_trips(tmp_path: Path) -> None:
     loaded = load_model(directory, expected="tfidf_logreg")
     np.testing.assert_array_equal(loaded.predict_proba(TEXTS), probs)
     assert loaded.config == model.config
+
+
+def test_a_bag_of_words_reads_every_token(tmp_path: Path) -> None:
+    model, _ = _trained(tmp_path)
+    texts = ["one", " ".join(["shocking secret hoax"] * 2000), ""]
+    np.testing.assert_array_equal(model.reading_share(texts), np.ones(3))
+    assert model.first_window() is None
+
+
+def test_reading_summary_counts_shares_and_empty_texts() -> None:
+    shares = read_fraction(np.array([10, 5, 0, 3]), np.array([10, 20, 0, 3]))
+    np.testing.assert_allclose(shares, [1.0, 0.25, 1.0, 1.0])
+    assert reading_summary(shares) == {
+        "mean_share": 0.8125,
+        "min_share": 0.25,
+        "share_of_texts_read_fully": 0.75,
+    }
 
 
 def test_corrupt_or_mismatched_model_folder(tmp_path: Path) -> None:

@@ -223,6 +223,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         )
         assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
         assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
+        assert metrics["reading"]["min_share"] == 1.0  # a bag of words reads every token
         audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
         assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
         assert audit["probes"]["majority"]["accuracy"] > 0
@@ -246,9 +247,11 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
     assert "## Cross-dataset transfer" in report_md and "AUC " in report_md
     assert "## Audit: leaks and shortcuts" in report_md and "| alpha |" in report_md
+    assert "## What the models read" in report_md
     html = (repo / "reports" / "report.html").read_text()
     for section in (
         "leaderboard",
+        "reading",
         "audit",
         "significance",
         "confusion",

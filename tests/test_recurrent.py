@@ -126,3 +126,18 @@ def test_bucketed_batches_cover_everything_with_little_padding() -> None:
     assert padding_fraction(lengths, batches) < 0.1 < padding_fraction(lengths, random_batches)
     again = bucketed_batches(lengths, 32, np.random.default_rng(1), chunk_batches=20)
     assert all((a == b).all() for a, b in zip(batches, again, strict=True))
+
+
+def test_reading_share_is_the_first_max_len_words_of_each_text(tmp_path: Path) -> None:
+    texts, labels = toy_data()
+    model = get_model_class("lstm")(small_config("lstm", epochs=1, max_len=10))
+    model.fit(texts, labels, texts[:8], labels[:8], lambda m, s: None)
+    long, short = " ".join(["hoax"] * 25), "a secret study"
+    np.testing.assert_allclose(model.reading_share([long, short, ""]), [10 / 25, 1.0, 1.0])
+    directory = tmp_path / "model"
+    directory.mkdir()
+    save_model(model, directory, {})
+    loaded = load_model(directory)
+    assert loaded.reading_share([long])[0] == pytest.approx(0.4)
+    assert len(loaded.tokenizer.encode(long).ids) == 10  # predict still reads 10 words only
+    assert loaded.first_window() is None  # one window per text: nothing more to compare

@@ -12,11 +12,14 @@ from tiny_models import make_tiny_bert
 
 from fakenews.errors import ModelError
 from fakenews.models import get_model_class, load_model, save_model
+from fakenews.nn.classifier import pooled_proba
 from fakenews.nn.transformer import (
     collate,
+    encode,
     linear_warmup_decay,
     load_pretrained,
     resolve_pretrained,
+    split_windows,
 )
 
 FAKE = ["shocking", "hoax", "secret", "miracle", "exposed", "banned"]
@@ -160,3 +163,105 @@ def test_auto_precision_uses_bf16_on_cpu_only_where_it_is_native(
     forced = transformer.model_copy(update={"precision": "bf16"})
     assert trainer.autocast_dtype(forced, cpu) == torch.bfloat16
     assert trainer.autocast_dtype(forced.model_copy(update={"precision": "fp32"}), cpu) is None
+
+
+# Long texts: windows, pooling, and how much of each text a model reads.
+
+LONG = " ".join([*FAKE, *COMMON, *REAL] * 4)  # 72 words: several windows of max_len 32
+
+
+def _tokens(tokenizer: object, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("stride", [0, 5])
+def test_windows_cover_every_token_once_in_order(tiny_bert: Path, stride: int) -> None:
+    tokenizer, _ = load_pretrained(str(tiny_bert))
+    texts = ["shocking hoax", LONG, "", "officials " * 29 + "reported"]
+    windows = split_windows(tokenizer, texts, max_len=16, stride=stride)
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    assert all(len(w) <= 16 and w[0] == cls and w[-1] == sep for w in windows.ids)
+    assert list(windows.owner) == sorted(windows.owner) and set(windows.owner) == {0, 1, 2, 3}
+    for i, text in enumerate(texts):
+        own = [w[1:-1] for w, o in zip(windows.ids, windows.owner, strict=True) if o == i]
+        # Dropping the `stride` tokens each window repeats gives back the text's tokens.
+        rebuilt = own[0] + [t for w in own[1:] for t in w[stride:]]
+        assert rebuilt == _tokens(tokenizer, text)
+        assert windows.read_tokens[i] == windows.total_tokens[i] == len(rebuilt)
+    assert (windows.owner == 1).sum() > 2
+    # The first window is what plain truncation reads.
+    truncated = encode(tokenizer, texts, 16)
+    firsts = [windows.ids[int(np.argmax(windows.owner == i))] for i in range(len(texts))]
+    assert firsts == truncated
+
+
+def test_max_chunks_keeps_the_first_windows_and_counts_what_they_read(tiny_bert: Path) -> None:
+    tokenizer, _ = load_pretrained(str(tiny_bert))
+    total = len(_tokens(tokenizer, LONG))
+    capped = split_windows(tokenizer, ["a data study", LONG], max_len=16, stride=4, max_chunks=2)
+    assert list(capped.owner) == [0, 1, 1]
+    assert list(capped.read_tokens) == [3, 14 + (14 - 4)]
+    assert list(capped.total_tokens) == [3, total]
+
+
+def test_pooling_is_the_softmax_of_the_mean_window_logits() -> None:
+    logits = np.array([[0.5, 2.0], [1.0, -1.0], [0.25, 0.75], [3.0, 1.0]], dtype=np.float32)
+    probs = pooled_proba(logits, np.array([0, 0, 1, 2]), 3)
+    mean = np.array([[0.75, 0.5], [0.25, 0.75], [3.0, 1.0]])
+    expected = np.exp(mean[:, 1]) / np.exp(mean).sum(axis=1)
+    np.testing.assert_allclose(probs, expected, rtol=1e-6)
+    # A one-window text gets its window's softmax bit for bit (what truncation predicted).
+    single = torch.softmax(torch.from_numpy(logits[3:]), dim=-1)[:, 1].numpy()
+    assert probs[2] == single[0]
+    assert probs[0] != pytest.approx(float(torch.softmax(torch.tensor(logits[0]), -1)[1]))
+
+
+@pytest.fixture(scope="module")
+def tiny_trained(tiny_bert: Path) -> object:
+    texts, labels = toy_data()
+    model = get_model_class("tinybert")(tiny_config(tiny_bert, epochs=1))
+    model.fit(texts, labels, texts[:16], labels[:16], lambda m, s: None)
+    return model
+
+
+def test_texts_within_one_window_predict_exactly_as_with_truncation(tiny_trained) -> None:
+    texts, _ = toy_data(40, seed=1)
+    assert max(len(w) for w in tiny_trained._windows(texts)[0]) < 32
+    truncating = tiny_trained.first_window()
+    assert truncating is not None and truncating.typed_config.max_chunks == 1
+    whole, first = tiny_trained.predict_proba(texts), truncating.predict_proba(texts)
+    np.testing.assert_array_equal(whole, first)
+    np.testing.assert_array_equal(tiny_trained.reading_share(texts), np.ones(len(texts)))
+
+
+def test_a_long_text_is_predicted_from_all_its_windows(tiny_trained) -> None:
+    model = tiny_trained
+    windows = split_windows(model.tokenizer, [LONG], 32)
+    assert len(windows.ids) == 3
+    with torch.inference_mode():
+        logits = model.network(**model._collate(windows.ids, None)).logits.numpy()
+    expected = torch.softmax(torch.from_numpy(logits.mean(0)), -1)[1].item()
+    assert model.predict_proba([LONG])[0] == pytest.approx(expected, rel=1e-5)
+    first = torch.softmax(torch.from_numpy(logits[0]), -1)[1].item()
+    assert model.first_window().predict_proba([LONG])[0] == pytest.approx(first, rel=1e-5)
+    total = len(_tokens(model.tokenizer, LONG))
+    assert model.reading_share([LONG])[0] == 1.0
+    assert model.first_window().reading_share([LONG])[0] == pytest.approx(30 / total)
+
+
+def test_every_window_of_a_long_text_trains_with_its_label(tiny_bert: Path) -> None:
+    texts, labels = [LONG] * 8 + ["a study"] * 8, np.array([1] * 8 + [0] * 8)
+    steps = {}
+    for max_chunks in (None, 1):
+        config = tiny_config(tiny_bert, epochs=1, log_every_steps=1, max_chunks=max_chunks)
+        model = get_model_class("tinybert")(config)
+        logged: list[dict[str, float]] = []
+        model.fit(texts, labels, texts, labels, lambda m, s, out=logged: out.append(m))
+        steps[max_chunks] = sum("learning_rate" in m for m in logged)  # one per optimiser step
+    assert steps[1] == 2 and steps[None] == 4  # 16 texts vs 8 x 3 + 8 windows, batches of 8
+
+
+def test_stride_must_leave_each_window_mostly_new_tokens(tiny_bert: Path) -> None:
+    with pytest.raises(ValueError, match="stride"):
+        tiny_config(tiny_bert, stride=16)
+    assert tiny_config(tiny_bert, stride=15).stride == 15

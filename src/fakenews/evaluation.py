@@ -22,7 +22,7 @@ from fakenews.io import (
 )
 from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_INFO_FILE, load_model
-from fakenews.models.base import model_input
+from fakenews.models.base import TextClassifier, model_input, reading_summary
 from fakenews.paths import Paths
 from fakenews.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.tracking import (
@@ -59,6 +59,9 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     if probs.shape != (len(test),) or not np.all((probs >= 0) & (probs <= 1)):
         raise ValueError(f"{model_name}: predict_proba returned invalid probabilities")
     preds = (probs >= config.threshold).astype(int)
+    with timed("reading"):
+        shares = model.reading_share(texts)
+        first_window = first_window_scores(model, texts, labels, probs, shares, params)
 
     metrics: dict[str, Any] = {
         "dataset": dataset,
@@ -84,7 +87,11 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             "inference_ms_per_example": round(1000 * seconds / max(len(test), 1), 4),
             "device": model.device_name(),
         },
+        # How much of each test text the model reads: models see unequal parts of long texts.
+        "reading": reading_summary(shares),
     }
+    if first_window is not None:
+        metrics["first_window"] = first_window
 
     predictions = pd.DataFrame(
         {"id": test["id"].astype(str), "label": labels, "prob_fake": probs, "pred": preds}
@@ -132,6 +139,40 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         metrics["roc_auc"],
     )
     return metrics
+
+
+def first_window_scores(
+    model: TextClassifier,
+    texts: list[str],
+    labels: np.ndarray,
+    probs: np.ndarray,
+    shares: np.ndarray,
+    params: Params,
+) -> dict[str, Any] | None:
+    """Test scores of the same model reading only each text's first window, for a model that
+    reads long texts in several (None when it does not, or when every text fits one window).
+
+    Set next to the full reading's scores, it separates what reading the whole text adds from
+    what the model itself does.
+    """
+    head = model.first_window()
+    if head is None:
+        return None
+    head_shares = head.reading_share(texts)
+    longer = np.flatnonzero(head_shares < shares)
+    if not len(longer):
+        return None
+    # A text that fits its first window is read exactly as before: only longer ones are redone.
+    head_probs = probs.copy()
+    head_probs[longer] = head.predict_proba([texts[i] for i in longer])
+    config = params.evaluate
+    scores = classification_metrics(labels, head_probs, config.threshold)
+    return {
+        "reading": reading_summary(head_shares),
+        "texts_predicted_again": len(longer),
+        **{k: scores[k] for k in ("accuracy", "f1_macro", "f1_fake", "roc_auc")},
+        "ci": stats.evaluate_cis(labels, head_probs, config),
+    }
 
 
 ERROR_TEXT_CHARS = 300

@@ -662,6 +662,101 @@ def split_provenance(dataset: str, audit: dict[str, Any]) -> str:
     return text
 
 
+READING_LEGEND = (
+    "Share of each test text's tokens, counted with the model's own tokenizer, that the model "
+    "reads: the mean over texts, the least, and the share of texts read whole. TF-IDF reads "
+    "every token; the recurrent models the first `max_len` words; the transformers the whole "
+    "text in windows of `max_len` tokens (`max_chunks` caps the windows). A model that reads "
+    "less of long texts is scored on less of them."
+)
+FIRST_WINDOW_LEGEND = (
+    "The same fine-tuned transformer scored twice on the test split: reading every window of "
+    "each text (its leaderboard score), and reading only the first window, as plain truncation "
+    "to `max_len` tokens would. Only texts longer than one window differ. 95% bootstrap "
+    "intervals."
+)
+FIRST_WINDOW_HEADER = [
+    "dataset",
+    "model",
+    "F1 macro, whole text",
+    "F1 macro, first window",
+    "ROC-AUC, whole text",
+    "ROC-AUC, first window",
+    "tokens read: whole text / first window (mean)",
+]
+
+
+def _reading_cell(reading: dict[str, Any] | None) -> str:
+    if not reading:
+        return "n/a"
+    return (
+        f"{_fmt(reading['mean_share'], 3)} (min {_fmt(reading['min_share'], 3)}; "
+        f"{100 * reading['share_of_texts_read_fully']:.0f}% whole)"
+    )
+
+
+def reading_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: per model, the share of each dataset's test texts it reads."""
+    datasets = list(results)
+    models = list(dict.fromkeys(m for ms in results.values() for m in ms))
+    rows = [
+        [model]
+        + [
+            _reading_cell(results[d][model].metrics.get("reading") if model in results[d] else None)
+            for d in datasets
+        ]
+        for model in models
+    ]
+    return ["model", *datasets], rows
+
+
+def first_window_rows(results: Results) -> list[list[str]]:
+    """Whole-text versus first-window scores of each model evaluated both ways."""
+    rows = []
+    for dataset, models in results.items():
+        for model, r in models.items():
+            first = r.metrics.get("first_window")
+            if not first:
+                continue
+            read = r.metrics.get("reading", {}).get("mean_share")
+            rows.append(
+                [
+                    dataset,
+                    model,
+                    _with_ci(r.metrics, "f1_macro"),
+                    _with_ci(first, "f1_macro"),
+                    _with_ci(r.metrics, "roc_auc"),
+                    _with_ci(first, "roc_auc"),
+                    f"{_fmt(read, 3)} / {_fmt(first['reading']['mean_share'], 3)}",
+                ]
+            )
+    return rows
+
+
+def render_reading_markdown(results: Results) -> list[str]:
+    lines = ["## What the models read", "", READING_LEGEND, ""]
+    lines += [*_md_table(*reading_rows(results)), ""]
+    first = first_window_rows(results)
+    if first:
+        lines += ["### Whole text versus first window", "", FIRST_WINDOW_LEGEND, ""]
+        lines += [*_md_table(FIRST_WINDOW_HEADER, first), ""]
+    return lines
+
+
+def render_reading_html(results: Results) -> list[str]:
+    parts = [
+        f"<h2 id='reading'>{dict(SECTIONS)['reading']}</h2>",
+        f"<p class='note'>{_inline_markdown(READING_LEGEND)}</p>",
+        _html_table(*reading_rows(results)),
+    ]
+    first = first_window_rows(results)
+    if first:
+        parts.append("<h3>Whole text versus first window</h3>")
+        parts.append(f"<p class='note'>{_inline_markdown(FIRST_WINDOW_LEGEND)}</p>")
+        parts.append(_html_table(FIRST_WINDOW_HEADER, first))
+    return parts
+
+
 def render_markdown(
     results: Results,
     rankings: dict[str, Ranking],
@@ -685,6 +780,7 @@ def render_markdown(
         n_test = next(iter(models.values())).metrics["n"]
         lines += [f"## {dataset} (n_test = {n_test})", ""]
         lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])), ""]
+    lines += render_reading_markdown(results)
     if audit is not None:
         lines += render_audit_markdown(audit, results)
     if len(results) > 1:
@@ -729,6 +825,7 @@ nav a{margin-right:.8rem}
 SECTIONS = [
     ("splits", "Test splits and the official releases"),
     ("leaderboard", "Leaderboard"),
+    ("reading", "What the models read"),
     ("audit", "Audit: leaks and shortcuts"),
     ("significance", "Pairwise significance"),
     ("confusion", "Confusion matrices"),
@@ -837,6 +934,7 @@ def render_html(
         parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
         parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])))
 
+    parts += render_reading_html(results)
     parts += render_audit_html(audit, results)
 
     parts.append(f"<h2 id='significance'>{section['significance']}</h2>")

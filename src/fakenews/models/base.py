@@ -42,6 +42,24 @@ def model_input(frame: pd.DataFrame, fields: Sequence[str]) -> list[str]:
     return joined.str.strip().tolist()
 
 
+def read_fraction(read: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``read / total`` per text; a text without tokens counts as read in full."""
+    read, total = np.asarray(read, dtype=float), np.asarray(total, dtype=float)
+    return np.divide(read, total, out=np.ones_like(total), where=total > 0)
+
+
+def reading_summary(shares: np.ndarray) -> dict[str, float]:
+    """How much of its texts a model reads: mean and least share, and the share read in full."""
+    shares = np.asarray(shares, dtype=float)
+    if not len(shares):
+        return {"mean_share": 1.0, "min_share": 1.0, "share_of_texts_read_fully": 1.0}
+    return {
+        "mean_share": round(float(shares.mean()), 6),
+        "min_share": round(float(shares.min()), 6),
+        "share_of_texts_read_fully": round(float(np.mean(shares >= 1.0)), 6),
+    }
+
+
 class TextClassifier(ABC):
     """A binary fake-news classifier: P(fake) for each text."""
 
@@ -79,6 +97,18 @@ class TextClassifier(ABC):
     @abstractmethod
     def load(cls, directory: Path, config: ModelConfig) -> Self:
         """Read back what :meth:`save` wrote."""
+
+    def reading_share(self, texts: Sequence[str]) -> np.ndarray:
+        """Per text, the share of its tokens (by the model's own tokenizer) that
+        :meth:`predict_proba` reads, in [0, 1]. The default, all of it, is right for models
+        without a length cap (a bag of words reads every token)."""
+        return np.ones(len(texts))
+
+    def first_window(self) -> TextClassifier | None:
+        """The same fitted model reading only the first window of each text (the single-window
+        reading a length-capped model does), when it normally reads more; else None. Lets
+        evaluate show what reading the whole text adds."""
+        return None
 
     def parameter_count(self) -> int | None:
         return None

@@ -2,9 +2,13 @@
 
 A family (:mod:`fakenews.nn.recurrent`, :mod:`fakenews.nn.transformer`) subclasses
 :class:`TorchClassifier` and supplies only what differs: how the tokenizer and network are
-built (:meth:`~TorchClassifier._build`), how texts become token ids (``_encode``) and batches
-(``_collate``), the forward pass, save/load and its extra fit facts. Families import this
-module, never each other, so editing one family's file touches only that family's stages.
+built (:meth:`~TorchClassifier._build`), how texts become windows of token ids (``_windows``)
+and batches (``_collate``), the forward pass, save/load and its extra fit facts. Families import
+this module, never each other, so editing one family's file touches only that family's stages.
+
+A text may span several windows (the transformer family reads long texts in ``max_len`` pieces):
+each window trains with its text's label, and a text's prediction is the softmax of its windows'
+mean logits. A text read as one window gets exactly the softmax of that window's logits.
 """
 
 from __future__ import annotations
@@ -67,8 +71,9 @@ class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
         """A fresh tokenizer and network for training (torch is already seeded)."""
 
     @abstractmethod
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids per text, truncated and unpadded (every text gets at least one)."""
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        """Unpadded token-id windows (every text gets at least one, every window at least one
+        id) and, per window, the index of the text it belongs to (non-decreasing)."""
 
     @abstractmethod
     def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
@@ -109,9 +114,14 @@ class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
         seed_torch(c.seed)
         torch.use_deterministic_algorithms(True, warn_only=True)
         self.tokenizer, self.network = self._build(train_texts)
-        train_ids, val_ids = self._encode(train_texts), self._encode(val_texts)
+        (train_ids, train_owner), (val_ids, val_owner) = (
+            self._windows(train_texts),
+            self._windows(val_texts),
+        )
         train_lengths = [len(s) for s in train_ids]
-        train_y, val_y = np.asarray(train_labels), np.asarray(val_labels)
+        # Each window carries its text's label; validation (epoch choice) scores windows too.
+        train_y = np.asarray(train_labels)[train_owner]
+        val_y = np.asarray(val_labels)[val_owner]
 
         def train_batches(epoch: int) -> LazyBatches[Batch]:
             # Its own generator per epoch: the batch order never depends on torch's RNG use.
@@ -144,12 +154,25 @@ class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
             raise ModelError(f"{self.name}: predict before fit/load")
         c = self.typed_config
         configure_threads(c)
-        ids = self._encode(texts)
+        ids, owner = self._windows(texts)
         # Sorted by length so batches carry little padding; the cap keeps long ones small.
         indices = sorted_batches([len(s) for s in ids], c.eval_batch_size, c.max_batch_tokens)
         batches = LazyBatches(indices, lambda b: self._collate([ids[i] for i in b], None))
-        probs = self._trainer().predict_proba(batches)  # inference_mode, in batch order
+        logits = self._trainer().predict_logits(batches)  # inference_mode, in batch order
         self.network.cpu()
-        out = np.empty(len(ids))
-        out[np.concatenate(indices) if indices else []] = probs  # back to input order
-        return out
+        ordered = np.empty((len(ids), 2), dtype=np.float32)
+        ordered[np.concatenate(indices) if indices else []] = logits  # back to window order
+        return pooled_proba(ordered, owner, len(texts))
+
+
+def pooled_proba(logits: np.ndarray, owner: np.ndarray, n_texts: int) -> np.ndarray:
+    """P(fake) per text: softmax of the mean logits of its windows (``owner[i]``: window i's text).
+
+    Logits, not probabilities, are averaged: a confident window counts for more than a hesitant
+    one. A single window's mean is its own logits, bit for bit (x / 1 is exact in float32).
+    """
+    summed = torch.zeros((n_texts, 2), dtype=torch.float32)
+    summed.index_add_(0, torch.as_tensor(owner, dtype=torch.long), torch.from_numpy(logits))
+    counts = torch.bincount(torch.as_tensor(owner, dtype=torch.long), minlength=n_texts)
+    mean = summed / counts.clamp(min=1).unsqueeze(1).to(torch.float32)
+    return torch.softmax(mean, dim=-1)[:, 1].numpy().astype(np.float64)

@@ -20,6 +20,7 @@ from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from torch import nn
 
 from fakenews.errors import ModelError
+from fakenews.models.base import read_fraction
 from fakenews.nn.classifier import TorchClassifier
 from fakenews.nn.trainer import Batch, TorchTrainingConfig
 
@@ -185,9 +186,19 @@ class RecurrentClassifier(TorchClassifier[RecurrentConfig, Tokenizer, RecurrentN
         tokenizer = build_tokenizer(train_texts, self.typed_config)
         return tokenizer, RecurrentNet(**self._network_kwargs(tokenizer))
 
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        # One window per text: the first max_len words (the tokenizer truncates).
         assert self.tokenizer is not None
-        return encode(self.tokenizer, texts)
+        return encode(self.tokenizer, texts), np.arange(len(texts))
+
+    def reading_share(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.tokenizer is not None
+        untruncated = Tokenizer.from_str(self.tokenizer.to_str())  # a copy: predict keeps its cap
+        untruncated.no_truncation()
+        totals = np.array([len(e.ids) for e in untruncated.encode_batch(list(texts))], dtype=int)
+        truncation = self.tokenizer.truncation  # what predict keeps: the first max_len words
+        kept = totals if truncation is None else np.minimum(totals, truncation["max_length"])
+        return read_fraction(kept, totals)
 
     def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
         return collate(sequences, labels)

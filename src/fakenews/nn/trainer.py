@@ -340,13 +340,13 @@ class TorchTrainer:
         return metrics["val_loss"], metrics["val_accuracy"]
 
     @torch.inference_mode()
-    def predict_proba(self, batches: Sequence[Batch]) -> np.ndarray:
-        """P(class 1 = fake) for every example, in batch order."""
+    def predict_logits(self, batches: Sequence[Batch]) -> np.ndarray:
+        """Class logits (float32, shape (n, 2)) for every example, in batch order."""
         self.module.eval()
         out = []
         for batch in batches:
             batch = self._to_device({k: v for k, v in batch.items() if k != "labels"})
             with self._autocast():
                 logits = self.forward(self.module, batch).float()
-            out.append(torch.softmax(logits, dim=-1)[:, 1].cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+            out.append(logits.cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.float32)

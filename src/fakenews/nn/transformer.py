@@ -6,6 +6,11 @@ padded only to their own longest text and grouped by length, so short texts (twe
 statements) cost what they are long, not ``max_len``. The saved model is the Hugging Face
 folder (safetensors weights, config, tokenizer files) and nothing else.
 
+Texts longer than ``max_len`` tokens are read in windows of ``max_len`` (the tokenizer's
+overflowing tokens, optionally overlapping by ``stride``): every window trains with its text's
+label, and a text's prediction pools its windows' logits (see :mod:`fakenews.nn.classifier`).
+A text that fits one window is encoded, trained on and predicted exactly as by plain truncation.
+
 ``transformers`` is imported lazily: listing or validating models stays fast.
 """
 
@@ -16,15 +21,17 @@ import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from fakenews.errors import ModelError
+from fakenews.models.base import read_fraction
 from fakenews.nn.classifier import TorchClassifier
 from fakenews.nn.trainer import Batch, TorchTrainer, TorchTrainingConfig
 
@@ -56,8 +63,21 @@ class TransformerConfig(TorchTrainingConfig):
     max_len: int = Field(
         512,
         ge=8,
-        description="Tokens kept per text, [CLS]/[SEP] included (the first ones); capped at the "
-        "encoder's max_position_embeddings.",
+        description="Tokens per window, [CLS]/[SEP] included; capped at the encoder's "
+        "max_position_embeddings. A longer text is read as several windows (max_chunks).",
+    )
+    max_chunks: int | None = Field(
+        None,
+        ge=1,
+        description="Windows read per text, in training and at inference (the first ones): "
+        "null reads every text whole; 1 reads only the first max_len tokens (plain truncation). "
+        "Bounds the cost of very long texts.",
+    )
+    stride: int = Field(
+        0,
+        ge=0,
+        description="Tokens each window repeats from the one before it (overlap: the tokens at "
+        "a window's edge are also read with context on both sides); less than half of max_len.",
     )
     warmup_steps: int = Field(
         500, ge=0, description="Optimiser steps of linear LR warmup (then linear decay to 0)."
@@ -90,6 +110,12 @@ class TransformerConfig(TorchTrainingConfig):
         description="Validation metric that picks the best epoch and drives early stopping: "
         "val_f1 (macro F1, higher is better; the reference recipe) or val_loss.",
     )
+
+    @model_validator(mode="after")
+    def _stride_below_half_window(self) -> Self:
+        if 2 * self.stride >= self.max_len:
+            raise ValueError(f"stride ({self.stride}) must be less than half of max_len")
+        return self
 
 
 def hub_offline() -> bool:
@@ -205,6 +231,55 @@ def encode(
     return [list(ids) for ids in encoded["input_ids"]]
 
 
+@dataclass(frozen=True)
+class Windows:
+    """A batch of texts cut into token-id windows (see :func:`split_windows`)."""
+
+    ids: list[list[int]]  # the windows read, [CLS]/[SEP] included, text after text
+    owner: np.ndarray  # per window read: the index of its text
+    read_tokens: np.ndarray  # per text: its tokens that the windows read cover
+    total_tokens: np.ndarray  # per text: its tokens ([CLS]/[SEP] not counted)
+
+
+def split_windows(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    max_len: int,
+    stride: int = 0,
+    max_chunks: int | None = None,
+) -> Windows:
+    """Each text's tokens in windows of ``max_len`` (the first ``max_chunks`` per text).
+
+    The tokenizer's overflowing tokens do the cutting, so every window is a well-formed input
+    ([CLS] ... [SEP]) and the first one is exactly what ``truncation=True`` alone gives.
+    """
+    encoded = tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_len,
+        stride=stride,
+        return_overflowing_tokens=True,
+        padding=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )
+    ids = [list(window) for window in encoded["input_ids"]]
+    owner = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
+    n = len(texts)
+    first = np.searchsorted(owner, np.arange(n))  # a text's windows are consecutive
+    rank = np.arange(len(owner)) - first[owner]  # a window's position within its text
+    special = tokenizer.num_special_tokens_to_add(pair=False)
+    content = np.fromiter((len(w) for w in ids), dtype=np.int64, count=len(ids)) - special
+    new = content - np.where(rank > 0, stride, 0)  # a later window repeats `stride` tokens
+    keep = rank < max_chunks if max_chunks is not None else np.ones(len(ids), dtype=bool)
+    return Windows(
+        ids=[w for w, k in zip(ids, keep, strict=True) if k],
+        owner=owner[keep],
+        read_tokens=np.bincount(owner[keep], weights=new[keep], minlength=n).astype(np.int64),
+        total_tokens=np.bincount(owner, weights=new, minlength=n).astype(np.int64),
+    )
+
+
 def collate(
     sequences: Sequence[list[int]],
     labels: np.ndarray | None,
@@ -271,9 +346,24 @@ class TransformerClassifier(
     def _build(self, train_texts: list[str]) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
         return load_pretrained(self.typed_config.pretrained)
 
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+    def _split(self, texts: Sequence[str]) -> Windows:
         assert self.tokenizer is not None
-        return encode(self.tokenizer, texts, self._max_len())
+        c = self.typed_config
+        return split_windows(self.tokenizer, texts, self._max_len(), c.stride, c.max_chunks)
+
+    def _windows(self, texts: Sequence[str]) -> tuple[list[list[int]], np.ndarray]:
+        windows = self._split(texts)
+        return windows.ids, windows.owner
+
+    def reading_share(self, texts: Sequence[str]) -> np.ndarray:
+        windows = self._split(texts)
+        return read_fraction(windows.read_tokens, windows.total_tokens)
+
+    def first_window(self) -> Self | None:
+        if self.typed_config.max_chunks == 1:
+            return None
+        config = self.typed_config.model_copy(update={"max_chunks": 1})
+        return type(self)(config, self.tokenizer, self.network)
 
     def _collate(self, sequences: Sequence[list[int]], labels: np.ndarray | None) -> Batch:
         assert self.tokenizer is not None
