@@ -24,6 +24,7 @@ from fakenews.data.prepare import prepare_dataset
 from fakenews.data.split import split_dataset
 from fakenews.evaluation import evaluate
 from fakenews.models.base import model_input
+from fakenews.overlap import dataset_overlap
 from fakenews.paths import Paths
 from fakenews.predict import load_predictor, model_texts
 from fakenews.registry import best_model, register_best_models
@@ -147,6 +148,7 @@ def test_transfer_reads_targets_through_the_models_own_rules(
     both = params.model_copy(update={"datasets": {**params.datasets, "plain": {}}})
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(paths.root)
+        dataset_overlap(both, paths)  # transfer also scores without the overlapping rows
         result = transfer("constraint", "tfidf_logreg", both, paths)
     assert result["artifact_rules_stripped"] == ["url", "handle"]
     target = result["targets"]["plain"]

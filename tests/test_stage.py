@@ -34,6 +34,8 @@ def test_ctrl_c_in_a_stage_gives_one_line_and_exit_130(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env={k: v for k, v in os.environ.items() if k != "DVC_ROOT"},  # the root is tmp_path
+        # As from a terminal: a background job (`make test &`) inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert process.stdout is not None and process.stdout.readline() == "working\n"
