@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -689,9 +690,12 @@ FIRST_WINDOW_HEADER = [
 def _reading_cell(reading: dict[str, Any] | None) -> str:
     if not reading:
         return "n/a"
+    whole = 100 * reading["share_of_texts_read_fully"]
+    # Rounded down: "100% whole" only when every text is read whole (not 99.95%).
+    whole_text = f"{whole:.0f}%" if whole.is_integer() else f"{math.floor(whole * 10) / 10:.1f}%"
     return (
         f"{_fmt(reading['mean_share'], 3)} (min {_fmt(reading['min_share'], 3)}; "
-        f"{100 * reading['share_of_texts_read_fully']:.0f}% whole)"
+        f"{whole_text} whole)"
     )
 
 
@@ -1064,6 +1068,7 @@ def render_html(
         parts.append("<h3>What each model strips from a target's raw text</h3>")
         parts.append(_html_table(PREPARATION_HEADER, preparation_rows(results)))
         parts += render_without_overlap_html(audit, results)
+        parts.append("<h3>In-domain minus out-of-domain macro-F1 per model family</h3>")
         gap_rows = [
             [
                 family,
