@@ -1,9 +1,10 @@
-"""evaluate@<dataset>-<model>: test-split metrics, predictions and plots (params: evaluate)."""
+"""evaluate-<family>@<dataset>-<model>-<seed>: one run's test metrics, predictions and plots
+(params: evaluate)."""
 
 from fakenews.evaluation import evaluate
 from fakenews.stage import args, stage
 
 if __name__ == "__main__":
-    dataset, model = args(2, "python stages/evaluate.py DATASET MODEL")
-    with stage(f"evaluate@{dataset}-{model}") as (paths, params):
-        evaluate(dataset, model, params, paths)
+    dataset, model, seed = args(3, "python stages/evaluate.py DATASET MODEL --seed SEED")
+    with stage(f"evaluate@{dataset}-{model}-{seed}") as (paths, params):
+        evaluate(dataset, model, params, paths, seed=int(seed))

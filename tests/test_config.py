@@ -305,3 +305,20 @@ def test_dataset_text_options_are_taken_as_written(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
     options = load_params(tmp_path / "params.yaml").dataset("mine")
     assert options.text_column == "2020" and options.sha256 == digits
+
+
+def test_seeds_are_checked_per_family(real_params: dict[str, Any]) -> None:
+    params = parse_params(real_params)
+    assert params.seeds_of("lstm") == real_params["seeds"]["recurrent"]
+    assert params.seeds_of("tfidf_logreg") == real_params["seeds"]["linear"]
+    for change, message in [
+        (lambda p: p["seeds"].pop("linear"), "missing \\['linear'\\]"),
+        (lambda p: p["seeds"].update(recurrent=[]), "seeds.recurrent: expected a non-empty"),
+        (lambda p: p["seeds"].update(recurrent=[1, 1]), "listed twice"),
+        (lambda p: p["seeds"].update(recurrent=["a"]), "seeds.recurrent"),
+        (lambda p: p["train"]["lstm"].update(seed=3), "train.lstm.seed: seeds are set"),
+    ]:
+        broken = copy.deepcopy(real_params)
+        change(broken)
+        with pytest.raises(ParamsError, match=message):
+            parse_params(broken)

@@ -137,14 +137,14 @@ def check_outputs_match(repo: Path, reference: Path) -> None:
     for folder in ("data/raw/alpha", "data/prepared/alpha", "data/split/alpha"):
         assert files(repo / folder) == files(reference / folder), folder
     model, reference_model = (
-        files(root / "models" / "alpha" / "tfidf_logreg") for root in (repo, reference)
+        files(root / "models" / "alpha" / "tfidf_logreg" / "seed-42") for root in (repo, reference)
     )
-    assert without_timing(model.pop("model.json")) == without_timing(
-        reference_model.pop("model.json")
-    )
+    assert sorted(model) == sorted(reference_model)
+    for name in [n for n in model if n.endswith(".json")]:  # model.json per fold, run.json
+        assert without_timing(model.pop(name)) == without_timing(reference_model.pop(name)), name
     assert model == reference_model  # weights and vocabulary, byte for byte
     metrics = [
-        json.loads((root / "metrics" / "alpha" / "tfidf_logreg.json").read_text())
+        json.loads((root / "metrics" / "alpha" / "tfidf_logreg" / "seed-42.json").read_text())
         for root in (repo, reference)
     ]
     for m in metrics:
@@ -175,7 +175,9 @@ def test_readme_custom_dataset_example_runs_as_written(
     (repo / "params.yaml").write_text(params[:start] + "datasets:\n" + entry + params[end:])
     run(repo, "fakenews", "check")
     run(repo, "dvc", "repro")
-    metrics = json.loads((repo / "metrics" / "my_news" / "tfidf_logreg.json").read_text())
+    metrics = json.loads(
+        (repo / "metrics" / "my_news" / "tfidf_logreg" / "seed-42.json").read_text()
+    )
     assert metrics["accuracy"] > 0.8 and metrics["n"] > 0
 
 

@@ -91,3 +91,22 @@ def test_roc_points_are_thinned_and_keep_the_ends() -> None:
     points = roc_points(labels, probs, max_points=20)
     assert len(points) <= 20
     assert points[0]["fpr"] == 0.0 and points[-1]["tpr"] == 1.0
+
+
+def test_seed_free_models_give_the_same_model_for_any_seed(tmp_path: Path) -> None:
+    """A model that declares ``seed_free`` is run once for every seed: check that holds."""
+    rng = np.random.default_rng(0)
+    words = np.array(["hoax", "secret", "report", "data", "claim", "said", "vaccine", "poll"])
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(200)]
+    labels = np.array([int(("hoax" in t) ^ (i % 7 == 0)) for i, t in enumerate(texts)])
+    for name in MODEL_NAMES:
+        cls = get_model_class(name)
+        if not cls.seed_free:
+            continue
+        probs = []
+        for seed in (1, 2):
+            model = cls(cls.Config(seed=seed, min_df=1))
+            model.fit(texts, labels, texts, labels, lambda metrics, step: None)
+            probs.append(np.asarray(model.predict_proba(texts)))
+        assert np.array_equal(probs[0], probs[1]), name
+    assert get_model_class("tfidf_logreg").seed_free

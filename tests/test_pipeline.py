@@ -95,8 +95,24 @@ def alpha_claim() -> str:
 FAMILY = {"tfidf_logreg": "linear", "lstm": "recurrent"}
 
 
-def model_stage(stage: str, dataset: str, model: str) -> str:
-    return f"{stage}-{FAMILY[model]}@{dataset}-{model}"
+# The shrunk study: tfidf_logreg is seed-free (one run), lstm runs two seeds (a third is added
+# by `dvc exp run -S` below).
+SEEDS_RUN = {"tfidf_logreg": [42], "lstm": [42, 43]}
+
+
+def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
+    """A stage's name; train/evaluate stages have one per seed (the first seed by default)."""
+    name = f"{stage}-{FAMILY[model]}@{dataset}-{model}"
+    if stage == "transfer":
+        return name
+    return f"{name}-{SEEDS_RUN[model][0] if seed is None else seed}"
+
+
+def model_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
+    """Every seed's stage of ``stage`` for these datasets and models."""
+    if stage == "transfer":
+        return {model_stage(stage, d, m) for d in datasets for m in models}
+    return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
 
 
 def write_news(root: Path, name: str, seed: int) -> None:
@@ -179,6 +195,9 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
     params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []}
     params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
+    params["seeds"] = {"linear": SEEDS_RUN["tfidf_logreg"], "recurrent": SEEDS_RUN["lstm"],
+                       "transformer": [42]}  # fmt: skip
+    # 120 rows a dataset: below split.folds_below_rows, so each is scored by 5-fold CV.
     return make_repo(tmp_path / "repo", params)
 
 
@@ -205,24 +224,28 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for stage in ("download", "prepare", "split", "audit")
         for d in ("alpha", "beta")
     }
-    expected |= {
-        model_stage(stage, d, m)
-        for stage in ("train", "evaluate", "transfer")
-        for d in ("alpha", "beta")
-        for m in ("tfidf_logreg", "lstm")
-    }
+    for stage in ("train", "evaluate", "transfer"):
+        expected |= model_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     assert stages_run(first) == expected | {"overlap", "report"}
 
     for dataset in ("alpha", "beta"):
-        metrics = json.loads((repo / "metrics" / dataset / "tfidf_logreg.json").read_text())
+        metrics = json.loads(
+            (repo / "metrics" / dataset / "tfidf_logreg" / "seed-42.json").read_text()
+        )
         assert metrics["accuracy"] > 0.8 and metrics["roc_auc"] > 0.8
-        assert (repo / "metrics" / dataset / "lstm.json").is_file()
+        assert metrics["seed_free"] is True and metrics["folds"] == 5
+        for seed in (42, 43):
+            assert (repo / "metrics" / dataset / "lstm" / f"seed-{seed}.json").is_file()
+            assert len(list((repo / "models" / dataset / "lstm" / f"seed-{seed}").glob("fold-*"))) == 5
         assert set(metrics["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
         predictions = pd.read_parquet(
-            repo / "data" / "evaluation" / dataset / "tfidf_logreg" / "predictions.parquet"
+            repo / "data" / "evaluation" / dataset / "tfidf_logreg" / "seed-42" / "predictions.parquet"
         )
+        # k-fold: every row of the dataset is scored once, by the fold model that did not see it.
+        prepared = pd.read_parquet(repo / "data" / "prepared" / dataset / "data.parquet")
+        assert metrics["n"] == len(prepared) and sorted(predictions["id"]) == sorted(prepared["id"])
         assert len(predictions) == metrics["n"] and predictions["prob_fake"].between(0, 1).all()
-        assert (repo / "plots" / dataset / "tfidf_logreg" / "roc.json").is_file()
+        assert (repo / "plots" / dataset / "tfidf_logreg" / "seed-42" / "roc.json").is_file()
         assert metrics["reading"]["min_share"] == 1.0  # a bag of words reads every token
         audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
         assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
@@ -241,10 +264,26 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert overlap_rows["alpha"]["beta"]["containment"] == sorted(quoting.astype(str))
     removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
-    assert set(summary) == {"alpha", "beta", "domain_gap"}
-    assert summary["alpha"]["lstm"]["accuracy_ci_low"] <= summary["alpha"]["lstm"]["accuracy"]
+    assert set(summary) == {"alpha", "beta", "domain_gap", "across_datasets"}
+    lstm_row = summary["alpha"]["lstm"]
+    assert lstm_row["runs"] == 2 and lstm_row["seeds"] == [42, 43]
+    assert lstm_row["accuracy_min"] <= lstm_row["accuracy"] <= lstm_row["accuracy_max"]
+    per_seed = [
+        json.loads((repo / "metrics" / "alpha" / "lstm" / f"seed-{s}.json").read_text())
+        for s in (42, 43)
+    ]
+    assert lstm_row["accuracy"] == pytest.approx(np.mean([m["accuracy"] for m in per_seed]), abs=1e-6)
+    assert lstm_row["accuracy_std"] == pytest.approx(
+        np.std([m["accuracy"] for m in per_seed], ddof=1), abs=1e-6
+    )
+    assert summary["alpha"]["tfidf_logreg"]["seed_free"] is True
+    # Two lstm runs: too few to test against anything, so nothing is marked worse.
+    assert lstm_row["tested_against_best"] in (False, None)
+    assert lstm_row["significantly_worse_than_best"] is False
     report_md = (repo / "reports" / "report.md").read_text()
-    assert "★ tfidf_logreg" in report_md and "[95% CI]" in report_md
+    assert "mean ± std" in report_md and "[95% CI]" in report_md
+    assert "5-fold cross-validation" in report_md and "not tested" in report_md
+    assert "## Across datasets" in report_md
     assert "## Cross-dataset transfer" in report_md and "AUC " in report_md
     assert "## Audit: leaks and shortcuts" in report_md and "| alpha |" in report_md
     assert "## What the models read" in report_md
@@ -254,6 +293,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "reading",
         "audit",
         "significance",
+        "across",
         "confusion",
         "curves",
         "training",
@@ -279,7 +319,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     shown = run(repo, "dvc", "metrics", "show", "--json")
     assert "alpha" in shown and "accuracy" in shown
 
-    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "training.json").read_text())
+    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
     assert [row["epoch"] for row in lstm["history"]] == [1, 2]
     runs = mlflow_runs(repo)
     assert len(runs) == 4

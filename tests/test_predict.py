@@ -17,6 +17,7 @@ from tiny_models import TINY_LSTM, toy_rows, train_folder
 
 from fakenews.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
 from fakenews.errors import ModelError
+from fakenews.runs import RUN_INFO_FILE
 from fakenews.models import MODEL_INFO_FILE, get_model_class, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
@@ -469,8 +470,8 @@ def test_models_lists_trained_models_from_metrics(
 ) -> None:
     metrics = tmp_path / "metrics"
     for model, val_f1, test_f1 in (("a", 0.7, 0.9), ("b", 0.8, 0.6)):
-        (metrics / "demo").mkdir(parents=True, exist_ok=True)
-        (metrics / "demo" / f"{model}.json").write_text(
+        (metrics / "demo" / model).mkdir(parents=True, exist_ok=True)
+        (metrics / "demo" / model / "seed-42.json").write_text(
             json.dumps(
                 {
                     "dataset": "demo",
@@ -482,10 +483,11 @@ def test_models_lists_trained_models_from_metrics(
                 }
             )
         )
-        folder = tmp_path / "models" / "demo" / model
+        folder = tmp_path / "models" / "demo" / model / "seed-42"
         folder.mkdir(parents=True)
-        (folder / MODEL_INFO_FILE).write_text(
-            json.dumps({"model": model, "training": {"val": {"f1_macro": val_f1}}})
+        (folder / MODEL_INFO_FILE).write_text(json.dumps({"model": model}))
+        (folder / RUN_INFO_FILE).write_text(
+            json.dumps({"seed": 42, "training": {"val": {"f1_macro": val_f1}}})
         )
     (metrics / "summary.json").write_text("{}")  # not a model
     (metrics / "demo" / "transfer").mkdir()
@@ -495,12 +497,12 @@ def test_models_lists_trained_models_from_metrics(
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["dataset", "model", "val"]
     # ★ goes to the best validation F1 (b), not the best test F1 (a).
-    assert "★ b" in out and "★ a" not in out and "models/demo/a" in out
+    assert "★ b" in out and "★ a" not in out and "models/demo/a/seed-42" in out
     code, out, _ = cli(capsys, "models", "--root", tmp_path, "--json")
     rows = json.loads(out)
-    assert [(r["model"], r["best"], r["test_f1_macro"]) for r in rows] == [
-        ("a", False, 0.9),
-        ("b", True, 0.6),
+    assert [(r["model"], r["seed"], r["best"], r["test_f1_macro"]) for r in rows] == [
+        ("a", 42, False, 0.9),
+        ("b", 42, True, 0.6),
     ]
     assert list_models(Paths(tmp_path)) == rows
     code, _, err = cli(capsys, "models", "--root", tmp_path / "elsewhere")

@@ -11,7 +11,8 @@ from fakenews.data.cleaning import clean_text
 from fakenews.data.prepare import clean_frame
 from fakenews.data.split import split_dataset
 from fakenews.errors import DatasetError
-from fakenews.io import read_json
+from fakenews.io import SPLITS, read_json
+from fakenews.runs import fold_dirs
 
 
 def test_clean_text_repairs_encoding_html_and_whitespace() -> None:
@@ -129,7 +130,8 @@ def test_official_split_is_used(tmp_path: Path) -> None:
         }
     )
     write_prepared(tmp_path / "p", frame)
-    manifest = split_dataset("demo", SplitConfig(), tmp_path / "p", tmp_path / "s")
+    one_split = SplitConfig(folds_below_rows=None)
+    manifest = split_dataset("demo", one_split, tmp_path / "p", tmp_path / "s")
     assert manifest["strategy"] == "official"
     assert manifest["ids"] == {"train": ["a", "b"], "val": ["c", "d"], "test": ["e", "f"]}
     assert "official_split" not in pd.read_parquet(tmp_path / "s" / "train.parquet")
@@ -138,5 +140,55 @@ def test_official_split_is_used(tmp_path: Path) -> None:
 def test_too_small_dataset_is_a_clear_error(tmp_path: Path) -> None:
     prepared = _prepared(tmp_path, n=3)
     with pytest.raises(DatasetError, match="split is empty"):
-        split_dataset("tiny", SplitConfig(), prepared, tmp_path / "s")
+        split_dataset("tiny", SplitConfig(folds_below_rows=None), prepared, tmp_path / "s")
+    with pytest.raises(DatasetError, match="lower split.folds"):
+        split_dataset("tiny", SplitConfig(), _prepared(tmp_path / "more", n=12), tmp_path / "s")
     assert not (tmp_path / "s").exists()
+
+
+def test_small_dataset_gets_folds_that_cover_every_row_once(tmp_path: Path) -> None:
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "title": [f"t{i}" for i in range(n)],
+            # Pairs of rows share a text: each pair must stay in one fold.
+            "text": [f"story {i // 2}" for i in range(n)],
+            "label": [(i // 2) % 2 for i in range(n)],
+        }
+    )
+    write_prepared(tmp_path / "p", frame)
+    config = SplitConfig(folds=4, folds_below_rows=1000)
+    manifest = split_dataset("demo", config, tmp_path / "p", tmp_path / "s")
+    assert manifest["folds"]["k"] == 4 and sum(manifest["folds"]["counts"]) == n
+    folders = fold_dirs(tmp_path / "s")
+    assert [f.name for f in folders] == ["fold-0", "fold-1", "fold-2", "fold-3"]
+    tested: list[str] = []
+    for k, folder in enumerate(folders):
+        parts = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
+        ids = {name: set(part["id"]) for name, part in parts.items()}
+        assert not ids["train"] & ids["val"] and not ids["train"] & ids["test"]
+        assert not ids["val"] & ids["test"] and sum(map(len, ids.values())) == n
+        # The validation fold of fold k is fold k+1's test fold.
+        next_test = pd.read_parquet(folders[(k + 1) % 4] / "test.parquet")
+        assert ids["val"] == set(next_test["id"])
+        # Stratified: every test fold holds both classes about equally.
+        assert parts["test"]["label"].mean() == pytest.approx(0.5, abs=0.1)
+        assert (folder / "preparation.json").is_file()
+        tested += parts["test"]["id"].tolist()
+    assert sorted(tested) == sorted(frame["id"])
+    fold_of = {
+        i: k for k, f in enumerate(folders) for i in pd.read_parquet(f / "test.parquet")["id"]
+    }
+    for i in range(0, n, 2):
+        assert fold_of[f"r{i}"] == fold_of[f"r{i + 1}"]
+    # Byte-identical on a rerun; the fold files are part of the split hash.
+    again = split_dataset("demo", config, tmp_path / "p", tmp_path / "again")
+    assert again["hash"] == manifest["hash"]
+    for folder in folders:
+        for name in SPLITS:
+            twin = tmp_path / "again" / "folds" / folder.name / f"{name}.parquet"
+            assert (folder / f"{name}.parquet").read_bytes() == twin.read_bytes()
+    one = split_dataset("demo", SplitConfig(folds_below_rows=n), tmp_path / "p", tmp_path / "o")
+    assert one["folds"] is None and fold_dirs(tmp_path / "o") == []
+    assert one["hash"] != manifest["hash"]

@@ -18,7 +18,15 @@ from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths
 from fakenews.registry import best_model, register_best_models
-from fakenews.tracking import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, tracked_run
+from fakenews.runs import RUN_INFO_FILE
+from fakenews.tracking import (
+    TAG_DATASET,
+    TAG_MODEL,
+    TAG_MODEL_HASH,
+    TAG_RUN_KIND,
+    TAG_SEED,
+    tracked_run,
+)
 
 MODELS = ["tfidf_logreg", "lstm"]
 
@@ -28,7 +36,19 @@ def make_params(**mlflow: object) -> Params:
         datasets={"alpha": {}, "beta": {}},
         models={"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []},
         train={m: {} for m in MODELS},
+        seeds={"linear": [SEED], "recurrent": [SEED], "transformer": [SEED]},
         mlflow=MlflowConfig(experiment="fakenews", **mlflow),
+    )
+
+
+SEED = 42
+
+
+def set_val_f1(paths: Paths, dataset: str, model: str, value: float) -> None:
+    """The run's validation macro-F1, as the train stage records it in run.json."""
+    write_json(
+        paths.run(dataset, model, SEED) / RUN_INFO_FILE,
+        {"seed": SEED, "training": {"val": {"f1_macro": value, "accuracy": value}}},
     )
 
 
@@ -50,10 +70,11 @@ def project(
     paths = Paths(tmp_path)
     for dataset in ("alpha", "beta"):
         for model, folder in trained.items():
-            shutil.copytree(folder, paths.model(dataset, model))
+            shutil.copytree(folder, paths.run(dataset, model, SEED))
+            set_val_f1(paths, dataset, model, 0.70 if model == "tfidf_logreg" else 0.90)
             test_f1 = 0.95 if model == "tfidf_logreg" else 0.60
             write_json(
-                paths.evaluation(dataset, model) / "metrics.json",
+                paths.evaluation(dataset, model, SEED) / "metrics.json",
                 {"accuracy": test_f1, "f1_macro": test_f1, "roc_auc": 0.9},
             )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -74,10 +95,8 @@ def versions(name: str) -> list[object]:
 
 def test_best_is_by_validation_f1_and_ties_go_to_the_first_listed(project: Paths) -> None:
     best = best_model(make_params(), project, "alpha")
-    assert best is not None and (best.model, best.val_f1) == ("lstm", 0.9)
-    info = json.loads((project.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE).read_text())
-    info["training"]["val"]["f1_macro"] = 0.9
-    (project.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE).write_text(json.dumps(info))
+    assert best is not None and (best.model, best.val_f1, best.seed) == ("lstm", 0.9, SEED)
+    set_val_f1(project, "alpha", "tfidf_logreg", 0.9)
     assert best_model(make_params(), project, "alpha").model == "tfidf_logreg"  # type: ignore[union-attr]
 
 
@@ -85,9 +104,14 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
     import mlflow
 
     params = make_params()
-    lstm_dir = project.model("alpha", "lstm")
-    # The train stage's run for alpha/lstm: the registered model is logged into it.
-    train_tags = {TAG_DATASET: "alpha", TAG_MODEL: "lstm"}
+    lstm_dir = project.run("alpha", "lstm", SEED)
+    # The train stage's run for alpha/lstm seed 42: the registered model is logged into it.
+    train_tags = {
+        TAG_DATASET: "alpha",
+        TAG_MODEL: "lstm",
+        TAG_SEED: str(SEED),
+        TAG_RUN_KIND: "train",
+    }
     with tracked_run(project, params.mlflow, run_name="alpha/lstm", tags=train_tags) as run:
         run.set_tags({TAG_MODEL_HASH: sha256_tree(lstm_dir), "data_hash": "abc.dir"})
 
@@ -124,10 +148,8 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
     assert loaded.predict(texts, params={"threshold": 0.999})["label"].tolist() == ["real"] * 2
 
     # A better model on validation -> a new version, and @best follows it.
-    tfidf_dir = project.model("alpha", "tfidf_logreg")
-    info = json.loads((tfidf_dir / MODEL_INFO_FILE).read_text())
-    info["training"]["val"]["f1_macro"] = 0.99
-    (tfidf_dir / MODEL_INFO_FILE).write_text(json.dumps(info))
+    tfidf_dir = project.run("alpha", "tfidf_logreg", SEED)
+    set_val_f1(project, "alpha", "tfidf_logreg", 0.99)
     changed = register_best_models(params, project)
     assert (changed["alpha"].model, changed["alpha"].version, changed["alpha"].created) == (
         "tfidf_logreg",
@@ -143,7 +165,7 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
     assert len(versions("fakenews-alpha")) == 2
 
     # A best model that would not load is never registered; the other datasets still are.
-    (project.model("beta", "lstm") / "model.safetensors").write_bytes(b"garbage")
+    (project.run("beta", "lstm", SEED) / "model.safetensors").write_bytes(b"garbage")
     with pytest.warns(UserWarning, match="not registering beta's best model .*cannot load"):
         assert set(register_best_models(params, project)) == {"alpha"}
     assert len(versions("fakenews-beta")) == 1

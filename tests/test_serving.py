@@ -45,8 +45,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, P
         "constraint", DatasetConfig(), PrepareConfig(), paths.raw("constraint"),
         paths.prepared("constraint"),
     )  # fmt: skip
+    # The official split (not k-fold): the release's test file is what predict is checked on.
     split_dataset(
-        "constraint", SplitConfig(), paths.prepared("constraint"), paths.split("constraint")
+        "constraint",
+        SplitConfig(folds_below_rows=None),
+        paths.prepared("constraint"),
+        paths.split("constraint"),
     )
     bert = make_tiny_bert(root / "tiny_bert", ["covid", "cases", "tests", "daily", "update"])
     params = Params(
@@ -84,7 +88,7 @@ def test_predict_on_raw_tweets_gives_evaluates_probabilities(
     project: tuple[Paths, Params], model: str, tmp_path: Path
 ) -> None:
     paths, _ = project
-    evaluated = pd.read_parquet(paths.evaluation("constraint", model) / "predictions.parquet")
+    evaluated = pd.read_parquet(paths.evaluation("constraint", model, 42) / "predictions.parquet")
     raw = raw_test_tweets(paths).merge(evaluated[["id"]], on="id")  # the rows prepare kept
     test = pd.read_parquet(paths.split("constraint") / "test.parquet")
     prepared = test.set_index("id").loc[raw["id"], "text"]
@@ -93,7 +97,7 @@ def test_predict_on_raw_tweets_gives_evaluates_probabilities(
     assert not prepared.str.contains("https://").any()
 
     raw.to_csv(tmp_path / "raw.csv", index=False)
-    folder = str(paths.model("constraint", model))
+    folder = str(paths.run("constraint", model, 42))
     predict = ["predict", "--model", folder, "--input", str(tmp_path / "raw.csv"), "--output"]
     assert main([*predict, str(tmp_path / "out.csv")]) == 0
     scored = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}).merge(
@@ -119,7 +123,7 @@ def test_registered_best_model_prepares_raw_tweets(project: tuple[Paths, Params]
     paths, params = project
     best = best_model(params, paths, "constraint")
     assert best is not None
-    evaluated = pd.read_parquet(paths.evaluation("constraint", best.model) / "predictions.parquet")
+    evaluated = pd.read_parquet(paths.evaluation("constraint", best.model, 42) / "predictions.parquet")
     raw = raw_test_tweets(paths).merge(evaluated[["id"]], on="id")
     loaded = mlflow.pyfunc.load_model("models:/fakenews-constraint@best")
     scored = raw.assign(p=loaded.predict(raw[["text"]])["prob_fake"]).merge(evaluated, on="id")

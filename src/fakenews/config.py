@@ -171,6 +171,16 @@ class SplitConfig(StrictModel):
         description="Keep each near-duplicate group (see `near_duplicates`) whole in one split; "
         "false: only identical texts are kept together.",
     )
+    folds: int = Field(
+        5, ge=3, le=20, description="k of the k-fold cross-validation of small datasets."
+    )
+    folds_below_rows: int | None = Field(
+        1000,
+        ge=0,
+        description="A dataset with fewer rows than this is scored by k-fold cross-validation "
+        "(every row is a test row once; scores pool the folds) instead of one test split, whose "
+        "few rows would make intervals too wide to rank models. null: never.",
+    )
     official_leaks: Literal["move_to_earliest", "drop", "keep"] = Field(
         "move_to_earliest",
         description="Official splits: what to do with a (near-)duplicate group spread over "
@@ -311,6 +321,11 @@ class Params(StrictModel):
     containment: ContainmentConfig = ContainmentConfig()
     split: SplitConfig = SplitConfig()
     audit: AuditConfig = AuditConfig()
+    seeds: dict[str, list[int]] = Field(
+        default_factory=lambda: {family: [42] for family in FAMILIES},
+        description="Training seeds per family: each (dataset, model, seed) trains and is "
+        "evaluated in its own stage; the first seed's model is the one transferred.",
+    )
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     evaluate: EvaluateConfig = EvaluateConfig()
     report: ReportConfig = ReportConfig()
@@ -360,6 +375,46 @@ class Params(StrictModel):
             raise ValueError(f"{'; '.join(problems)}; {known}")
         return {k: ([] if v is None else v) for k, v in value.items()}
 
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds_by_family(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError(
+                "expected a mapping of family -> list of seeds, e.g. "
+                "{linear: [42], recurrent: [42, 43, 44], transformer: [42]}"
+            )
+        missing = [f for f in FAMILIES if f not in value]
+        unknown = [f for f in value if f not in FAMILIES]
+        if missing or unknown:
+            raise ValueError(
+                f"families must be exactly {list(FAMILIES)} (dvc.yaml runs one stage per seed "
+                f"of each); missing {missing}, unknown {unknown}"
+            )
+        for family, seeds in value.items():
+            if (
+                not isinstance(seeds, list)
+                or not seeds
+                or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+            ):
+                raise ValueError(
+                    f"seeds.{family}: expected a non-empty list of integers, e.g. [42, 43, 44], "
+                    f"got {seeds!r}"
+                )
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"seeds.{family}: a seed is listed twice in {seeds}")
+        return value
+
+    @field_validator("train", mode="after")
+    @classmethod
+    def _no_seed_in_train(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for model, section in value.items():
+            if isinstance(section, dict) and "seed" in section:
+                raise ValueError(
+                    f"train.{model}.seed: seeds are set per family in `seeds:` (one stage each); "
+                    "remove this key"
+                )
+        return value
+
     @model_validator(mode="after")
     def _models_once(self) -> Params:
         names = self.model_names
@@ -380,6 +435,10 @@ class Params(StrictModel):
             if model in self.models.get(family, []):
                 return family
         raise ParamsError(f"models: no family lists model {model!r}")
+
+    def seeds_of(self, model: str) -> list[int]:
+        """The seeds ``model`` trains with (its family's); the first is its reference run."""
+        return list(self.seeds[self.family_of(model)])
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:

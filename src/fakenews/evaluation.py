@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,15 +22,19 @@ from fakenews.io import (
     write_parquet,
 )
 from fakenews.metrics import classification_metrics
-from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.models import load_model
 from fakenews.models.base import TextClassifier, model_input, reading_summary
-from fakenews.paths import Paths
+from fakenews.paths import Paths, fold_name, run_name
+from fakenews.runs import RUN_INFO_FILE, fold_dirs
 from fakenews.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.tracking import (
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
+    TAG_RUN_KIND,
+    TAG_SEED,
     flatten,
+    parent_tags,
     tracked_run,
 )
 
@@ -38,35 +43,92 @@ log = logging.getLogger(__name__)
 LABEL_NAMES = {0: "real", 1: "fake"}
 
 
-def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
-    """Evaluate a trained model on its dataset's test split; return the metrics written."""
-    config = params.evaluate
-    model_dir = paths.model(dataset, model_name)
-    model = load_model(model_dir, expected=model_name)
-    training = read_json(model_dir / MODEL_INFO_FILE).get("training", {})
-    test = read_split(paths.split(dataset), "test")
-    texts = model_input(test, list(model.config.text_fields))
-    labels = test["label"].to_numpy(dtype=int)
+@dataclass
+class Scored:
+    """One run's test predictions; a k-fold run pools every fold's (each row once)."""
 
+    test: pd.DataFrame
+    probs: np.ndarray
+    shares: np.ndarray  # share of each text the model reads
+    head_shares: np.ndarray | None  # the same reading only each text's first window
+    head_probs: np.ndarray | None
+    texts_predicted_again: int
+    seconds: float
+
+
+def score_part(model: TextClassifier, test: pd.DataFrame) -> Scored:
+    """Predict one test split (or fold) with its model; time the prediction."""
+    texts = model_input(test, list(model.config.text_fields))
     # mlflow and sklearn.metrics (~4 s) import while the model predicts, where that is safe.
-    preload = import_in_background(*BACKGROUND_IMPORTS) if model.background_imports else None
     started = time.perf_counter()
     with timed("predict"):
         probs = np.asarray(model.predict_proba(texts), dtype=float)
     seconds = time.perf_counter() - started
-    if preload is not None:
-        preload.join()  # before this thread imports anything the preload imports
     if probs.shape != (len(test),) or not np.all((probs >= 0) & (probs <= 1)):
-        raise ValueError(f"{model_name}: predict_proba returned invalid probabilities")
-    preds = (probs >= config.threshold).astype(int)
+        raise ValueError(f"{model.name}: predict_proba returned invalid probabilities")
     with timed("reading"):
         shares = model.reading_share(texts)
-        first_window = first_window_scores(model, texts, labels, probs, shares, params)
+        head = first_window_probs(model, texts, probs, shares)
+    return Scored(
+        test,
+        probs,
+        shares,
+        *(head or (None, None, 0)),
+        seconds=seconds,  # type: ignore[arg-type]
+    )
+
+
+def pool(parts: list[Scored]) -> Scored:
+    if len(parts) == 1:
+        return parts[0]
+    heads = [p.head_probs for p in parts]
+    with_head = all(h is not None for h in heads)
+    return Scored(
+        test=pd.concat([p.test for p in parts], ignore_index=True),
+        probs=np.concatenate([p.probs for p in parts]),
+        shares=np.concatenate([p.shares for p in parts]),
+        head_shares=np.concatenate([p.head_shares for p in parts]) if with_head else None,
+        head_probs=np.concatenate(heads) if with_head else None,  # type: ignore[arg-type]
+        texts_predicted_again=sum(p.texts_predicted_again for p in parts),
+        seconds=sum(p.seconds for p in parts),
+    )
+
+
+def evaluate(
+    dataset: str, model_name: str, params: Params, paths: Paths, seed: int | None = None
+) -> dict[str, Any]:
+    """Evaluate one run (``seed``; default: the model's first) on its dataset's test split
+    (k-fold datasets: each fold's model on its test fold, pooled); return the metrics written."""
+    seed = params.seeds_of(model_name)[0] if seed is None else seed
+    config = params.evaluate
+    run_dir = paths.run(dataset, model_name, seed)
+    split_dir = paths.split(dataset)
+    folds = fold_dirs(split_dir)
+    pairs = (
+        [(run_dir / fold_name(k), d) for k, d in enumerate(folds)]
+        if folds
+        else [(run_dir, split_dir)]
+    )
+    models = [load_model(model_dir, expected=model_name) for model_dir, _ in pairs]
+    training = read_json(run_dir / RUN_INFO_FILE).get("training", {})
+    preload = import_in_background(*BACKGROUND_IMPORTS) if models[0].background_imports else None
+    scored = pool(
+        [score_part(m, read_split(d, "test")) for m, (_, d) in zip(models, pairs, strict=True)]
+    )
+    if preload is not None:
+        preload.join()  # before this thread imports anything the preload imports
+    test, probs = scored.test, scored.probs
+    labels = test["label"].to_numpy(dtype=int)
+    preds = (probs >= config.threshold).astype(int)
+    model, model_dir = models[0], pairs[0][0]
 
     metrics: dict[str, Any] = {
         "dataset": dataset,
         "model": model_name,
+        "seed": seed,
+        "folds": len(folds) or None,
         "family": model.family,  # the report groups by it without importing model code
+        "seed_free": bool(model.seed_free and model.config.max_train_samples is None),
         **classification_metrics(labels, probs, config.threshold),
         # The same seed for every model: each CI resamples the same test examples (paired).
         "ci": stats.evaluate_cis(labels, probs, config),
@@ -78,26 +140,29 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         },
         "efficiency": {
             "parameters": training.get("parameters"),
+            # One model's (a k-fold run: fold 0's): what serving it costs.
             "size_on_disk_bytes": sum(
                 p.stat().st_size for p in model_dir.rglob("*") if p.is_file()
             ),
             "train_seconds": training.get("train_seconds"),
-            "inference_seconds": round(seconds, 4),
-            "inference_examples_per_second": round(len(test) / max(seconds, 1e-9), 2),
-            "inference_ms_per_example": round(1000 * seconds / max(len(test), 1), 4),
+            "inference_seconds": round(scored.seconds, 4),
+            "inference_examples_per_second": round(len(test) / max(scored.seconds, 1e-9), 2),
+            "inference_ms_per_example": round(1000 * scored.seconds / max(len(test), 1), 4),
             "device": model.device_name(),
         },
         # How much of each test text the model reads: models see unequal parts of long texts.
-        "reading": reading_summary(shares),
+        "reading": reading_summary(scored.shares),
     }
+    first_window = first_window_scores(labels, scored, params)
     if first_window is not None:
         metrics["first_window"] = first_window
 
     predictions = pd.DataFrame(
         {"id": test["id"].astype(str), "label": labels, "prob_fake": probs, "pred": preds}
     )
-    history_file = paths.plots(dataset, model_name) / "training.json"
-    with atomic_dir(paths.evaluation(dataset, model_name)) as tmp:
+    plots = paths.plots(dataset, model_name, seed)
+    history_file = plots / "training.json"
+    with atomic_dir(paths.evaluation(dataset, model_name, seed)) as tmp:
         write_parquet(tmp / "predictions.parquet", predictions)
         write_json(tmp / "metrics.json", metrics)
         write_json(
@@ -109,15 +174,16 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
             tmp / "training.json",
             read_json(history_file) if history_file.is_file() else {"history": []},
         )
-    write_json(paths.metrics(dataset, model_name), metrics)
-    plots = paths.plots(dataset, model_name)
-    with atomic_path(plots / "confusion.csv") as tmp:
+        # ... and the run's validation scores (selection), which it reads without model files.
+        write_json(tmp / "validation.json", training.get("val", {}))
+    write_json(paths.metrics(dataset, model_name, seed), metrics)
+    with atomic_path(plots / "confusion.csv") as tmp_csv:
         pd.DataFrame(
             {
                 "actual": [LABEL_NAMES[v] for v in labels],
                 "predicted": [LABEL_NAMES[v] for v in preds],
             }
-        ).to_csv(tmp, index=False)
+        ).to_csv(tmp_csv, index=False)
     write_json(plots / "roc.json", {"roc": stats.roc_points(labels, probs, config.roc_points)})
     write_json(plots / "pr.json", {"pr": stats.pr_points(labels, probs, config.roc_points)})
     write_json(
@@ -125,15 +191,32 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
         {"calibration": stats.reliability_diagram(labels, probs, config.calibration_bins)},
     )
 
-    tags = {TAG_DATASET: dataset, TAG_MODEL: model_name, TAG_MODEL_HASH: sha256_tree(model_dir)}
-    with tracked_run(paths, params.mlflow, tags=tags, resume=True) as tracker:
+    model_config = models[0].config
+    tags = {
+        TAG_DATASET: dataset,
+        TAG_MODEL: model_name,
+        TAG_SEED: str(seed),
+        TAG_RUN_KIND: "evaluate",
+        TAG_MODEL_HASH: sha256_tree(run_dir),
+    }
+    with tracked_run(
+        paths,
+        params.mlflow,
+        run_name=f"{run_name(seed)} evaluate",
+        tags=tags,
+        parent=parent_tags(dataset, model_name, model_config),
+        parent_name=f"{dataset}/{model_name}",
+    ) as tracker:
+        manifest = read_json(split_dir / "manifest.json")
+        tracker.log_split(dataset, split_dir, manifest["hash"], context="evaluation")
         tracker.log_metrics({f"test_{k}": v for k, v in flatten(metrics).items()})
-        tracker.log_artifacts(paths.metrics(dataset, model_name), "evaluation")
+        tracker.log_artifacts(paths.metrics(dataset, model_name, seed), "evaluation")
         tracker.log_artifacts(plots, "evaluation/plots")
     log.info(
-        "%s/%s: test accuracy %.4f, F1 macro %.4f, ROC-AUC %s",
+        "%s/%s seed %d: test accuracy %.4f, F1 macro %.4f, ROC-AUC %s",
         dataset,
         model_name,
+        seed,
         metrics["accuracy"],
         metrics["f1_macro"],
         metrics["roc_auc"],
@@ -141,37 +224,40 @@ def evaluate(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     return metrics
 
 
-def first_window_scores(
-    model: TextClassifier,
-    texts: list[str],
-    labels: np.ndarray,
-    probs: np.ndarray,
-    shares: np.ndarray,
-    params: Params,
-) -> dict[str, Any] | None:
-    """Test scores of the same model reading only each text's first window, for a model that
-    reads long texts in several (None when it does not, or when every text fits one window).
-
-    Set next to the full reading's scores, it separates what reading the whole text adds from
-    what the model itself does.
-    """
+def first_window_probs(
+    model: TextClassifier, texts: list[str], probs: np.ndarray, shares: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Shares read and P(fake) of the same model reading only each text's first window, for a
+    model that reads long texts in several (None when it does not)."""
     head = model.first_window()
     if head is None:
         return None
     head_shares = head.reading_share(texts)
     longer = np.flatnonzero(head_shares < shares)
-    if not len(longer):
-        return None
     # A text that fits its first window is read exactly as before: only longer ones are redone.
     head_probs = probs.copy()
-    head_probs[longer] = head.predict_proba([texts[i] for i in longer])
+    if len(longer):
+        head_probs[longer] = head.predict_proba([texts[i] for i in longer])
+    return head_shares, head_probs, len(longer)
+
+
+def first_window_scores(
+    labels: np.ndarray, scored: Scored, params: Params
+) -> dict[str, Any] | None:
+    """Test scores reading only each text's first window (None when no text is longer).
+
+    Set next to the full reading's scores, it separates what reading the whole text adds from
+    what the model itself does.
+    """
+    if scored.head_probs is None or scored.head_shares is None or not scored.texts_predicted_again:
+        return None
     config = params.evaluate
-    scores = classification_metrics(labels, head_probs, config.threshold)
+    scores = classification_metrics(labels, scored.head_probs, config.threshold)
     return {
-        "reading": reading_summary(head_shares),
-        "texts_predicted_again": len(longer),
+        "reading": reading_summary(scored.head_shares),
+        "texts_predicted_again": scored.texts_predicted_again,
         **{k: scores[k] for k in ("accuracy", "f1_macro", "f1_fake", "roc_auc")},
-        "ci": stats.evaluate_cis(labels, head_probs, config),
+        "ci": stats.evaluate_cis(labels, scored.head_probs, config),
     }
 
 

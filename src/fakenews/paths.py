@@ -85,10 +85,15 @@ class Paths:
         return self.root / "models"
 
     def model(self, dataset: str, model: str) -> Path:
+        """Every run (seed) of one model on one dataset."""
         return self.models_root / dataset / model
 
-    def evaluation(self, dataset: str, model: str) -> Path:
-        return self.root / "data" / "evaluation" / dataset / model
+    def run(self, dataset: str, model: str, seed: int) -> Path:
+        """One training run: the model folder, or (k-fold datasets) one ``fold-<k>`` per fold."""
+        return self.model(dataset, model) / run_name(seed)
+
+    def evaluation(self, dataset: str, model: str, seed: int) -> Path:
+        return self.root / "data" / "evaluation" / dataset / model / run_name(seed)
 
     @property
     def evaluation_root(self) -> Path:
@@ -98,8 +103,9 @@ class Paths:
     def metrics_root(self) -> Path:
         return self.root / "metrics"
 
-    def metrics(self, dataset: str, model: str) -> Path:
-        return self.metrics_root / dataset / f"{model}.json"
+    def metrics(self, dataset: str, model: str, seed: int) -> Path:
+        """One run's test metrics (committed, for `dvc metrics`)."""
+        return self.metrics_root / dataset / model / f"{run_name(seed)}.json"
 
     def transfer_metrics(self, dataset: str, model: str) -> Path:
         """Cross-dataset metrics of the model trained on ``dataset`` (committed copy)."""
@@ -140,8 +146,8 @@ class Paths:
         train split (transfer scores them with and without those rows)."""
         return self.root / "data" / "overlap" / "rows.json"
 
-    def plots(self, dataset: str, model: str) -> Path:
-        return self.root / "plots" / dataset / model
+    def plots(self, dataset: str, model: str, seed: int) -> Path:
+        return self.root / "plots" / dataset / model / run_name(seed)
 
     @property
     def summary(self) -> Path:
@@ -158,6 +164,14 @@ class Paths:
     @property
     def report_html(self) -> Path:
         return self.root / "reports" / "report.html"
+
+
+def run_name(seed: int) -> str:
+    return f"seed-{seed}"
+
+
+def fold_name(fold: int) -> str:
+    return f"fold-{fold}"
 
 
 def mirror_dir() -> Path | None:

@@ -36,6 +36,8 @@ from fakenews.io import atomic_path, read_json
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.paths import Paths, find_repo_root
+from fakenews.runs import serving_dir
+from fakenews.selection import serving_model_dir
 
 if TYPE_CHECKING:
     from fakenews.models.base import TextClassifier
@@ -93,17 +95,26 @@ class Predictor:
 
 
 def resolve_model_dir(spec: str | Path, root: Path | None = None) -> Path:
-    """A model folder path, or the shorthand ``<dataset>/<model>`` under ``<root>/models``."""
+    """A model folder, a run folder (``.../seed-<s>``: its serving model) or a model's folder of
+    runs (its best-validation run's), given as a path or as ``<dataset>/<model>[/seed-<s>]``
+    under ``<root>/models``."""
     path = Path(spec).expanduser()
+    if not path.is_dir() and not path.is_absolute() and len(path.parts) in (2, 3):
+        path = Paths(root or find_repo_root()).models_root / path
     if path.is_dir():
-        return path
-    if not path.is_absolute() and len(path.parts) == 2:
-        candidate = Paths(root or find_repo_root()).models_root / path
-        if candidate.is_dir():
-            return candidate
+        if (path / MODEL_INFO_FILE).is_file():
+            return path
+        if path.name.startswith("seed-"):
+            return serving_dir(path)
+        if any(path.glob("seed-*")):
+            served = serving_model_dir(path)
+            if served is not None:
+                return served
+        return path  # load_model names what is missing
     raise InputError(
-        f"{spec}: no such model folder (give a trained model's folder, e.g. models/liar/lstm, "
-        "or <dataset>/<model>; `fakenews models` lists them)"
+        f"{spec}: no such model folder (give a trained model's folder, e.g. "
+        "models/liar/lstm/seed-42, or <dataset>/<model> for its best-validation run; "
+        "`fakenews models` lists them)"
     )
 
 

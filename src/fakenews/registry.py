@@ -28,11 +28,19 @@ from fakenews.errors import FakenewsError
 from fakenews.io import read_json, sha256_tree
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
-from fakenews.selection import pick_best, validation_score
+from fakenews.runs import serving_dir
+from fakenews.selection import (
+    mean_score,
+    pick_best,
+    run_scores,
+    serving_seed,
+)
 from fakenews.tracking import (
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
+    TAG_RUN_KIND,
+    TAG_SEED,
     TrackingUnavailable,
     connect,
     ensure_reachable,
@@ -87,37 +95,47 @@ class Candidate:
 
     dataset: str
     model: str
-    directory: Path
-    val_f1: float
-    test: dict[str, Any]  # the evaluate stage's metrics ({} if not evaluated)
+    directory: Path  # the serving model folder
+    val_f1: float  # the serving run's
+    test: dict[str, Any]  # the evaluate stage's metrics of that run ({} if not evaluated)
+    seed: int | None = None
 
 
 def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
-    """The dataset's best model (:mod:`fakenews.selection`: highest validation macro-F1)."""
-    scores: dict[str, float | None] = {}
-    for model in params.model_names:
-        directory = paths.model(dataset, model)
-        scores[model] = validation_score(directory)
-        if scores[model] is None:
-            log.warning("%s/%s: no validation F1 in %s; not ranked", dataset, model, directory)
-    best = pick_best(scores)
+    """The dataset's best model (:mod:`fakenews.selection`: highest mean validation macro-F1
+    over its runs) and the run that serves it (its best-validation seed)."""
+    per_model = {
+        model: run_scores(paths.model(dataset, model), params.seeds_of(model))
+        for model in params.model_names
+    }
+    means: dict[str, float | None] = {}
+    for model, scores in per_model.items():
+        means[model] = mean_score(scores)
+        if means[model] is None:
+            log.warning("%s/%s: no validation F1 in any run; not ranked", dataset, model)
+    best = pick_best(means)
     if best is None:
         return None
-    metrics_file = paths.evaluation(dataset, best) / "metrics.json"
+    seed = serving_seed(per_model[best])
+    assert seed is not None
+    metrics_file = paths.evaluation(dataset, best, seed) / "metrics.json"
     test = read_json(metrics_file) if metrics_file.is_file() else {}
-    val_f1 = scores[best]
+    val_f1 = per_model[best][seed]
     assert val_f1 is not None
-    return Candidate(dataset, best, paths.model(dataset, best), val_f1, test)
+    directory = serving_dir(paths.run(dataset, best, seed))
+    return Candidate(dataset, best, directory, val_f1, test, seed)
 
 
 def list_models(paths: Paths) -> list[dict[str, Any]]:
-    """Every model with test metrics under ``metrics/``, with its validation F1 and folder.
+    """Every run with test metrics under ``metrics/<dataset>/<model>/seed-<s>.json``, with its
+    validation F1 and serving folder.
 
-    ``best`` marks, per dataset, the highest validation F1: the model the report registers.
+    ``best`` marks, per dataset, the run the report registers: the best-validation run of the
+    model with the best mean validation F1.
     """
     root = paths.metrics_root
     rows: list[dict[str, Any]] = []
-    for metrics_file in sorted(root.glob("*/*.json")):  # metrics/<dataset>/<model>.json
+    for metrics_file in sorted(root.glob("*/*/seed-*.json")):
         try:
             metrics = read_json(metrics_file)
         except (OSError, ValueError):
@@ -125,15 +143,17 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
             continue
         if not isinstance(metrics, dict) or "accuracy" not in metrics:
             continue
-        dataset = str(metrics.get("dataset") or metrics_file.parent.name)
-        model = str(metrics.get("model") or metrics_file.stem)
-        directory = paths.model(dataset, model)
-        val_f1 = validation_score(directory)
+        dataset = str(metrics.get("dataset") or metrics_file.parent.parent.name)
+        model = str(metrics.get("model") or metrics_file.parent.name)
+        seed = int(metrics.get("seed") or metrics_file.stem.split("-", 1)[1])
+        run_dir = paths.run(dataset, model, seed)
+        directory = serving_dir(run_dir) if run_dir.is_dir() else run_dir
         rows.append(
             {
                 "dataset": dataset,
                 "model": model,
-                "val_f1_macro": val_f1,
+                "seed": seed,
+                "val_f1_macro": run_scores(paths.model(dataset, model), [seed])[seed],
                 "test_accuracy": metrics.get("accuracy"),
                 "test_f1_macro": metrics.get("f1_macro"),
                 "test_roc_auc": metrics.get("roc_auc"),
@@ -146,10 +166,15 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
             }
         )
     for dataset in {row["dataset"] for row in rows}:
-        of_dataset = {r["model"]: r for r in rows if r["dataset"] == dataset}
-        best = pick_best({name: r["val_f1_macro"] for name, r in of_dataset.items()})
+        of_dataset = [r for r in rows if r["dataset"] == dataset]
+        by_model: dict[str, dict[int, float | None]] = {}
+        for r in of_dataset:
+            by_model.setdefault(r["model"], {})[r["seed"]] = r["val_f1_macro"]
+        best = pick_best({m: mean_score(scores) for m, scores in by_model.items()})
         if best is not None:
-            of_dataset[best]["best"] = True
+            seed = serving_seed(by_model[best])
+            for r in of_dataset:
+                r["best"] = r["model"] == best and r["seed"] == seed
     return rows
 
 
@@ -210,6 +235,7 @@ def version_tags(
         TAG_DATASET: candidate.dataset,
         TAG_MODEL: candidate.model,
         TAG_MODEL_HASH: model_hash,
+        TAG_SEED: str(candidate.seed),
         "val_f1_macro": f"{candidate.val_f1:.6f}",
     }
     for key in ("accuracy", "f1_macro", "roc_auc"):
@@ -259,7 +285,12 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
 
     # Never register a folder that would not load: the same safe loader the pyfunc uses.
     predictor = load_predictor(candidate.directory)
-    run_tags = {TAG_DATASET: candidate.dataset, TAG_MODEL: candidate.model}
+    run_tags = {
+        TAG_DATASET: candidate.dataset,
+        TAG_MODEL: candidate.model,
+        TAG_SEED: str(candidate.seed),
+        TAG_RUN_KIND: "train",
+    }
     run = training_run(mlflow, config, {**run_tags, TAG_MODEL_HASH: model_hash})
     tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
     with warnings.catch_warnings(), quiet_artifact_copies():

@@ -19,30 +19,100 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews import figures, stats
+from fakenews import comparison, figures, stats
 from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
 from fakenews.paths import Paths
-from fakenews.selection import SELECT_KEY, SELECTED_ON, pick_best, validation_score
+from fakenews.selection import SELECT_KEY, SELECTED_ON, pick_best
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
 
 
 @dataclass
+class RunResult:
+    """One run (seed) of a model on a dataset: its test metrics and predictions."""
+
+    seed: int
+    metrics: dict[str, Any]
+    predictions: pd.DataFrame
+    val_f1: float | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class ModelResult:
-    """Everything the report knows about one model trained and tested on one dataset."""
+    """Everything the report knows about one model trained and tested on one dataset.
+
+    ``runs``: one per seed. The single-run fields (metrics, predictions, curves, errors) are the
+    serving run's: the seed with the best validation score (:mod:`fakenews.selection`).
+    """
 
     dataset: str
     model: str
     family: str
-    metrics: dict[str, Any]
-    predictions: pd.DataFrame
-    val_f1: float | None = None  # what the best model is chosen on (fakenews.selection)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    errors: dict[str, Any] = field(default_factory=dict)
+    runs: list[RunResult]
+    serving: RunResult
     transfer: dict[str, dict[str, Any]] = field(default_factory=dict)
     transfer_rules: list[str] = field(default_factory=list)  # what it strips from raw targets
+    transfer_seed: int | None = None
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.serving.metrics
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        return self.serving.predictions
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.serving.history
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        return self.serving.errors
+
+    @property
+    def val_f1(self) -> float | None:
+        """Mean validation macro-F1 over runs: what the ★ is chosen on."""
+        values = [r.val_f1 for r in self.runs if r.val_f1 is not None]
+        return float(np.mean(values)) if values else None
+
+    @property
+    def seed_free(self) -> bool:
+        return bool(self.serving.metrics.get("seed_free"))
+
+    def spread(self, key: str) -> dict[str, float | None]:
+        """Mean, std (ddof 1; 0 for one run), min and max of ``key`` over the runs."""
+        values = np.array(
+            [r.metrics[key] for r in self.runs if r.metrics.get(key) is not None], dtype=float
+        )
+        if not len(values):
+            return {"mean": None, "std": None, "min": None, "max": None}
+        std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        return {
+            "mean": round(float(values.mean()), 6),
+            "std": round(std, 6),
+            "min": round(float(values.min()), 6),
+            "max": round(float(values.max()), 6),
+        }
+
+    @property
+    def transfer_run(self) -> RunResult:
+        """The run the transfer stage scored on other datasets (the family's first seed)."""
+        return next((r for r in self.runs if r.seed == self.transfer_seed), self.runs[0])
+
+    @property
+    def mean_train_seconds(self) -> float | None:
+        values = [r.metrics.get("efficiency", {}).get("train_seconds") for r in self.runs]
+        known = [v for v in values if v is not None]
+        return float(np.mean(known)) if known else None
+
+    def run_preds(self) -> np.ndarray:
+        """Every run's 0/1 test predictions, one row per run (same row order in every run)."""
+        return np.stack([r.predictions["pred"].to_numpy(dtype=int) for r in self.runs])
 
     @property
     def labels(self) -> np.ndarray:
@@ -60,38 +130,61 @@ class ModelResult:
 Results = dict[str, dict[str, ModelResult]]
 
 
+def read_run(paths: Paths, dataset: str, model: str, seed: int) -> RunResult:
+    folder = paths.evaluation(dataset, model, seed)
+    if not (folder / "metrics.json").is_file():
+        raise FakenewsError(
+            f"no evaluation for {dataset}/{model} seed {seed} ({folder}); run `dvc repro`"
+        )
+    history_file, errors_file = folder / "training.json", folder / "errors.json"
+    val_file = folder / "validation.json"
+    val = read_json(val_file) if val_file.is_file() else {}
+    val_f1 = val.get(SELECT_KEY) if isinstance(val, dict) else None
+    return RunResult(
+        seed=seed,
+        metrics=read_json(folder / "metrics.json"),
+        predictions=pd.read_parquet(folder / "predictions.parquet"),
+        val_f1=float(val_f1) if isinstance(val_f1, int | float) else None,
+        history=read_json(history_file)["history"] if history_file.is_file() else [],
+        errors=read_json(errors_file) if errors_file.is_file() else {},
+    )
+
+
 def collect(params: Params, paths: Paths) -> Results:
     results: Results = {}
     for dataset in params.datasets:
         for model in params.model_names:
-            folder = paths.evaluation(dataset, model)
-            if not (folder / "metrics.json").is_file():
-                raise FakenewsError(
-                    f"no evaluation for {dataset}/{model} ({folder}); run `dvc repro`"
-                )
+            runs = [read_run(paths, dataset, model, seed) for seed in params.seeds_of(model)]
+            ids = runs[0].predictions["id"]
+            for run in runs[1:]:
+                if not run.predictions["id"].equals(ids):
+                    raise FakenewsError(
+                        f"{dataset}/{model}: seed {run.seed} was scored on other test rows than "
+                        f"seed {runs[0].seed}; rerun `dvc repro`"
+                    )
+            by_seed = {str(r.seed): r for r in runs}
+            serving = by_seed[
+                pick_best({k: r.val_f1 for k, r in by_seed.items()}) or str(runs[0].seed)
+            ]
             transfer_file = paths.transfer(dataset, model)
             transferred = read_json(transfer_file) if transfer_file.is_file() else {}
-            history_file, errors_file = folder / "training.json", folder / "errors.json"
-            metrics = read_json(folder / "metrics.json")
             results.setdefault(dataset, {})[model] = ModelResult(
                 dataset=dataset,
                 model=model,
-                family=metrics.get("family") or params.family_of(model),
-                metrics=metrics,
-                predictions=pd.read_parquet(folder / "predictions.parquet"),
-                val_f1=validation_score(paths.model(dataset, model)),
-                history=read_json(history_file)["history"] if history_file.is_file() else [],
-                errors=read_json(errors_file) if errors_file.is_file() else {},
+                family=serving.metrics.get("family") or params.family_of(model),
+                runs=runs,
+                serving=serving,
                 transfer=transferred.get("targets", {}),
                 transfer_rules=transferred.get("artifact_rules_stripped", []),
+                transfer_seed=transferred.get("seed"),
             )
     return results
 
 
-# The permutation test's resamples: p-values resolve to 1/5001, well below the smallest Holm
-# threshold of 15 pairs (0.05 / 15). Fixed seed: the same inputs give the same report bytes.
-PERMUTATION_RESAMPLES = 5000
-PERMUTATION_SEED = 0
+# The seed bootstrap's resamples and seed: fixed, so the same inputs give the same report bytes.
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+MIN_RUNS = 3
 
 
 @dataclass
@@ -114,32 +207,35 @@ def rank(results: Results, alpha: float) -> dict[str, Ranking]:
 
 
 def best_model(models: dict[str, ModelResult]) -> str:
-    """The dataset's best model: chosen on validation (:mod:`fakenews.selection`), like the
-    registry's @best; the model listed first when no model has a validation score."""
+    """The dataset's best model: the best mean validation score over its runs
+    (:mod:`fakenews.selection`), like the registry's @best; the first listed when none has one."""
     return pick_best({name: r.val_f1 for name, r in models.items()}) or next(iter(models))
 
 
 def significance(
     models: dict[str, ModelResult],
     alpha: float,
-    resamples: int = PERMUTATION_RESAMPLES,
-    seed: int = PERMUTATION_SEED,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
 ) -> list[dict[str, Any]]:
-    """Paired permutation test of test macro-F1 for every pair of models, Holm-corrected."""
-    rows = []
-    for a, b in itertools.combinations(models, 2):
-        ra, rb = models[a], models[b]
-        if not np.array_equal(ra.labels, rb.labels):
-            raise FakenewsError(f"{ra.dataset}: {a} and {b} were scored on different test sets")
-        test = stats.paired_permutation_test(
-            ra.labels, ra.preds, rb.preds, n_resamples=resamples, seed=seed
-        )
-        rows.append({"model_a": a, "model_b": b, **test})
-    adjusted = stats.holm_correction([r["p_value"] for r in rows])
-    for row, p in zip(rows, adjusted, strict=True):
-        row["p_holm"] = p
-        row["significant"] = bool(p < alpha)
-    return rows
+    """Every pair of models, tested over runs x test examples (seed bootstrap), Holm-corrected;
+    pairs with fewer than 3 runs on a side (a seed-free model counts as enough) not tested."""
+    first = next(iter(models.values()))
+    for r in models.values():
+        if not np.array_equal(r.labels, first.labels):
+            raise FakenewsError(
+                f"{r.dataset}: {first.model} and {r.model} were scored on different test sets"
+            )
+    return comparison.compare_runs(
+        first.labels,
+        {name: r.run_preds() for name, r in models.items()},
+        alpha=alpha,
+        min_runs=MIN_RUNS,
+        seed_free=[name for name, r in models.items() if r.seed_free],
+        metric=SELECT_KEY,
+        n_resamples=resamples,
+        seed=seed,
+    )
 
 
 def versus_best(pairs: list[dict[str, Any]], best: str) -> dict[str, dict[str, Any]]:
@@ -152,6 +248,20 @@ def versus_best(pairs: list[dict[str, Any]], best: str) -> dict[str, dict[str, A
     return out
 
 
+def across_datasets(results: Results, alpha: float) -> dict[str, Any] | None:
+    """Average ranks of the models over datasets (mean test macro-F1), the Friedman test and the
+    Nemenyi critical difference (Demšar 2006); None with fewer than 2 datasets."""
+    if len(results) < 2:
+        return None
+    models = list(next(iter(results.values())))
+    scores = pd.DataFrame(
+        [[results[d][m].spread(SELECT_KEY)["mean"] for m in models] for d in results],
+        index=list(results),
+        columns=models,
+    )
+    return comparison.friedman_ranks(scores, alpha=alpha)
+
+
 # Transfer tables use the leaderboard's ranking metric, plus ROC-AUC (threshold-free).
 TRANSFER_METRICS = (SELECT_KEY, "roc_auc")
 TRANSFER_LEGEND = (
@@ -160,7 +270,9 @@ TRANSFER_LEGEND = (
     "⚠ the model predicts one class for every row of that split: its score reflects the class "
     "balance, not skill. Off the diagonal each model reads the target's raw text (as loaded) "
     "through its own preparation, as a deployed model would: its training data's clean-up and "
-    "artifact rules, not the target's (table below)."
+    "artifact rules, not the target's (table below). Each row is one run per model: its "
+    "family's first seed (on a k-fold dataset, that run's best-validation fold model), and the "
+    "diagonal is that run's in-domain score."
 )
 PREPARATION_HEADER = [
     "trained on",
@@ -187,9 +299,10 @@ def transfer_scores(results: Results, train: str, model: str, test: str) -> dict
     """The metrics (with ``ci`` and ``constant``) of ``model`` trained on ``train``, on ``test``."""
     result = results[train][model]
     if test == train:
-        preds = result.preds
+        run = result.transfer_run
+        preds = run.predictions["pred"].to_numpy(dtype=int)
         constant = bool(len(preds) and (preds == preds[0]).all())
-        return {**result.metrics, "constant": constant}
+        return {**run.metrics, "constant": constant}
     return result.transfer.get(test)
 
 
@@ -231,7 +344,7 @@ def domain_gaps(results: Results) -> dict[str, dict[str, float | None]]:
     outside: dict[str, list[float]] = {}
     for models in results.values():
         for r in models.values():
-            inside.setdefault(r.family, []).append(r.metrics[SELECT_KEY])
+            inside.setdefault(r.family, []).append(r.transfer_run.metrics[SELECT_KEY])
             outside.setdefault(r.family, []).extend(t[SELECT_KEY] for t in r.transfer.values())
     gaps: dict[str, dict[str, float | None]] = {}
     for family, values in inside.items():
@@ -245,15 +358,31 @@ def domain_gaps(results: Results) -> dict[str, dict[str, float | None]]:
     return gaps
 
 
+SPREAD_KEYS = ("accuracy", "f1_macro", "roc_auc")
+
+
 def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
-    """Flat enough for `dvc metrics diff` to read as a leaderboard diff: dataset.model.metric."""
+    """Flat enough for `dvc metrics diff` to read as a leaderboard diff: dataset.model.metric.
+
+    Scores are means over the model's runs, with their std, min and max; intervals, calibration
+    and latency are the serving run's (``serving_seed``).
+    """
     summary: dict[str, Any] = {}
     for dataset, models in results.items():
         best, against = rankings[dataset].best, rankings[dataset].against_best
         for model, r in models.items():
             m = r.metrics
-            row = {k: m.get(k) for k in SUMMARY_KEYS}
-            row["val_f1_macro"] = r.val_f1
+            row: dict[str, Any] = {"n": m.get("n"), "folds": m.get("folds")}
+            for key in SPREAD_KEYS:
+                spread = r.spread(key)
+                row[key] = spread["mean"]
+                for stat in ("std", "min", "max"):
+                    row[f"{key}_{stat}"] = spread[stat]
+            row["runs"] = len(r.runs)
+            row["seeds"] = [run.seed for run in r.runs]
+            row["seed_free"] = r.seed_free
+            row["serving_seed"] = r.serving.seed
+            row["val_f1_macro"] = None if r.val_f1 is None else round(r.val_f1, 6)
             for key in ("accuracy", "f1_macro"):
                 ci = m.get("ci", {}).get(key, {})
                 row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci.get("low"), ci.get("high")
@@ -261,9 +390,9 @@ def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
             row["ece"], row["brier"] = calibration.get("ece"), calibration.get("brier")
             row["ms_per_example"] = m.get("efficiency", {}).get("inference_ms_per_example")
             row["best"] = model == best
-            row["significantly_worse_than_best"] = bool(
-                model in against and against[model]["significant"]
-            )
+            test = against.get(model, {})
+            row["significantly_worse_than_best"] = bool(test.get("significant"))
+            row["tested_against_best"] = bool(test.get("tested")) if model != best else None
             for target, t in r.transfer.items():
                 for key in ("accuracy", *TRANSFER_METRICS):
                     row[f"transfer_{key}_{target}"] = t.get(key)
@@ -288,10 +417,32 @@ def _with_ci(metrics: dict[str, Any], key: str) -> str:
     return f"{value} [{_fmt(ci['low'], 3)}, {_fmt(ci['high'], 3)}]"
 
 
+def _spread_cell(r: ModelResult, key: str) -> str:
+    """``mean ± std (min-max)`` over the runs; the value alone for one run."""
+    spread = r.spread(key)
+    if spread["mean"] is None:
+        return "n/a"
+    if len(r.runs) == 1:
+        return _fmt(spread["mean"])
+    return (
+        f"{_fmt(spread['mean'])} ± {_fmt(spread['std'])} "
+        f"({_fmt(spread['min'], 3)}-{_fmt(spread['max'], 3)})"
+    )
+
+
+def _runs_cell(r: ModelResult) -> str:
+    if r.seed_free:
+        return f"{len(r.runs)} (seed-free)"
+    return f"{len(r.runs)}" + (" (single seed)" if len(r.runs) == 1 else "")
+
+
 def _mark(model: str, best: str, against: dict[str, dict[str, Any]]) -> str:
     if model == best:
         return "★"
-    return "▼" if against.get(model, {}).get("significant") else "≈"
+    test = against.get(model, {})
+    if not test.get("tested"):
+        return "○"
+    return "▼" if test.get("significant") else "≈"
 
 
 def leaderboard_rows(models: dict[str, ModelResult], ranking: Ranking) -> list[list[str]]:
@@ -299,19 +450,21 @@ def leaderboard_rows(models: dict[str, ModelResult], ranking: Ranking) -> list[l
     rows = []
     for model, r in models.items():
         m, eff = r.metrics, r.metrics.get("efficiency", {})
-        calibration = m.get("calibration", {})
+        test = against.get(model, {})
         rows.append(
             [
                 f"{_mark(model, best, against)} {model}",
+                _runs_cell(r),
                 _fmt(r.val_f1),
-                _with_ci(m, "accuracy"),
-                _with_ci(m, "f1_macro"),
-                _fmt(m.get("roc_auc")),
-                _fmt(calibration.get("ece")),
-                _fmt(calibration.get("brier")),
-                _fmt(against[model]["p_holm"]) if model in against else "—",
+                _spread_cell(r, "accuracy"),
+                _spread_cell(r, "f1_macro"),
+                _spread_cell(r, "roc_auc"),
+                f"seed {r.serving.seed}: {_with_ci(m, 'f1_macro')}",
+                _fmt(test.get("p_holm"))
+                if test.get("tested")
+                else ("—" if model == best else "not tested"),
                 _fmt(eff.get("parameters")),
-                _fmt(eff.get("train_seconds"), 1),
+                _fmt(r.mean_train_seconds, 1),
                 _fmt(eff.get("inference_ms_per_example"), 3),
             ]
         )
@@ -320,25 +473,40 @@ def leaderboard_rows(models: dict[str, ModelResult], ranking: Ranking) -> list[l
 
 LEADERBOARD_HEADER = [
     "model",
-    "val F1 macro",
-    "accuracy [95% CI]",
-    "F1 macro [95% CI]",
-    "ROC-AUC",
-    "ECE",
-    "Brier",
+    "runs",
+    "val F1 macro (mean)",
+    "accuracy mean ± std (min-max)",
+    "F1 macro mean ± std (min-max)",
+    "ROC-AUC mean ± std (min-max)",
+    "serving run: F1 macro [95% CI]",
     "p vs ★ (Holm)",
     "parameters",
-    "train s",
+    "train s (per run)",
     "ms/example",
 ]
 
 LEGEND = (
-    "★ the dataset's best model, chosen on the {selected_on} (the model registered as "
-    "`fakenews-<dataset>@best`), shown with its test scores; ▼ test F1 macro significantly "
-    "different from ★'s (paired permutation test on the same test examples, Holm-corrected "
-    "across all pairs of the dataset, alpha = {alpha}); ≈ not significantly different. "
-    "Intervals: 95% paired bootstrap over the test set."
+    "Scores are over each model's runs (one per training seed; `seeds` in params.yaml): mean ± "
+    "standard deviation (min-max). ★ the dataset's best model: the best mean {selected_on} over "
+    "its runs (the model registered as `fakenews-<dataset>@best`, serving its best-validation "
+    "run). ▼ test F1 macro significantly different from ★'s: a bootstrap over runs x test "
+    "examples (both sources of noise: training seeds and the test sample), Holm-corrected "
+    "across all tested pairs of the dataset, alpha = {alpha}; ≈ not significantly different; "
+    "○ not tested: fewer than 3 runs on a side (a seed-free model's one run counts for every "
+    "seed). Single-seed models cannot be ranked against each other. Intervals: 95% bootstrap "
+    "over the test set, of the serving run. A k-fold dataset's n is every row: each run pools "
+    "its folds' test predictions."
 )
+
+
+def dataset_heading(dataset: str, models: dict[str, ModelResult]) -> str:
+    metrics = next(iter(models.values())).metrics
+    if metrics.get("folds"):
+        return (
+            f"{dataset} (n = {metrics['n']}, {metrics['folds']}-fold cross-validation: every row "
+            "tested once)"
+        )
+    return f"{dataset} (n_test = {metrics['n']})"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -761,17 +929,109 @@ def render_reading_html(results: Results) -> list[str]:
     return parts
 
 
+SIGNIFICANCE_LEGEND = (
+    "Δ F1: model A's mean test F1 macro over its runs minus model B's. Two-level bootstrap: "
+    "each resample draws the test examples (the same for both models) and each model's runs, "
+    "with replacement, so the p-value and the 95% interval of Δ include seed-to-seed training "
+    "noise, not only test-sample noise. Holm correction across the tested pairs of each dataset "
+    "(alpha = {alpha}). Not tested: a side has fewer than 3 runs (a seed-free model's one run "
+    "counts for every seed)."
+)
+SIGNIFICANCE_HEADER = [
+    "model A",
+    "model B",
+    "runs",
+    "Δ F1 [95% CI]",
+    "p",
+    "p (Holm)",
+    "significant",
+]
+
+
+def significance_rows(ranking: Ranking) -> list[list[str]]:
+    rows = []
+    for r in ranking.pairs:
+        runs = f"{r.get('runs_a', '?')} / {r.get('runs_b', '?')}"
+        if not r.get("tested"):
+            rows.append(
+                [r["model_a"], r["model_b"], runs, "—", "—", "—", f"not tested: {r['reason']}"]
+            )
+            continue
+        rows.append(
+            [
+                r["model_a"],
+                r["model_b"],
+                runs,
+                f"{r['difference']:+.4f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]",
+                _fmt(r["p_value"]),
+                _fmt(r["p_holm"]),
+                "yes" if r["significant"] else "no",
+            ]
+        )
+    return rows
+
+
+ACROSS_LEGEND = (
+    "Models ranked on each dataset by mean test F1 macro over their runs (rank 1 = best), "
+    "averaged over the datasets. Friedman test of the null hypothesis that every model has the "
+    "same average rank; Nemenyi critical difference (CD) at alpha = {alpha}: models whose average "
+    "ranks differ by less than CD, joined by a bar, are not told apart (Demšar 2006). With few "
+    "datasets the test has little power: a non-significant result says the datasets cannot rank "
+    "the models, not that the models are equal."
+)
+
+
+def _across_rows(across: dict[str, Any]) -> list[list[str]]:
+    ranks = sorted(across["average_ranks"].items(), key=lambda kv: kv[1])
+    return [[model, _fmt(rank, 2)] for model, rank in ranks]
+
+
+def _across_summary(across: dict[str, Any]) -> str:
+    if across.get("p_value") is None:
+        return f"Friedman test not run: {across.get('reason', 'too few datasets or models')}."
+    return (
+        f"{across['n_models']} models on {across['n_datasets']} datasets: Friedman "
+        f"χ² = {_fmt(across['statistic'], 3)}, p = {_fmt(across['p_value'])}; "
+        f"critical difference {_fmt(across['critical_difference'], 3)}."
+    )
+
+
+def render_across_markdown(across: dict[str, Any] | None) -> list[str]:
+    if across is None:
+        return []
+    lines = ["## Across datasets", "", ACROSS_LEGEND.format(alpha=across["alpha"]), ""]
+    lines += [_across_summary(across), ""]
+    lines += [*_md_table(["model", "average rank"], _across_rows(across)), ""]
+    return lines
+
+
+def render_across_html(across: dict[str, Any] | None) -> list[str]:
+    parts = [f"<h2 id='across'>{dict(SECTIONS)['across']}</h2>"]
+    if across is None:
+        return [*parts, "<p>Only one dataset in this run: nothing to rank across.</p>"]
+    parts.append(
+        f"<p class='note'>{_inline_markdown(ACROSS_LEGEND.format(alpha=across['alpha']))}</p>"
+    )
+    parts.append(f"<p>{html.escape(_across_summary(across))}</p>")
+    if across.get("p_value") is not None:
+        title = f"Critical difference diagram (Friedman p = {_fmt(across['p_value'])})"
+        parts.append(_figure(comparison.critical_difference_svg(across, title)))
+    parts.append(_html_table(["model", "average rank"], _across_rows(across)))
+    return parts
+
+
 def render_markdown(
     results: Results,
     rankings: dict[str, Ranking],
     alpha: float,
     audit: AuditFindings | None = None,
+    across: dict[str, Any] | None = None,
 ) -> str:
     lines = [
         "# Fake-news detection benchmark",
         "",
-        "Test-split results per dataset (label 1 = fake). Every model saw the same "
-        "train/validation/test split.",
+        "Test results per dataset (label 1 = fake). Every model saw the same "
+        "train/validation/test split, or on a small dataset the same k folds.",
         "",
         LEGEND.format(selected_on=SELECTED_ON, alpha=alpha),
         "",
@@ -781,9 +1041,13 @@ def render_markdown(
         lines += [f"- {split_provenance(d, a)}" for d, a in audit.datasets.items()]
         lines += ["", OFFICIAL_NUMBERS, ""]
     for dataset, models in results.items():
-        n_test = next(iter(models.values())).metrics["n"]
-        lines += [f"## {dataset} (n_test = {n_test})", ""]
+        lines += [f"## {dataset_heading(dataset, models)}", ""]
         lines += [*_md_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])), ""]
+    lines += ["## Pairwise significance", "", SIGNIFICANCE_LEGEND.format(alpha=alpha), ""]
+    for dataset in results:
+        lines += [f"### {dataset}", ""]
+        lines += [*_md_table(SIGNIFICANCE_HEADER, significance_rows(rankings[dataset])), ""]
+    lines += render_across_markdown(across)
     lines += render_reading_markdown(results)
     if audit is not None:
         lines += render_audit_markdown(audit, results)
@@ -832,6 +1096,7 @@ SECTIONS = [
     ("reading", "What the models read"),
     ("audit", "Audit: leaks and shortcuts"),
     ("significance", "Pairwise significance"),
+    ("across", "Across datasets"),
     ("confusion", "Confusion matrices"),
     ("curves", "ROC and precision-recall curves"),
     ("training", "Training curves"),
@@ -911,6 +1176,7 @@ def render_html(
     rankings: dict[str, Ranking],
     alpha: float,
     audit: AuditFindings | None = None,
+    across: dict[str, Any] | None = None,
 ) -> str:
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -934,36 +1200,18 @@ def render_html(
     legend = LEGEND.format(selected_on=SELECTED_ON, alpha=alpha)
     parts.append(f"<p class='note'>{_inline_markdown(legend)}</p>")
     for dataset, models in results.items():
-        n_test = next(iter(models.values())).metrics["n"]
-        parts.append(f"<h3>{html.escape(dataset)} (n_test = {n_test})</h3>")
+        parts.append(f"<h3>{html.escape(dataset_heading(dataset, models))}</h3>")
         parts.append(_html_table(LEADERBOARD_HEADER, leaderboard_rows(models, rankings[dataset])))
 
     parts += render_reading_html(results)
     parts += render_audit_html(audit, results)
 
     parts.append(f"<h2 id='significance'>{section['significance']}</h2>")
-    parts.append(
-        "<p class='note'>Δ F1: model A's test F1 macro minus model B's. Two-sided paired "
-        f"permutation test of Δ ({PERMUTATION_RESAMPLES} random swaps of the two models' "
-        "predictions per test example), then Holm correction across the pairs of each dataset "
-        f"(alpha = {alpha}). The ranking metric is the tested one.</p>"
-    )
+    parts.append(f"<p class='note'>{_inline_markdown(SIGNIFICANCE_LEGEND.format(alpha=alpha))}</p>")
     for dataset in results:
-        rows = [
-            [
-                r["model_a"],
-                r["model_b"],
-                f"{r['difference']:+.4f}",
-                _fmt(r["p_value"]),
-                _fmt(r["p_holm"]),
-                "yes" if r["significant"] else "no",
-            ]
-            for r in rankings[dataset].pairs
-        ]
         parts.append(f"<h3>{html.escape(dataset)}</h3>")
-        parts.append(
-            _html_table(["model A", "model B", "Δ F1", "p", "p (Holm)", "significant"], rows)
-        )
+        parts.append(_html_table(SIGNIFICANCE_HEADER, significance_rows(rankings[dataset])))
+    parts += render_across_html(across)
 
     parts.append(f"<h2 id='confusion'>{section['confusion']}</h2>")
     for dataset, models in results.items():
@@ -1143,12 +1391,15 @@ def build_report(params: Params, paths: Paths) -> dict[str, Any]:
     results = collect(params, paths)
     audit = collect_audit(params, paths)
     rankings = rank(results, alpha)
+    across = across_datasets(results, alpha)
     summary = summarise(results, rankings)
     if len(results) > 1:
         summary["domain_gap"] = domain_gaps(results)
+    if across is not None:
+        summary["across_datasets"] = across
     write_json(paths.summary, summary)
-    write_text(paths.report, render_markdown(results, rankings, alpha, audit))
-    write_text(paths.report_html, render_html(results, rankings, alpha, audit))
+    write_text(paths.report, render_markdown(results, rankings, alpha, audit, across))
+    write_text(paths.report_html, render_html(results, rankings, alpha, audit, across))
     for kind in ("roc", "pr"):
         write_json(paths.curves(kind), {kind: curve_rows(results, kind)})
     return summary

@@ -16,6 +16,8 @@ retries unless the environment sets them: ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2``,
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import math
 import os
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 TAG_DATASET = "fakenews.dataset"
 TAG_MODEL = "fakenews.model"
 TAG_MODEL_HASH = "fakenews.model_hash"
+TAG_CONFIG_HASH = "fakenews.config_hash"
 
 TIMEOUT_VARIABLE = "FAKENEWS_TRACKING_TIMEOUT"
 DEFAULT_TIMEOUT = 5.0
@@ -428,6 +431,14 @@ def tracked_run(
         tracker.end("FAILED")
         raise
     tracker.end()
+
+
+def parent_tags(dataset: str, model_name: str, config: Any) -> dict[str, str]:
+    """What groups a model's runs in MLflow: the same dataset, model and config but the seed."""
+    settings = config.model_dump(mode="json")
+    settings.pop("seed", None)
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+    return {TAG_DATASET: dataset, TAG_MODEL: model_name, TAG_CONFIG_HASH: digest}
 
 
 def train_tags(paths: Paths, dataset: str, model: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
 from fakenews.overlap_rows import overlapping_ids, without_overlap
 from fakenews.paths import Paths
+from fakenews.runs import serving_dir
 from fakenews.timing import import_in_background, timed
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,13 @@ def as_raw(test: pd.DataFrame, preparation: TextPreparation) -> pd.DataFrame:
     return preparation.apply_frame(raw, list(RAW_COLUMNS))
 
 
-def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dict[str, Any]:
-    """Metrics of ``models/<dataset>/<model>`` on the test split of each other dataset."""
-    model_dir = paths.model(dataset, model_name)
+def transfer(
+    dataset: str, model_name: str, params: Params, paths: Paths, seed: int | None = None
+) -> dict[str, Any]:
+    """Metrics of the model's reference run (its family's first seed; on a k-fold dataset, that
+    run's serving fold) on the test split of each other dataset."""
+    seed = params.seeds_of(model_name)[0] if seed is None else seed
+    model_dir = serving_dir(paths.run(dataset, model_name, seed))
     model = load_model(model_dir, expected=model_name)
     fields = list(model.config.text_fields)
     # A deployed model prepares raw text its own way (its training data's clean-up and artifact
@@ -88,6 +93,8 @@ def transfer(dataset: str, model_name: str, params: Params, paths: Paths) -> dic
     result = {
         "train_dataset": dataset,
         "model": model_name,
+        "seed": seed,
+        "model_dir": model_dir.relative_to(paths.root).as_posix(),
         "artifact_rules_stripped": preparation.rule_names,
         "targets": targets,
     }

@@ -7,6 +7,11 @@ whole in one split. An official split cannot be re-drawn, so a group it spreads 
 splits is resolved by ``split.official_leaks`` (moved to its earliest split, dropped from the
 later ones, or kept and left to the audit to report), and the manifest counts what moved. Same
 input and params give byte-identical files.
+
+A dataset smaller than ``split.folds_below_rows`` is also cut into k folds (stratified, groups
+whole, the same for every model): fold k tests on fold k, stops early on fold k+1 and trains on
+the rest, so every row is a test row exactly once and scores pool the folds. The train/val/test
+split is still written: the audit checks it and other datasets' models are scored on its test.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from fakenews.data.near_duplicates import group_ids
 from fakenews.data.preparation import PREPARATION_FILE, read_preparation
 from fakenews.errors import DatasetError
 from fakenews.io import SPLITS, atomic_dir, sha256_file, write_json, write_parquet
+from fakenews.paths import fold_name
+from fakenews.runs import FOLDS_DIR
 
 SPLIT_RANK = {name: rank for rank, name in enumerate(SPLITS)}
 
@@ -96,6 +103,45 @@ def stratified_group_split(groups: pd.Series, labels: pd.Series, config: SplitCo
     return groups.map(assignment)
 
 
+def fold_assignment(groups: pd.Series, labels: pd.Series, k: int, seed: int) -> np.ndarray:
+    """The fold (0..k-1) of every row: stratified by label, each group whole in one fold."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    if labels.value_counts().min() < k:
+        raise DatasetError(
+            f"{k}-fold cross-validation needs at least {k} rows of each class; have "
+            f"{labels.value_counts().to_dict()} (lower split.folds)"
+        )
+    folds = np.full(len(labels), -1)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for fold, (_, test_rows) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
+        folds[test_rows] = fold
+    return folds
+
+
+def fold_roles(fold: int, k: int) -> dict[str, list[int]]:
+    """Which folds train, validate (early stopping, model selection) and test fold ``fold``."""
+    val = (fold + 1) % k
+    return {"train": [f for f in range(k) if f not in (fold, val)], "val": [val], "test": [fold]}
+
+
+def write_folds(
+    tmp: Path, frame: pd.DataFrame, groups: pd.Series, columns: list[str], config: SplitConfig
+) -> dict[str, Any]:
+    """Write ``folds/fold-<k>/{train,val,test}.parquet``; return the manifest's ``folds``."""
+    folds = fold_assignment(groups, frame["label"], config.folds, config.seed)
+    info: dict[str, Any] = {"k": config.folds, "seed": config.seed, "counts": [], "files": {}}
+    for fold in range(config.folds):
+        folder = tmp / FOLDS_DIR / fold_name(fold)
+        folder.mkdir(parents=True)
+        for name, members in fold_roles(fold, config.folds).items():
+            part = frame.loc[np.isin(folds, members), columns].reset_index(drop=True)
+            write_parquet(folder / f"{name}.parquet", part)
+            info["files"][f"{fold_name(fold)}/{name}"] = sha256_file(folder / f"{name}.parquet")
+        info["counts"].append(int((folds == fold).sum()))
+    return info
+
+
 def split_dataset(
     dataset: str,
     config: SplitConfig,
@@ -137,6 +183,7 @@ def split_dataset(
         ),
         "near_duplicates": grouping,
         "official_leaks": leaks,
+        "folds": None,
         "counts": {},
         "label_balance": {},
         "files": {},
@@ -159,11 +206,25 @@ def split_dataset(
             }
             manifest["files"][name] = sha256_file(tmp / f"{name}.parquet")
             manifest["ids"][name] = part["id"].astype(str).tolist()
+        kept = assignment.notna()
+        if config.folds_below_rows is not None and int(kept.sum()) < config.folds_below_rows:
+            manifest["folds"] = write_folds(
+                tmp,
+                frame[kept].reset_index(drop=True),
+                groups[kept].reset_index(drop=True),
+                columns,
+                config,
+            )
         digest = hashlib.sha256()
         for name in SPLITS:
             digest.update(f"{name}:{manifest['files'][name]}\n".encode())
+        for name, sha in (manifest.get("folds") or {}).get("files", {}).items():
+            digest.update(f"{name}:{sha}\n".encode())
         manifest["hash"] = digest.hexdigest()
         write_json(tmp / "manifest.json", manifest)
         # How the text was prepared travels with it: training records it in model.json.
-        write_json(tmp / PREPARATION_FILE, read_preparation(prepared))
+        preparation = read_preparation(prepared)
+        write_json(tmp / PREPARATION_FILE, preparation)
+        for folder in (tmp / FOLDS_DIR).glob("fold-*"):
+            write_json(folder / PREPARATION_FILE, preparation)
     return manifest

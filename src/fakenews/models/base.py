@@ -70,6 +70,9 @@ class TextClassifier(ABC):
     # that release the GIL: the stage may then import mlflow and sklearn.metrics on a
     # background thread meanwhile (concurrent imports of one package tree are not safe).
     background_imports: ClassVar[bool] = False
+    # True when the fit does not depend on the seed (no random init, sampling or shuffling):
+    # one run then stands for every seed, and the report compares it as such.
+    seed_free: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
