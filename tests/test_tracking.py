@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,16 +20,27 @@ from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
 from fakenews.registry import register_best_models
 from fakenews.tracking import (
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
     MLFLOW_HTTP_LIMITS,
+    MLFLOW_PARENT_RUN_ID,
+    SPLIT_DIGEST_LENGTH,
+    TAG_CONFIG_HASH,
+    TAG_DATASET,
+    TAG_MODEL,
+    TAG_RUN_KIND,
+    TAG_SEED,
     TIMEOUT_VARIABLE,
     Tracker,
     TrackingUnavailable,
     check_timeout,
+    child_run,
     ensure_reachable,
     flatten,
     limit_mlflow_retries,
     numeric_only,
     probe,
+    tag_filter,
     tracked_run,
 )
 
@@ -115,6 +127,174 @@ def test_a_run_opens_once_mlflow_is_imported_and_keeps_earlier_calls(
     assert run.info.status == "FINISHED"
 
 
+# --- parent runs, children, the split as a dataset input, the experiment kind ----------------
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh sqlite backend in ``tmp_path`` (the default one); yields a client on it."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    try:
+        yield MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    finally:
+        mlflow.set_tracking_uri(None)  # forget this store; connect exported the URI
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+def group(config_hash: str = "c1") -> dict[str, str]:
+    return {TAG_DATASET: "alpha", TAG_MODEL: "lstm", TAG_CONFIG_HASH: config_hash}
+
+
+def test_train_and_evaluate_are_children_of_one_parent(tmp_path: Path, sqlite_store: Any) -> None:
+    paths, config = Paths(tmp_path), MlflowConfig(experiment="tree")
+    with tracked_run(
+        paths,
+        config,
+        run_name="alpha/lstm seed 1",
+        tags={TAG_RUN_KIND: "train", TAG_SEED: "1"},
+        parent=group(),
+        parent_name="alpha/lstm",
+    ) as train:
+        train.log_metrics({"val_accuracy": 0.8})
+    with tracked_run(
+        paths,
+        config,
+        run_name="alpha/lstm evaluate",
+        tags={TAG_RUN_KIND: "evaluate"},
+        parent=group(),
+        parent_name="alpha/lstm",
+    ) as evaluate:
+        evaluate.log_metrics({"test_accuracy": 0.7})
+    with tracked_run(
+        paths, config, run_name="other config", tags={TAG_RUN_KIND: "train"}, parent=group("c2")
+    ) as other:
+        pass
+
+    assert train.parent_run_id and train.parent_run_id == evaluate.parent_run_id
+    assert other.parent_run_id and other.parent_run_id != train.parent_run_id
+    experiment = sqlite_store.get_experiment_by_name("tree")
+    parents = sqlite_store.search_runs(
+        [experiment.experiment_id], filter_string=tag_filter({TAG_RUN_KIND: "parent"})
+    )
+    assert sorted(r.data.tags[TAG_CONFIG_HASH] for r in parents) == ["c1", "c2"]
+    parent = sqlite_store.get_run(train.parent_run_id)
+    assert parent.info.run_name == "alpha/lstm" and parent.info.status == "FINISHED"
+    assert parent.data.tags[TAG_RUN_KIND] == "parent" and not parent.data.metrics
+    assert MLFLOW_PARENT_RUN_ID not in parent.data.tags
+    for child, kind in ((train, "train"), (evaluate, "evaluate")):
+        run = sqlite_store.get_run(child.run_id)
+        assert run.data.tags[MLFLOW_PARENT_RUN_ID] == train.parent_run_id
+        assert run.data.tags[TAG_RUN_KIND] == kind and run.info.status == "FINISHED"
+        assert {k: run.data.tags[k] for k in group()} == group()  # the parent's tags too
+    assert sqlite_store.get_run(train.run_id).data.tags[TAG_SEED] == "1"
+    assert set(sqlite_store.get_run(evaluate.run_id).data.metrics) == {"test_accuracy"}
+    # The train run is not reopened: its end stays its own.
+    assert sqlite_store.get_run(train.run_id).info.end_time < (
+        sqlite_store.get_run(evaluate.run_id).info.start_time + 1
+    )
+
+
+def test_a_fold_run_nests_under_its_seed_run(tmp_path: Path, sqlite_store: Any) -> None:
+    paths = Paths(tmp_path)
+    with tracked_run(
+        paths,
+        MlflowConfig(experiment="folds"),
+        run_name="seed 7",
+        tags={TAG_RUN_KIND: "train", TAG_SEED: "7"},
+        parent=group(),
+    ) as seed:
+        for fold in range(2):
+            with child_run(seed, f"fold {fold}", {"fakenews.fold": str(fold)}) as run:
+                run.log_metrics({"val_f1": 0.5 + fold})
+                seed.log_metrics({"fold_done": fold})  # still the seed run's, not the fold's
+        seed.log_metrics({"val_f1_mean": 1.0})
+    folds = [
+        sqlite_store.get_run(r.info.run_id)
+        for r in sqlite_store.search_runs(
+            [sqlite_store.get_experiment_by_name("folds").experiment_id],
+            filter_string=tag_filter({TAG_RUN_KIND: "fold"}),
+        )
+    ]
+    assert len(folds) == 2
+    for run in folds:
+        assert run.data.tags[MLFLOW_PARENT_RUN_ID] == seed.run_id
+        assert run.data.tags[TAG_SEED] == "7" and run.data.tags[TAG_DATASET] == "alpha"
+        assert set(run.data.metrics) == {"val_f1"} and run.info.status == "FINISHED"
+    seed_run = sqlite_store.get_run(seed.run_id)
+    assert set(seed_run.data.metrics) == {"fold_done", "val_f1_mean"}
+    assert seed_run.data.tags[MLFLOW_PARENT_RUN_ID] == seed.parent_run_id
+    assert seed_run.info.status == "FINISHED"
+
+
+def test_a_child_run_waits_for_the_background_import(tmp_path: Path, sqlite_store: Any) -> None:
+    release = threading.Event()
+    preload = threading.Thread(target=release.wait, daemon=True)  # stands in for the import
+    preload.start()
+    with tracked_run(
+        Paths(tmp_path), MlflowConfig(experiment="lazy"), tags={"k": "v"}, preload=preload
+    ) as seed:
+        with child_run(seed, "fold 0") as fold:
+            fold.log_metrics({"m": 1.0})
+            assert seed.run_id is None and fold.run_id is None
+            release.set()
+        assert fold.run_id is not None and seed.run_id is not None
+    run = sqlite_store.get_run(fold.run_id)
+    assert run.data.tags[MLFLOW_PARENT_RUN_ID] == seed.run_id and run.data.metrics == {"m": 1.0}
+    assert run.data.tags["k"] == "v" and run.data.tags[TAG_RUN_KIND] == "fold"
+
+
+def test_the_split_is_the_runs_dataset_input(tmp_path: Path, sqlite_store: Any) -> None:
+    split_dir = tmp_path / "data" / "splits" / "alpha"
+    split_dir.mkdir(parents=True)
+    manifest_hash = "0123456789abcdef" * 4
+    paths = Paths(tmp_path)
+    run_ids = []
+    for context in ("training", "evaluation"):
+        with tracked_run(paths, MlflowConfig(experiment="data"), tags={"k": context}) as tracker:
+            tracker.log_split("alpha", split_dir, manifest_hash, context)
+        run_ids.append(tracker.run_id)
+    for run_id, context in zip(run_ids, ("training", "evaluation"), strict=True):
+        (dataset_input,) = sqlite_store.get_run(run_id).inputs.dataset_inputs
+        dataset = dataset_input.dataset
+        assert dataset.name == "alpha-split"
+        assert dataset.digest == manifest_hash[:SPLIT_DIGEST_LENGTH]
+        assert dataset.source_type == "local" and str(split_dir) in dataset.source
+        tags = {t.key: t.value for t in dataset_input.tags}
+        assert tags == {"mlflow.data.context": context, "fakenews.manifest_hash": manifest_hash}
+
+
+def test_the_experiment_opens_in_the_model_training_view(tmp_path: Path, sqlite_store: Any) -> None:
+    import mlflow
+
+    paths = Paths(tmp_path)
+    with tracked_run(paths, MlflowConfig(experiment="new"), tags={"k": "v"}):
+        pass
+    assert sqlite_store.get_experiment_by_name("new").tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+    # One made before the tag existed gets it; one whose kind a user chose keeps that.
+    old = sqlite_store.create_experiment("old")
+    chosen = sqlite_store.create_experiment("chosen", tags={EXPERIMENT_KIND_TAG: "finetuning"})
+    for name in ("old", "chosen"):
+        with tracked_run(paths, MlflowConfig(experiment=name), tags={"k": "v"}):
+            pass
+    assert EXPERIMENT_KIND == "custom_model_development"
+    assert sqlite_store.get_experiment(old).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+    assert sqlite_store.get_experiment(chosen).tags[EXPERIMENT_KIND_TAG] == "finetuning"
+    assert mlflow.get_experiment_by_name("new").tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
+
+
+def test_tag_filter_quotes_values_with_quotes() -> None:
+    assert tag_filter({"a": "x", "b": "it's"}) == "tags.`a` = 'x' and tags.`b` = \"it's\""
+
+
+def test_resume_takes_no_parent(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no parent"):
+        tracked_run(Paths(tmp_path), MlflowConfig(), tags={"k": "v"}, resume=True, parent={})
+
+
 # --- an unreachable http(s) tracking server ----------------------------------------------------
 
 
@@ -190,6 +370,32 @@ def test_a_closed_port_is_one_warning_and_no_wait(
     assert "MLFLOW_TRACKING_URI" in message and TIMEOUT_VARIABLE in message
     assert "untracked" in message
     assert not tracker.enabled and tracker.run_id is None
+
+
+def test_parents_children_and_splits_with_no_server_are_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = time.perf_counter()
+    with pytest.warns(UserWarning) as record:
+        for kind in ("train", "evaluate"):
+            with tracked_run(
+                Paths(tmp_path),
+                MlflowConfig(),
+                run_name=kind,
+                tags={TAG_RUN_KIND: kind},
+                parent=group(),
+                parent_name="alpha/lstm",
+            ) as tracker:
+                tracker.log_split("alpha", tmp_path, "abc", "training")
+                with child_run(tracker, "fold 0") as fold:
+                    use_every_tracker_call(fold, tmp_path)
+                use_every_tracker_call(tracker, tmp_path)
+    assert time.perf_counter() - started < 10
+    (message,) = mlflow_warnings(record.list)
+    assert uri in message and "untracked" in message
+    assert not tracker.enabled and not fold.enabled and fold.run_id is None
 
 
 def test_a_server_that_never_answers_costs_the_timeout(

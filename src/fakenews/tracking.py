@@ -1,4 +1,18 @@
-"""MLflow tracking for the stages: one run per train execution, evaluation added to it.
+"""MLflow tracking for the stages: runs grouped under one parent run per model configuration.
+
+Runs form a tree in the experiment (MLflow's nested runs, tag ``mlflow.parentRunId``)::
+
+    alpha/lstm                 parent: a container, one per (dataset, model, config hash)
+    ├── alpha/lstm seed 1      train child: one per seed, its own true duration
+    │   ├── fold 0             fold grandchild (k-fold on small datasets), see child_run
+    │   └── fold 1
+    └── alpha/lstm evaluate    evaluate child: a run of its own, not the train run reopened
+
+:func:`tracked_run` with ``parent=`` (the tags that identify the group) finds or creates the
+parent and starts the run under it; :func:`child_run` nests a run under an open one.
+:meth:`Tracker.log_split` records the split as the run's MLflow dataset input (the UI's
+Datasets column). :func:`connect` marks the experiment as a model-training one, so that MLflow 3's
+UI opens it in its classic runs view rather than the GenAI overview.
 
 The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides).
 Tracking is best effort: any MLflow failure is turned into one warning and the stage goes on.
@@ -26,7 +40,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +55,30 @@ TAG_DATASET = "fakenews.dataset"
 TAG_MODEL = "fakenews.model"
 TAG_MODEL_HASH = "fakenews.model_hash"
 TAG_CONFIG_HASH = "fakenews.config_hash"
+TAG_SEED = "fakenews.seed"
+TAG_RUN_KIND = "fakenews.run_kind"
+RUN_KIND_PARENT = "parent"  # the container of one (dataset, model, config) group
+RUN_KIND_TRAIN = "train"
+RUN_KIND_EVALUATE = "evaluate"
+RUN_KIND_FOLD = "fold"
+RUN_KINDS = (RUN_KIND_PARENT, RUN_KIND_TRAIN, RUN_KIND_EVALUATE, RUN_KIND_FOLD)
+# MLflow's own tag naming a run's parent: the UI draws the tree from it.
+MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
+
+# The experiment tag MLflow 3's UI reads to choose the experiment's page: "genai_development"
+# opens the GenAI overview (traces, evaluations), "custom_model_development" ("Machine learning")
+# the classic runs table. Found in mlflow 3.x's bundled UI,
+# mlflow/server/js/build/static/js/main.*.js: the ExperimentKind enum (GENAI_DEVELOPMENT=
+# "genai_development", CUSTOM_MODEL_DEVELOPMENT="custom_model_development", ...) and the hook
+# reading `e.find(e => "mlflow.experimentKind" === e.key)`; chunk 2809.*.js sets it with
+# setExperimentTag({key: "mlflow.experimentKind", ...}) when the user picks a kind. The Python
+# side sets the same tag in mlflow/demo/generators/traces.py (to "genai_development").
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+# A split's dataset input: name "<dataset>-split", digest this many leading characters of the
+# split manifest's hash (MLflow's datasets table holds at most 36; its own digests are 8-10).
+SPLIT_DIGEST_LENGTH = 12
 
 TIMEOUT_VARIABLE = "FAKENEWS_TRACKING_TIMEOUT"
 DEFAULT_TIMEOUT = 5.0
@@ -206,7 +244,16 @@ def connect(paths: Paths, config: MlflowConfig) -> Any:
     if experiment is None:
         # Keep artifacts beside the database, not wherever the stage happens to run.
         artifacts = paths.mlflow_artifacts.as_uri() if default_backend else None
-        mlflow.create_experiment(config.experiment, artifact_location=artifacts)
+        mlflow.create_experiment(
+            config.experiment,
+            artifact_location=artifacts,
+            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND},
+        )
+    elif EXPERIMENT_KIND_TAG not in experiment.tags:
+        # An experiment made before this tag was set; a kind someone chose in the UI is kept.
+        mlflow.MlflowClient().set_experiment_tag(
+            experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
+        )
     mlflow.set_experiment(config.experiment)
     return mlflow
 
@@ -250,6 +297,18 @@ def numeric_only(data: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def tag_filter(tags: Mapping[str, str]) -> str:
+    """An MLflow ``filter_string`` matching runs that carry all ``tags``.
+
+    MLflow's filter strings take no backslash escapes: a value holding ``'`` is double-quoted.
+    """
+
+    def quoted(value: str) -> str:
+        return f'"{value}"' if "'" in value else f"'{value}'"
+
+    return " and ".join(f"tags.`{k}` = {quoted(str(v))}" for k, v in tags.items())
+
+
 class Tracker:
     """Thin, failure-proof wrapper over one MLflow run.
 
@@ -257,6 +316,9 @@ class Tracker:
     (metrics with their own timestamps) and replayed once it is ready, at the first call after
     that or at the end. So a long fit shows live curves from its first epochs on, and a short
     stage never waits for the import before its work.
+
+    Every call names its run (``run_id``) instead of relying on MLflow's active run, so that a
+    tracker keeps logging to its own run while a child run (:func:`child_run`) is open.
     """
 
     def __init__(self, paths: Paths, config: MlflowConfig) -> None:
@@ -264,7 +326,10 @@ class Tracker:
         self.config = config
         self.enabled = True
         self._mlflow: Any = None
+        self._mlflow_client: Any = None
         self.run_id: str | None = None
+        self.parent_run_id: str | None = None
+        self.tags: dict[str, str] = {}  # the run's tags at its start, inherited by children
         self._opener: Callable[[], None] | None = None
         self._pending: list[Callable[[], None]] = []
         self._import: threading.Thread | None = None
@@ -285,11 +350,64 @@ class Tracker:
             self._mlflow = connect(self.paths, self.config)
         return self._mlflow
 
-    def start(self, run_name: str, tags: dict[str, str]) -> None:
+    def _store(self) -> Any:
+        """An ``MlflowClient``, for the calls the fluent API makes only on the active run."""
+        if self._mlflow_client is None:
+            self._mlflow_client = self._client().MlflowClient()
+        return self._mlflow_client
+
+    def find_or_create_parent(self, tags: Mapping[str, str], run_name: str | None) -> str:
+        """The id of the newest parent run carrying all ``tags``, created (and ended) if none.
+
+        The parent is only a container: created FINISHED at once, it holds no metrics of its
+        own and never becomes MLflow's active run. Raises on MLflow failures (the caller warns).
+        """
+        mlflow = self._client()
+        wanted = {**tags, TAG_RUN_KIND: RUN_KIND_PARENT}
+        runs = mlflow.search_runs(
+            experiment_names=[self.config.experiment],
+            filter_string=tag_filter(wanted),
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+            output_format="list",
+        )
+        if runs:
+            return str(runs[0].info.run_id)
+        from mlflow.tracking.context import registry as context_registry
+
+        client = self._store()
+        experiment = mlflow.get_experiment_by_name(self.config.experiment)
+        name = run_name or "/".join(str(v) for v in tags.values()) or "group"
+        # The context tags (user, source, git commit) a fluent start_run would add.
+        run_tags = context_registry.resolve_tags({**wanted, "mlflow.runName": name})
+        run = client.create_run(experiment.experiment_id, tags=run_tags, run_name=name)
+        client.set_terminated(run.info.run_id, "FINISHED")
+        return str(run.info.run_id)
+
+    def start(
+        self,
+        run_name: str,
+        tags: Mapping[str, str],
+        *,
+        parent: Mapping[str, str] | None = None,
+        parent_name: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> None:
+        """Start the run: under the parent group ``parent`` (its tags), under the run
+        ``parent_run_id``, or at the top level when neither is given."""
         try:
             mlflow = self._client()
-            run = mlflow.start_run(run_name=run_name, tags=tags)
-            self.run_id = run.info.run_id
+            tags = dict(tags)
+            if parent is not None:
+                parent_run_id = self.find_or_create_parent(parent, parent_name)
+                tags = {**parent, **tags}
+            run = mlflow.start_run(
+                run_name=run_name,
+                tags=tags,
+                parent_run_id=parent_run_id,
+                nested=parent_run_id is not None,
+            )
+            self.run_id, self.parent_run_id, self.tags = run.info.run_id, parent_run_id, tags
         except Exception as error:
             self._fail("starting a run", error)
 
@@ -297,10 +415,9 @@ class Tracker:
         """Reopen the newest run carrying all ``tags`` (the train run of this model)."""
         try:
             mlflow = self._client()
-            query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
             runs = mlflow.search_runs(
                 experiment_names=[self.config.experiment],
-                filter_string=query,
+                filter_string=tag_filter(tags),
                 order_by=["attributes.start_time DESC"],
                 max_results=1,
                 output_format="list",
@@ -310,6 +427,7 @@ class Tracker:
                 self.enabled = False
                 return False
             self.run_id = runs[0].info.run_id
+            self.tags = dict(runs[0].data.tags)
             mlflow.start_run(run_id=self.run_id)
             return True
         except Exception as error:
@@ -351,7 +469,7 @@ class Tracker:
         def call() -> None:
             if self.enabled:
                 try:
-                    self._mlflow.log_params(flat)
+                    self._mlflow.log_params(flat, run_id=self.run_id)
                 except Exception as error:
                     self._fail("logging params", error)
 
@@ -363,7 +481,9 @@ class Tracker:
         def call() -> None:
             if self.enabled:
                 try:
-                    self._mlflow.log_metrics(values, step=step, timestamp=timestamp)
+                    self._mlflow.log_metrics(
+                        values, step=step, timestamp=timestamp, run_id=self.run_id
+                    )
                 except Exception as error:
                     self._fail("logging metrics", error)
 
@@ -375,9 +495,47 @@ class Tracker:
         def call() -> None:
             if self.enabled:
                 try:
-                    self._mlflow.set_tags(tags)
+                    from mlflow.entities import RunTag
+
+                    run_tags = [RunTag(k, str(v)) for k, v in tags.items()]
+                    self._store().log_batch(self.run_id, tags=run_tags)
                 except Exception as error:
                     self._fail("setting tags", error)
+
+        self._call(call)
+
+    def log_split(self, dataset: str, split_dir: Path, manifest_hash: str, context: str) -> None:
+        """Record the split as this run's MLflow dataset input (the UI's Datasets column).
+
+        Name ``<dataset>-split``, digest the first :data:`SPLIT_DIGEST_LENGTH` characters of
+        ``manifest_hash`` (the whole hash is the input's tag ``fakenews.manifest_hash``), source
+        the local ``split_dir``; ``context`` as MLflow's ``mlflow.data.context`` ("training",
+        "evaluation", ...). Runs on the same split show the same name and digest.
+        """
+        source_uri = str(Path(split_dir).resolve())
+
+        def call() -> None:
+            if self.enabled:
+                try:
+                    from mlflow.data.meta_dataset import MetaDataset
+                    from mlflow.data.sources import LocalArtifactDatasetSource
+                    from mlflow.entities import DatasetInput, InputTag
+                    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+                    dataset_entity = MetaDataset(
+                        LocalArtifactDatasetSource(source_uri),
+                        name=f"{dataset}-split",
+                        digest=manifest_hash[:SPLIT_DIGEST_LENGTH],
+                    )._to_mlflow_entity()
+                    input_tags = [
+                        InputTag(MLFLOW_DATASET_CONTEXT, context),
+                        InputTag("fakenews.manifest_hash", manifest_hash),
+                    ]
+                    self._store().log_inputs(
+                        self.run_id, datasets=[DatasetInput(dataset_entity, input_tags)]
+                    )
+                except Exception as error:
+                    self._fail("logging the split", error)
 
         self._call(call)
 
@@ -387,9 +545,13 @@ class Tracker:
             if self.enabled:
                 try:
                     if Path(path).is_dir():
-                        self._mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+                        self._mlflow.log_artifacts(
+                            str(path), artifact_path=artifact_path, run_id=self.run_id
+                        )
                     else:
-                        self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+                        self._mlflow.log_artifact(
+                            str(path), artifact_path=artifact_path, run_id=self.run_id
+                        )
                 except Exception as error:
                     self._fail("logging artifacts", error)
 
@@ -400,31 +562,17 @@ class Tracker:
             self._ready(wait=True)
         if self._mlflow is not None and self.run_id is not None:
             try:
-                self._mlflow.end_run(status=status)
+                active = self._mlflow.active_run()
+                if active is not None and active.info.run_id == self.run_id:
+                    self._mlflow.end_run(status=status)
+                else:  # not the innermost active run (ended out of order, or another thread)
+                    self._store().set_terminated(self.run_id, status)
             except Exception as error:
                 self._fail("ending the run", error)
 
 
 @contextmanager
-def tracked_run(
-    paths: Paths,
-    config: MlflowConfig,
-    *,
-    run_name: str | None = None,
-    tags: dict[str, str],
-    resume: bool = False,
-    preload: threading.Thread | None = None,
-) -> Iterator[Tracker]:
-    """A run for the duration of the block; marked FAILED if the block raises.
-
-    ``preload``: a thread importing mlflow (:func:`import_in_background`); the run then opens
-    once it has finished (see :class:`Tracker`), so the block's work starts at once.
-    """
-    tracker = Tracker(paths, config)
-    if resume:
-        tracker.open_later(lambda: tracker.resume(tags), preload)
-    else:
-        tracker.open_later(lambda: tracker.start(run_name or "run", tags), preload)
+def _run_block(tracker: Tracker) -> Iterator[Tracker]:
     try:
         yield tracker
     except BaseException:
@@ -439,6 +587,72 @@ def parent_tags(dataset: str, model_name: str, config: Any) -> dict[str, str]:
     settings.pop("seed", None)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     return {TAG_DATASET: dataset, TAG_MODEL: model_name, TAG_CONFIG_HASH: digest}
+
+
+def tracked_run(
+    paths: Paths,
+    config: MlflowConfig,
+    *,
+    run_name: str | None = None,
+    tags: Mapping[str, str],
+    parent: Mapping[str, str] | None = None,
+    parent_name: str | None = None,
+    resume: bool = False,
+    preload: threading.Thread | None = None,
+) -> AbstractContextManager[Tracker]:
+    """A run for the duration of the block; marked FAILED if the block raises.
+
+    ``parent``: the tags identifying the run's group (e.g. dataset, model and config hash). The
+    run then starts as a child of the newest run with all those tags and ``fakenews.run_kind =
+    parent``, which is created first (named ``parent_name``, ended at once) when there is none;
+    the child carries the parent's tags too. ``resume``: reopen the newest run carrying ``tags``
+    instead of starting one (the old evaluate-into-train scheme; not with ``parent``).
+    ``preload``: a thread importing mlflow (:func:`import_in_background`); the run then opens
+    once it has finished (see :class:`Tracker`), so the block's work starts at once.
+    """
+    if resume and parent is not None:
+        raise ValueError("tracked_run: resume reopens an existing run; it takes no parent")
+    tracker = Tracker(paths, config)
+    if resume:
+        tracker.open_later(lambda: tracker.resume(dict(tags)), preload)
+    else:
+        tracker.open_later(
+            lambda: tracker.start(run_name or "run", tags, parent=parent, parent_name=parent_name),
+            preload,
+        )
+    return _run_block(tracker)
+
+
+def child_run(
+    tracker: Tracker, run_name: str, tags: Mapping[str, str] | None = None
+) -> AbstractContextManager[Tracker]:
+    """A run nested under ``tracker``'s open run for the duration of the block (a fold under its
+    seed run, say); marked FAILED if the block raises.
+
+    It carries ``tracker``'s start tags overridden by ``tags``, with ``fakenews.run_kind =
+    fold`` unless ``tags`` name another kind. It opens when ``tracker``'s run does (after the
+    same background import), and is off, silently, when ``tracker`` is: that has warned already.
+    Nest the blocks (the child's inside the parent's), as MLflow's active runs are a stack.
+    """
+    child = Tracker(tracker.paths, tracker.config)
+    extra = dict(tags or {})
+
+    def opener() -> None:
+        tracker._ready(wait=True)
+        if not tracker.enabled or tracker.run_id is None:
+            child.enabled = False
+            return
+        child._mlflow, child._mlflow_client = tracker._mlflow, tracker._mlflow_client
+        inherited = {k: v for k, v in tracker.tags.items() if not k.startswith("mlflow.")}
+        child_tags = {**inherited, TAG_RUN_KIND: RUN_KIND_FOLD, **extra}
+        child.start(run_name, child_tags, parent_run_id=tracker.run_id)
+
+    if not tracker.enabled:
+        child.enabled = False
+    else:
+        waiting = tracker._opener is not None
+        child.open_later(opener, tracker._import if waiting else None)
+    return _run_block(child)
 
 
 def train_tags(paths: Paths, dataset: str, model: str) -> dict[str, str]:
