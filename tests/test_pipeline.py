@@ -108,7 +108,7 @@ def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -
     return f"{name}-{SEEDS_RUN[model][0] if seed is None else seed}"
 
 
-def model_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
+def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
     """Every seed's stage of ``stage`` for these datasets and models."""
     if stage == "transfer":
         return {model_stage(stage, d, m) for d in datasets for m in models}
@@ -225,7 +225,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
     }
     for stage in ("train", "evaluate", "transfer"):
-        expected |= model_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
+        expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     assert stages_run(first) == expected | {"overlap", "report"}
 
     for dataset in ("alpha", "beta"):
@@ -236,10 +236,18 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert metrics["seed_free"] is True and metrics["folds"] == 5
         for seed in (42, 43):
             assert (repo / "metrics" / dataset / "lstm" / f"seed-{seed}.json").is_file()
-            assert len(list((repo / "models" / dataset / "lstm" / f"seed-{seed}").glob("fold-*"))) == 5
+            assert (
+                len(list((repo / "models" / dataset / "lstm" / f"seed-{seed}").glob("fold-*"))) == 5
+            )
         assert set(metrics["confusion_matrix"]) == {"tn", "fp", "fn", "tp"}
         predictions = pd.read_parquet(
-            repo / "data" / "evaluation" / dataset / "tfidf_logreg" / "seed-42" / "predictions.parquet"
+            repo
+            / "data"
+            / "evaluation"
+            / dataset
+            / "tfidf_logreg"
+            / "seed-42"
+            / "predictions.parquet"
         )
         # k-fold: every row of the dataset is scored once, by the fold model that did not see it.
         prepared = pd.read_parquet(repo / "data" / "prepared" / dataset / "data.parquet")
@@ -272,7 +280,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         json.loads((repo / "metrics" / "alpha" / "lstm" / f"seed-{s}.json").read_text())
         for s in (42, 43)
     ]
-    assert lstm_row["accuracy"] == pytest.approx(np.mean([m["accuracy"] for m in per_seed]), abs=1e-6)
+    assert lstm_row["accuracy"] == pytest.approx(
+        np.mean([m["accuracy"] for m in per_seed]), abs=1e-6
+    )
     assert lstm_row["accuracy_std"] == pytest.approx(
         np.std([m["accuracy"] for m in per_seed], ddof=1), abs=1e-6
     )
@@ -321,45 +331,100 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
 
     lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
     assert [row["epoch"] for row in lstm["history"]] == [1, 2]
+    # MLflow: one parent per dataset x model, a train and an evaluate child per seed, each with
+    # its own true duration, the split as its dataset input; a model-training experiment.
     runs = mlflow_runs(repo)
-    assert len(runs) == 4
+    n_runs = len(runs)
+    kinds = [r.data.tags.get("fakenews.run_kind") for r in runs]
+    n_seeded = 2 * sum(len(s) for s in SEEDS_RUN.values())  # (dataset, model, seed) triples
+    assert sorted(kinds) == sorted(
+        ["parent"] * 4 + ["train"] * n_seeded + ["evaluate"] * n_seeded + ["register"] * 2
+    )
+    by_id = {r.info.run_id: r for r in runs}
+    manifests = {
+        d: json.loads((repo / "data" / "split" / d / "manifest.json").read_text())
+        for d in ("alpha", "beta")
+    }
     for r in runs:
-        assert r.data.tags["fakenews.model"] in {"tfidf_logreg", "lstm"}
-        assert r.data.tags["git_commit"] != "unknown" and "data_hash" in r.data.tags
-        assert "val_accuracy" in r.data.metrics and "test_accuracy" in r.data.metrics
-        if r.data.tags["fakenews.model"] == "tfidf_logreg":
-            assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
-        else:
-            assert "val_loss" in r.data.metrics  # per-epoch curve, logged as step metrics
+        tags = r.data.tags
+        assert tags["fakenews.model"] in {"tfidf_logreg", "lstm"}
+        if tags["fakenews.run_kind"] == "parent":
+            continue
+        parent = by_id[tags["mlflow.parentRunId"]]
+        assert parent.data.tags["fakenews.run_kind"] == "parent"
+        assert parent.data.tags["fakenews.dataset"] == tags["fakenews.dataset"]
+        if tags["fakenews.run_kind"] == "register":
+            continue
+        assert tags["git_commit"] != "unknown" or tags["fakenews.run_kind"] == "evaluate"
+        (split_input,) = r.inputs.dataset_inputs
+        dataset = tags["fakenews.dataset"]
+        assert split_input.dataset.name == f"{dataset}-split"
+        assert split_input.dataset.digest == manifests[dataset]["hash"][:12]
+        if tags["fakenews.run_kind"] == "train":
+            assert "data_hash" in tags and "val_accuracy" in r.data.metrics
+            assert "test_accuracy" not in r.data.metrics
+            if tags["fakenews.model"] == "tfidf_logreg":
+                assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
+            else:
+                assert "fold0.val_loss" in r.data.metrics  # per-epoch curve, per fold
+            # Its duration is the fit's: evaluation runs later, in a run of its own.
+            evaluations = [
+                e for e in runs
+                if e.data.tags.get("fakenews.run_kind") == "evaluate"
+                and e.data.tags["mlflow.parentRunId"] == tags["mlflow.parentRunId"]
+                and e.data.tags["fakenews.seed"] == tags["fakenews.seed"]
+            ]  # fmt: skip
+            (evaluation,) = evaluations
+            assert r.info.end_time <= evaluation.info.start_time
+            assert "test_accuracy" in evaluation.data.metrics
+    from mlflow.tracking import MlflowClient
 
-    # `fakenews predict` gives the evaluate stage's probabilities, for each model family.
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("fakenews")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+    # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
+    # gives the probabilities evaluate got from that model on its test fold.
+    from fakenews.predict import resolve_model_dir
+
     for model in ("tfidf_logreg", "lstm"):
+        served = resolve_model_dir(f"alpha/{model}", root=repo)
+        seed_dir, fold = served.parent.name, served.name
+        assert seed_dir.startswith("seed-") and fold.startswith("fold-")
         scored = repo.parent / "scored" / f"{model}.parquet"  # outside the git repo
+        fold_test = f"data/split/alpha/folds/{fold}/test.parquet"
         run(repo, sys.executable, "-m", "fakenews.cli", "predict", "--model",
-            f"models/alpha/{model}", "--input", "data/split/alpha/test.parquet",
-            "--output", str(scored))  # fmt: skip
+            f"alpha/{model}", "--input", fold_test, "--output", str(scored))  # fmt: skip
         evaluated = pd.read_parquet(
-            repo / "data" / "evaluation" / "alpha" / model / "predictions.parquet"
-        )
+            repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"
+        ).set_index("id")
         predicted = pd.read_parquet(scored)
-        assert predicted["id"].astype(str).tolist() == evaluated["id"].tolist()
-        np.testing.assert_allclose(predicted["prob_fake"], evaluated["prob_fake"], atol=1e-6)
+        expected = evaluated.loc[predicted["id"].astype(str), "prob_fake"].to_numpy()
+        np.testing.assert_allclose(predicted["prob_fake"], expected, atol=1e-6)
 
-    # The report registered each dataset's best model by validation F1 (ties: first listed).
+    # The report registered each dataset's best model by mean validation F1 over its runs
+    # (ties: first listed), serving its best-validation run.
     models = ["tfidf_logreg", "lstm"]
     for dataset in ("alpha", "beta"):
         val_f1 = {
-            m: json.loads((repo / "models" / dataset / m / "model.json").read_text())["training"][
-                "val"
-            ]["f1_macro"]
+            m: {
+                seed: json.loads(
+                    (repo / "models" / dataset / m / f"seed-{seed}" / "run.json").read_text()
+                )["training"]["val"]["f1_macro"]
+                for seed in SEEDS_RUN[m]
+            }
             for m in models
         }
+        mean = {m: float(np.mean(list(v.values()))) for m, v in val_f1.items()}
         (version,) = registered_versions(repo, dataset)
-        best = max(models, key=lambda m: (val_f1[m], -models.index(m)))
+        best = max(models, key=lambda m: (mean[m], -models.index(m)))
         assert version.tags["fakenews.model"] == best
+        best_seed = max(SEEDS_RUN[best], key=lambda s: (val_f1[best][s], -s))
+        assert version.tags["fakenews.seed"] == str(best_seed)
         assert "data_hash" in version.tags and version.run_id
         # One "best": the report's ★ and summary.json name the registry's model.
         assert [m for m in models if summary[dataset][m]["best"]] == [best]
+        assert summary[dataset][best]["serving_seed"] == best_seed
         assert f"★ {best} |" in (repo / "reports" / "report.md").read_text()
 
     # A second repro does nothing, and logs nothing; a forced report registers nothing new.
@@ -367,19 +432,17 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert stages_run(run(repo, "dvc", "repro")) == set()
     assert stages_run(run(repo, "dvc", "repro", "--force", "--single-item", "report")) == {"report"}
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
-    assert len(mlflow_runs(repo)) == 4
+    assert len(mlflow_runs(repo)) == n_runs
     assert (repo / "reports" / "report.md").read_bytes() == report_before
     assert [len(registered_versions(repo, d)) for d in ("alpha", "beta")] == [1, 1]
 
     # Code edits invalidate exactly the stages that run that code (dvc.yaml deps are true).
     every_stage = set(run(repo, "dvc", "stage", "list", "--name-only").split())
     model_stages = {
-        stage: {
-            model_stage(s, d, m)
-            for s in ("train", "evaluate", "transfer")
-            for d in ("alpha", "beta")
-        }
-        for stage, m in (("linear", "tfidf_logreg"), ("recurrent", "lstm"))
+        family: set().union(
+            *(seed_stages(s, ("alpha", "beta"), (m,)) for s in ("train", "evaluate", "transfer"))
+        )
+        for family, m in (("linear", "tfidf_logreg"), ("recurrent", "lstm"))
     }
     for edited, expected_changed in (
         ("src/fakenews/nn/recurrent.py", model_stages["recurrent"] | {"report"}),
@@ -419,8 +482,31 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
     } | {"report"}
     runs = mlflow_runs(repo)
-    assert len(runs) == 6
-    assert sorted(r.data.tags.get("dvc_experiment", "") for r in runs)[-2:] == ["low-c", "low-c"]
+    # A new config: a new parent per dataset, and its train and evaluate runs.
+    assert len(runs) == n_runs + 6
+    low_c = [r for r in runs if r.data.tags.get("dvc_experiment") == "low-c"]
+    assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["train", "train"]
+
+    # Adding a seed trains and evaluates only that seed, then the report; no transfer reruns
+    # (it uses the first seed). With 3 runs, lstm is now tested against the seed-free model.
+    exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43,44]", "-n", "seed-44")
+    assert stages_run(exp) == {
+        model_stage(stage, d, "lstm", 44)
+        for stage in ("train", "evaluate")
+        for d in ("alpha", "beta")
+    } | {"report"}
+    SEEDS_RUN["lstm"] = [42, 43, 44]
+    summary = json.loads((repo / "metrics" / "summary.json").read_text())
+    for dataset in ("alpha", "beta"):
+        assert summary[dataset]["lstm"]["runs"] == 3
+        tested = [summary[dataset][m]["tested_against_best"] for m in models]
+        assert True in tested  # the non-best model, against the best
+    shown = run(repo, "dvc", "exp", "show", "--json")
+    assert "seed-44" in shown
+    # Removing it again retrains nothing.
+    exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43]", "-n", "no-44")
+    assert stages_run(exp) <= {"report"}
+    SEEDS_RUN["lstm"] = [42, 43]
 
     # A new dataset runs only its own branch, plus the existing models' transfer to its test
     # split (nothing is retrained or re-evaluated), and the report.
@@ -433,11 +519,8 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "split@gamma",
         "audit@gamma",
         "overlap",
-        *(
-            model_stage(s, "gamma", m)
-            for s in ("train", "evaluate")
-            for m in ("tfidf_logreg", "lstm")
-        ),
+        *seed_stages("train", ("gamma",), ("tfidf_logreg", "lstm")),
+        *seed_stages("evaluate", ("gamma",), ("tfidf_logreg", "lstm")),
         *(
             model_stage("transfer", d, m)
             for d in ("alpha", "beta", "gamma")
@@ -455,9 +538,12 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
         model_stage("evaluate", "alpha", "tfidf_logreg"),
         model_stage("evaluate", "alpha", "lstm"),
     )
-    split = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
+    split_dir = repo / "data" / "split" / "alpha"
+    split = {
+        str(p.relative_to(split_dir)): p.read_bytes() for p in split_dir.rglob("*") if p.is_file()
+    }
     before = {
-        m: json.loads((repo / "metrics" / "alpha" / f"{m}.json").read_text())
+        m: json.loads((repo / "metrics" / "alpha" / m / "seed-42.json").read_text())
         for m in ("tfidf_logreg", "lstm")
     }
     stages = ["split@alpha"] + [
@@ -465,9 +551,11 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
     ]
     for stage in stages:
         assert stages_run(run(repo, "dvc", "repro", "--force", "-s", stage)) == {stage}
-    again = {p.name: p.read_bytes() for p in (repo / "data" / "split" / "alpha").iterdir()}
+    again = {
+        str(p.relative_to(split_dir)): p.read_bytes() for p in split_dir.rglob("*") if p.is_file()
+    }
     assert again == split
     for model, metrics in before.items():
-        rerun = json.loads((repo / "metrics" / "alpha" / f"{model}.json").read_text())
+        rerun = json.loads((repo / "metrics" / "alpha" / model / "seed-42.json").read_text())
         metrics.pop("efficiency"), rerun.pop("efficiency")
         assert rerun == metrics, model

@@ -141,7 +141,7 @@ def test_too_small_dataset_is_a_clear_error(tmp_path: Path) -> None:
     prepared = _prepared(tmp_path, n=3)
     with pytest.raises(DatasetError, match="split is empty"):
         split_dataset("tiny", SplitConfig(folds_below_rows=None), prepared, tmp_path / "s")
-    with pytest.raises(DatasetError, match="lower split.folds"):
+    with pytest.raises(DatasetError, match=r"lower split\.folds"):
         split_dataset("tiny", SplitConfig(), _prepared(tmp_path / "more", n=12), tmp_path / "s")
     assert not (tmp_path / "s").exists()
 

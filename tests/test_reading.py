@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from fakenews.config import parse_params
-from fakenews.evaluation import first_window_scores
-from fakenews.report import ModelResult, first_window_rows, reading_rows
+from fakenews.evaluation import Scored, first_window_probs, first_window_scores
+from fakenews.report import ModelResult, RunResult, first_window_rows, reading_rows
 
 
 class Windowed:
@@ -44,7 +44,7 @@ def test_first_window_scores_redo_only_the_texts_longer_than_one_window(params: 
     labels = np.array([0, 1, 0, 1, 0, 1])
     model = Windowed()
     probs = model.predict_proba(texts)
-    scores = first_window_scores(model, texts, labels, probs, model.reading_share(texts), params)
+    scores = first_window_scores(labels, scored(model, texts, probs), params)
     assert scores is not None and model.head is not None
     assert model.head.predicted == ["abcdefgh", "abcdefghijkl", "abcdefgh"]
     assert scores["texts_predicted_again"] == 3
@@ -58,13 +58,22 @@ def test_no_first_window_scores_when_every_text_fits_one(params: Any) -> None:
     texts, labels = ["abc", "ab", "abcd"], np.array([0, 1, 0])
     model = Windowed()
     probs = model.predict_proba(texts)
-    assert first_window_scores(model, texts, labels, probs, np.ones(3), params) is None
+    assert first_window_scores(labels, scored(model, texts, probs), params) is None
     truncating = Windowed(whole=False)
-    assert first_window_scores(truncating, texts, labels, probs, np.ones(3), params) is None
+    assert first_window_scores(labels, scored(truncating, texts, probs), params) is None
+
+
+def scored(model: Any, texts: list[str], probs: np.ndarray) -> Scored:
+    """What evaluate scores one test split with: the model's reading and its first window's."""
+    shares = model.reading_share(texts)
+    head = first_window_probs(model, texts, probs, shares)
+    head_shares, head_probs, again = head or (None, None, 0)
+    return Scored(pd.DataFrame(), probs, shares, head_shares, head_probs, again, 0.0)
 
 
 def _result(dataset: str, model: str, metrics: dict[str, Any]) -> ModelResult:
-    return ModelResult(dataset, model, "transformer", metrics, pd.DataFrame())
+    run = RunResult(seed=42, metrics=metrics, predictions=pd.DataFrame(), val_f1=None)
+    return ModelResult(dataset, model, "transformer", runs=[run], serving=run)
 
 
 def test_report_tables_show_reading_and_first_window_scores(tmp_path: Path) -> None:

@@ -123,7 +123,9 @@ def test_registered_best_model_prepares_raw_tweets(project: tuple[Paths, Params]
     paths, params = project
     best = best_model(params, paths, "constraint")
     assert best is not None
-    evaluated = pd.read_parquet(paths.evaluation("constraint", best.model, 42) / "predictions.parquet")
+    evaluated = pd.read_parquet(
+        paths.evaluation("constraint", best.model, 42) / "predictions.parquet"
+    )
     raw = raw_test_tweets(paths).merge(evaluated[["id"]], on="id")
     loaded = mlflow.pyfunc.load_model("models:/fakenews-constraint@best")
     scored = raw.assign(p=loaded.predict(raw[["text"]])["prob_fake"]).merge(evaluated, on="id")

@@ -16,9 +16,9 @@ import pytest
 from fakenews import tracking
 from fakenews.config import MlflowConfig, Params
 from fakenews.io import write_json
-from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths
 from fakenews.registry import register_best_models
+from fakenews.runs import RUN_INFO_FILE
 from fakenews.tracking import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
@@ -470,7 +470,7 @@ def test_registration_with_no_server_is_one_warning_for_all_datasets(
     datasets = ("alpha", "beta", "gamma")
     for dataset in datasets:  # best_model needs only each model's validation F1
         write_json(
-            paths.model(dataset, "tfidf_logreg") / MODEL_INFO_FILE,
+            paths.run(dataset, "tfidf_logreg", 42) / RUN_INFO_FILE,
             {"training": {"val": {"f1_macro": 0.8}}},
         )
     params = Params(
@@ -499,7 +499,7 @@ def test_an_unreachable_registry_server_is_named(
 
     paths = Paths(tmp_path)
     write_json(
-        paths.model("alpha", "tfidf_logreg") / MODEL_INFO_FILE,
+        paths.run("alpha", "tfidf_logreg", 42) / RUN_INFO_FILE,
         {"training": {"val": {"f1_macro": 0.8}}},
     )
     params = Params(

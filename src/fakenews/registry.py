@@ -27,7 +27,7 @@ from fakenews.config import MlflowConfig, Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, sha256_tree
 from fakenews.models import MODEL_INFO_FILE
-from fakenews.paths import Paths
+from fakenews.paths import Paths, run_name
 from fakenews.runs import serving_dir
 from fakenews.selection import (
     mean_score,
@@ -36,6 +36,7 @@ from fakenews.selection import (
     serving_seed,
 )
 from fakenews.tracking import (
+    MLFLOW_PARENT_RUN_ID,
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
@@ -291,18 +292,22 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
         TAG_SEED: str(candidate.seed),
         TAG_RUN_KIND: "train",
     }
-    run = training_run(mlflow, config, {**run_tags, TAG_MODEL_HASH: model_hash})
+    run = training_run(mlflow, config, run_tags)
     tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
     with warnings.catch_warnings(), quiet_artifact_copies():
         warnings.filterwarnings("ignore", message=".*input example.*")
-        # Into the training run when it is found, so the version links to it in `mlflow ui`.
-        with (
-            mlflow.start_run(run_id=run.info.run_id)
-            if run is not None
-            else mlflow.start_run(
-                run_name=f"{candidate.dataset}/{candidate.model} (registered)",
-                tags={**run_tags, TAG_MODEL_HASH: model_hash},
-            )
+        # A run of its own (not the train run reopened, whose duration would then span until
+        # now), under the train run's parent, so the version links to the group in `mlflow ui`.
+        parent_id = run.data.tags.get(MLFLOW_PARENT_RUN_ID) if run is not None else None
+        with mlflow.start_run(
+            run_name=f"{run_name(candidate.seed or 0)} register",
+            tags={
+                **run_tags,
+                TAG_RUN_KIND: "register",
+                TAG_MODEL_HASH: model_hash,
+                **({MLFLOW_PARENT_RUN_ID: parent_id} if parent_id else {}),
+                **({"train_run_id": run.info.run_id} if run is not None else {}),
+            },
         ) as active:
             logged = mlflow.pyfunc.log_model(
                 name=PYFUNC_NAME,
