@@ -315,8 +315,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert f"id='{section}'" in html, section
     # Self-contained: figures inline, nothing fetched from elsewhere.
     assert html.count("<svg") >= 10 and not re.search(r"(src|href)=[\"']https?:", html)
-    transfer = json.loads((repo / "metrics" / "alpha" / "transfer" / "lstm.json").read_text())
-    assert set(transfer["targets"]) == {"beta"}
+    transfer = json.loads(
+        (repo / "metrics" / "alpha" / "transfer" / "tfidf_logreg.json").read_text()
+    )
+    assert set(transfer["targets"]) == {"beta"} and transfer["seed"] == 42
+    # A k-fold source transfers its reference run's best-validation fold model.
+    assert re.fullmatch(r"models/alpha/tfidf_logreg/seed-42/fold-\d", transfer["model_dir"])
     beta = transfer["targets"]["beta"]
     assert set(beta["ci"]) == {"accuracy", "f1_macro", "roc_auc"} and beta["constant"] is False
     assert beta["ci"]["roc_auc"]["low"] <= beta["roc_auc"] <= beta["ci"]["roc_auc"]["high"]
@@ -355,13 +359,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert parent.data.tags["fakenews.dataset"] == tags["fakenews.dataset"]
         if tags["fakenews.run_kind"] == "register":
             continue
-        assert tags["git_commit"] != "unknown" or tags["fakenews.run_kind"] == "evaluate"
         (split_input,) = r.inputs.dataset_inputs
         dataset = tags["fakenews.dataset"]
         assert split_input.dataset.name == f"{dataset}-split"
         assert split_input.dataset.digest == manifests[dataset]["hash"][:12]
         if tags["fakenews.run_kind"] == "train":
-            assert "data_hash" in tags and "val_accuracy" in r.data.metrics
+            assert tags["git_commit"] != "unknown" and "data_hash" in tags
+            assert "val_accuracy" in r.data.metrics
             assert "test_accuracy" not in r.data.metrics
             if tags["fakenews.model"] == "tfidf_logreg":
                 assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
@@ -482,8 +486,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
     } | {"report"}
     runs = mlflow_runs(repo)
-    # A new config: a new parent per dataset, and its train and evaluate runs.
-    assert len(runs) == n_runs + 6
+    # A new config: a new parent per dataset, and its train and evaluate runs (plus a register
+    # run per dataset where it became the best model).
+    registered = sum(r.data.tags.get("fakenews.run_kind") == "register" for r in runs)
+    assert len(runs) - registered == n_runs - 2 + 6
     low_c = [r for r in runs if r.data.tags.get("dvc_experiment") == "low-c"]
     assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["train", "train"]
 

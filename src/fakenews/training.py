@@ -26,6 +26,7 @@ from fakenews.tracking import (
     TAG_MODEL_HASH,
     TAG_RUN_KIND,
     TAG_SEED,
+    child_run,
     flatten,
     parent_tags,
     tracked_run,
@@ -127,10 +128,18 @@ def train(
             else:
                 fold_summaries, val_parts = [], []
                 for k, fold_dir in enumerate(folds):
-                    log_fold = fold_logger(tracker, k)
-                    fold_summary = fit_one(
-                        dataset, model_name, config, fold_dir, tmp / fold_name(k), log_fold
-                    )
+                    # Each fold is a child of the seed's run: its own curve, scores and duration.
+                    with child_run(tracker, f"{run_name(seed)} {fold_name(k)}") as fold_run:
+                        fold_summary = fit_one(
+                            dataset, model_name, config, fold_dir, tmp / fold_name(k),
+                            fold_run.log_metrics,
+                        )  # fmt: skip
+                        fold_run.log_metrics(
+                            {
+                                "train_seconds": fold_summary["train_seconds"],
+                                **{f"val_{n}": v for n, v in flatten(fold_summary["val"]).items()},
+                            }
+                        )
                     val_parts.append(fold_summary.pop("val_predictions"))
                     fold_summaries.append(fold_summary)
                 # The training curve shown is fold 0's; every fold's is in its model.json.
@@ -181,15 +190,6 @@ def train(
         summary["train_seconds"],
     )
     return summary
-
-
-def fold_logger(tracker: Any, fold: int) -> Any:
-    """Training-curve metrics of one fold, under its own names (``fold<k>.val_loss``)."""
-
-    def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
-        tracker.log_metrics({f"fold{fold}.{k}": v for k, v in metrics.items()}, step=step)
-
-    return log_metrics
 
 
 @dataclass

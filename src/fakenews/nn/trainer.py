@@ -73,7 +73,9 @@ class TorchTrainingConfig(ModelConfig):
         description="Cap on batch size x longest length (long texts get smaller batches); "
         "null: no cap.",
     )
-    num_threads: int | None = Field(None, ge=1, description="CPU threads; null: all cores.")
+    num_threads: int | None = Field(
+        None, ge=1, description="CPU threads; null: every core this process may run on."
+    )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "auto",
@@ -116,8 +118,15 @@ def autocast_dtype(config: TorchTrainingConfig, device: torch.device) -> torch.d
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def available_cores() -> int:
+    """Cores this process may run on: its CPU affinity (taskset, cgroups), not the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def configure_threads(config: TorchTrainingConfig) -> int:
-    threads = config.num_threads or os.cpu_count() or 1
+    threads = config.num_threads or available_cores()
     torch.set_num_threads(threads)
     return threads
 
