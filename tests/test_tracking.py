@@ -545,3 +545,40 @@ def test_mlflow_http_retries_are_capped_unless_the_user_set_them(
     assert mlflow_env.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get() == 1
     assert mlflow_env.MLFLOW_HTTP_REQUEST_TIMEOUT.get() == 300
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
+
+
+def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any) -> None:
+    from fakenews.run_groups import summarise_parent_runs
+
+    paths = Paths(tmp_path)
+    params = Params(
+        datasets={"alpha": {}},
+        models={"linear": [], "recurrent": ["lstm"], "transformer": []},
+        train={"lstm": {}},
+        mlflow=MlflowConfig(experiment="tree"),
+    )
+    children = []
+    for seed in ("42", "43"):
+        for kind in ("train", "evaluate"):
+            with tracked_run(
+                paths,
+                params.mlflow,
+                run_name=f"seed-{seed} {kind}",
+                tags={TAG_RUN_KIND: kind, TAG_SEED: seed},
+                parent=group(),
+                parent_name="alpha/lstm",
+            ) as child:
+                time.sleep(0.01)
+            children.append(sqlite_store.get_run(child.run_id))
+    row = {
+        "runs": 2, "seeds": [42, 43], "serving_seed": 43, "val_f1_macro": 0.7,
+        **{k: 0.6 for k in ("accuracy", "f1_macro", "roc_auc")},
+        **{f"{k}_std": 0.01 for k in ("accuracy", "f1_macro", "roc_auc")},
+    }  # fmt: skip
+    assert summarise_parent_runs({"alpha": {"lstm": row}}, params, paths) == 1
+    parent = sqlite_store.get_run(children[0].data.tags[MLFLOW_PARENT_RUN_ID])
+    assert parent.data.metrics["test_f1_macro_mean"] == 0.6
+    assert parent.data.metrics["test_f1_macro_std"] == 0.01 and parent.data.metrics["runs"] == 2
+    assert parent.data.tags["fakenews.serving_seed"] == "43"
+    # The parent now spans its runs: it ends when its last child ended.
+    assert parent.info.end_time == max(c.info.end_time for c in children)

@@ -1,8 +1,9 @@
 """Which trained models exist, which is best, and the MLflow model registry.
 
-The report stage registers, for each dataset, the model with the best *validation* macro F1 (the
-test split stays for reporting) as a version of ``fakenews-<dataset>``: an MLflow pyfunc model
-logged into that model's training run, so ``mlflow ui`` links the version to its run and
+The report stage registers, for each dataset, the model with the best mean *validation* macro F1
+over its runs, served by its best-validation run (the test split stays for reporting), as a
+version of ``fakenews-<dataset>``: an MLflow pyfunc model logged in a ``register`` run under the
+model's parent run (naming the training run it serves), so ``mlflow ui`` links them and
 ``mlflow.pyfunc.load_model("models:/fakenews-<dataset>/<version>")`` scores a DataFrame of texts.
 A version is created only when the best model's files changed since the latest version (its
 ``fakenews.model_hash`` tag), so reruns on the same models register nothing.
