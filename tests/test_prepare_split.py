@@ -101,17 +101,21 @@ def test_split_does_not_depend_on_row_order(tmp_path: Path) -> None:
     assert {k: set(v) for k, v in a["ids"].items()} == {k: set(v) for k, v in b["ids"].items()}
 
 
-def test_identical_texts_share_a_split(tmp_path: Path) -> None:
-    n = 120
-    frame = pd.DataFrame(
+def paired_rows(n: int) -> pd.DataFrame:
+    """``n`` rows in pairs that share a text (different titles): each pair is one group."""
+    return pd.DataFrame(
         {
             "id": [f"r{i}" for i in range(n)],
             "title": [f"t{i}" for i in range(n)],
-            # Pairs of rows share a text (different titles): each pair is one group.
             "text": [f"story {i // 2}" for i in range(n)],
             "label": [(i // 2) % 2 for i in range(n)],
         }
     )
+
+
+def test_identical_texts_share_a_split(tmp_path: Path) -> None:
+    n = 120
+    frame = paired_rows(n)
     write_prepared(tmp_path / "p", frame)
     manifest = split_dataset("demo", SplitConfig(), tmp_path / "p", tmp_path / "s")
     where = {i: name for name, ids in manifest["ids"].items() for i in ids}
@@ -148,15 +152,7 @@ def test_too_small_dataset_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_small_dataset_gets_folds_that_cover_every_row_once(tmp_path: Path) -> None:
     n = 120
-    frame = pd.DataFrame(
-        {
-            "id": [f"r{i}" for i in range(n)],
-            "title": [f"t{i}" for i in range(n)],
-            # Pairs of rows share a text: each pair must stay in one fold.
-            "text": [f"story {i // 2}" for i in range(n)],
-            "label": [(i // 2) % 2 for i in range(n)],
-        }
-    )
+    frame = paired_rows(n)
     write_prepared(tmp_path / "p", frame)
     config = SplitConfig(folds=4, folds_below_rows=1000)
     manifest = split_dataset("demo", config, tmp_path / "p", tmp_path / "s")

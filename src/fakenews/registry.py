@@ -47,6 +47,7 @@ from fakenews.tracking import (
     connect,
     ensure_reachable,
     split_data_hash,
+    tag_filter,
     tracking_uri,
     warn_unavailable,
 )
@@ -219,10 +220,9 @@ def latest_version(client: Any, name: str) -> Any | None:
 
 def training_run(mlflow: Any, config: MlflowConfig, tags: dict[str, str]) -> Any | None:
     """The newest run carrying all ``tags``: the train run that wrote this model folder."""
-    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
     runs = mlflow.search_runs(
         experiment_names=[config.experiment],
-        filter_string=query,
+        filter_string=tag_filter(tags),
         order_by=["attributes.start_time DESC"],
         max_results=1,
         output_format="list",

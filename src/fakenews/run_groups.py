@@ -16,6 +16,7 @@ from typing import Any
 
 from fakenews.config import Params
 from fakenews.paths import Paths
+from fakenews.registry import training_run
 from fakenews.tracking import (
     MLFLOW_PARENT_RUN_ID,
     TAG_DATASET,
@@ -92,11 +93,5 @@ def summarise_parent_runs(summary: dict[str, Any], params: Params, paths: Paths)
 def parent_of(mlflow: Any, params: Params, dataset: str, model: str, seed: int) -> str | None:
     """The parent of the newest train run of ``dataset``/``model`` with ``seed``."""
     tags = {TAG_DATASET: dataset, TAG_MODEL: model, TAG_SEED: str(seed), TAG_RUN_KIND: "train"}
-    runs = mlflow.search_runs(
-        experiment_names=[params.mlflow.experiment],
-        filter_string=tag_filter(tags),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-        output_format="list",
-    )
-    return runs[0].data.tags.get(MLFLOW_PARENT_RUN_ID) if runs else None
+    run = training_run(mlflow, params.mlflow, tags)
+    return run.data.tags.get(MLFLOW_PARENT_RUN_ID) if run is not None else None
