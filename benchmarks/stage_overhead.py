@@ -43,10 +43,14 @@ STARTUP_TARGET_S = 1.0  # issue 12: download/prepare/split/audit/overlap and TF-
 
 
 def stage_kind(name: str) -> str:
-    """`train@liar-lstm` -> `train (lstm)`; `prepare@liar` -> `prepare`."""
+    """`train@liar-lstm-42` -> `train (lstm)`; `transfer@liar-lstm` -> `transfer (lstm)`;
+    `prepare@liar` -> `prepare`."""
     group, _, item = name.partition("@")
     if group in ("train", "evaluate", "transfer"):
-        return f"{group} ({item.rsplit('-', 1)[-1]})"
+        parts = item.split("-")
+        if group != "transfer" and parts[-1].isdigit():  # one stage per seed
+            parts = parts[:-1]
+        return f"{group} ({parts[-1]})"
     return group
 
 
@@ -89,7 +93,7 @@ def report(rows: list[dict[str, float | str]], wall: float | None) -> None:
         for r in rows
         if stage_kind(str(r["stage"])).split(" ")[0] in {"download", "prepare", "split", "audit",
                                                           "overlap"}
-        or str(r["stage"]).endswith("-tfidf_logreg")
+        or stage_kind(str(r["stage"])).endswith("(tfidf_logreg)")
     ]  # fmt: skip
     if cheap:
         worst = max(cheap, key=lambda r: float(r["startup"]))

@@ -343,9 +343,11 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     n_runs = len(runs)
     kinds = [r.data.tags.get("fakenews.run_kind") for r in runs]
     n_seeded = 2 * sum(len(s) for s in SEEDS_RUN.values())  # (dataset, model, seed) triples
+    folds = 3 * n_seeded  # each train run holds one child run per fold
     assert sorted(kinds) == sorted(
         ["parent"] * 4 + ["train"] * n_seeded + ["evaluate"] * n_seeded + ["register"] * 2
-    )
+        + ["fold"] * folds
+    )  # fmt: skip
     by_id = {r.info.run_id: r for r in runs}
     manifests = {
         d: json.loads((repo / "data" / "split" / d / "manifest.json").read_text())
@@ -357,6 +359,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         if tags["fakenews.run_kind"] == "parent":
             continue
         parent = by_id[tags["mlflow.parentRunId"]]
+        if tags["fakenews.run_kind"] == "fold":  # under its seed's train run
+            assert parent.data.tags["fakenews.run_kind"] == "train"
+            assert "val_accuracy" in r.data.metrics and " fold-" in r.info.run_name
+            if tags["fakenews.model"] == "lstm":
+                assert "val_loss" in r.data.metrics  # per-epoch curve, logged as step metrics
+            continue
         assert parent.data.tags["fakenews.run_kind"] == "parent"
         assert parent.data.tags["fakenews.dataset"] == tags["fakenews.dataset"]
         if tags["fakenews.run_kind"] == "register":
@@ -371,8 +379,6 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
             assert "test_accuracy" not in r.data.metrics
             if tags["fakenews.model"] == "tfidf_logreg":
                 assert r.data.params["C"] == str(real_params["train"]["tfidf_logreg"]["C"])
-            else:
-                assert "fold0.val_loss" in r.data.metrics  # per-epoch curve, per fold
             # Its duration is the fit's: evaluation runs later, in a run of its own.
             evaluations = [
                 e for e in runs
@@ -488,12 +494,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         for d in ("alpha", "beta")
     } | {"report"}
     runs = mlflow_runs(repo)
-    # A new config: a new parent per dataset, and its train and evaluate runs (plus a register
-    # run per dataset where it became the best model).
+    # A new config: a new parent per dataset, and its train, fold and evaluate runs (plus a
+    # register run per dataset where it became the best model).
     registered = sum(r.data.tags.get("fakenews.run_kind") == "register" for r in runs)
-    assert len(runs) - registered == n_runs - 2 + 6
+    assert len(runs) - registered == n_runs - 2 + 2 * (1 + 1 + 3 + 1)
     low_c = [r for r in runs if r.data.tags.get("dvc_experiment") == "low-c"]
-    assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["train", "train"]
+    assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["fold"] * 6 + ["train"] * 2
 
     # Adding a seed trains and evaluates only that seed, then the report; no transfer reruns
     # (it uses the first seed). With 3 runs, lstm is now tested against the seed-free model.
