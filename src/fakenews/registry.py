@@ -30,12 +30,7 @@ from fakenews.io import read_json, sha256_tree
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.paths import Paths, run_name
 from fakenews.runs import serving_dir
-from fakenews.selection import (
-    mean_score,
-    pick_best,
-    run_scores,
-    serving_seed,
-)
+from fakenews.selection import best_run, mean_score, run_scores
 from fakenews.tracking import (
     MLFLOW_PARENT_RUN_ID,
     TAG_DATASET,
@@ -111,16 +106,13 @@ def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
         model: run_scores(paths.model(dataset, model), params.seeds_of(model))
         for model in params.model_names
     }
-    means: dict[str, float | None] = {}
     for model, scores in per_model.items():
-        means[model] = mean_score(scores)
-        if means[model] is None:
+        if mean_score(scores) is None:
             log.warning("%s/%s: no validation F1 in any run; not ranked", dataset, model)
-    best = pick_best(means)
-    if best is None:
+    chosen = best_run(per_model)
+    if chosen is None:
         return None
-    seed = serving_seed(per_model[best])
-    assert seed is not None
+    best, seed = chosen
     metrics_file = paths.evaluation(dataset, best, seed) / "metrics.json"
     test = read_json(metrics_file) if metrics_file.is_file() else {}
     val_f1 = per_model[best][seed]
@@ -173,11 +165,9 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
         by_model: dict[str, dict[int, float | None]] = {}
         for r in of_dataset:
             by_model.setdefault(r["model"], {})[r["seed"]] = r["val_f1_macro"]
-        best = pick_best({m: mean_score(scores) for m, scores in by_model.items()})
-        if best is not None:
-            seed = serving_seed(by_model[best])
-            for r in of_dataset:
-                r["best"] = r["model"] == best and r["seed"] == seed
+        chosen = best_run(by_model)
+        for r in of_dataset:
+            r["best"] = (r["model"], r["seed"]) == chosen
     return rows
 
 

@@ -24,7 +24,7 @@ from fakenews.config import Params
 from fakenews.errors import FakenewsError
 from fakenews.io import read_json, write_json, write_text
 from fakenews.paths import Paths
-from fakenews.selection import SELECT_KEY, SELECTED_ON, pick_best
+from fakenews.selection import SELECT_KEY, SELECTED_ON, mean_score, pick_best, serving_seed
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
 
@@ -77,8 +77,7 @@ class ModelResult:
     @property
     def val_f1(self) -> float | None:
         """Mean validation macro-F1 over runs: what the ★ is chosen on."""
-        values = [r.val_f1 for r in self.runs if r.val_f1 is not None]
-        return float(np.mean(values)) if values else None
+        return mean_score({r.seed: r.val_f1 for r in self.runs})
 
     @property
     def seed_free(self) -> bool:
@@ -162,10 +161,8 @@ def collect(params: Params, paths: Paths) -> Results:
                         f"{dataset}/{model}: seed {run.seed} was scored on other test rows than "
                         f"seed {runs[0].seed}; rerun `dvc repro`"
                     )
-            by_seed = {str(r.seed): r for r in runs}
-            serving = by_seed[
-                pick_best({k: r.val_f1 for k, r in by_seed.items()}) or str(runs[0].seed)
-            ]
+            seed = serving_seed({r.seed: r.val_f1 for r in runs})
+            serving = next((r for r in runs if r.seed == seed), runs[0])
             transfer_file = paths.transfer(dataset, model)
             transferred = read_json(transfer_file) if transfer_file.is_file() else {}
             results.setdefault(dataset, {})[model] = ModelResult(

@@ -67,6 +67,17 @@ def serving_seed(scores: Mapping[int, float | None]) -> int | None:
     return None if best is None else int(best)
 
 
+def best_run(per_model: Mapping[str, Mapping[int, float | None]]) -> tuple[str, int] | None:
+    """The best model (mean validation score over its runs, ties to the first listed) and its
+    serving seed, from each model's validation score per seed; None when no run has a score."""
+    best = pick_best({model: mean_score(scores) for model, scores in per_model.items()})
+    if best is None:
+        return None
+    seed = serving_seed(per_model[best])
+    assert seed is not None  # the best model has a scored run
+    return best, seed
+
+
 def serving_model_dir(model_dir: Path, seeds: list[int] | None = None) -> Path | None:
     """The model folder that serves ``models/<dataset>/<model>/``: its best-validation run's."""
     seed = serving_seed(run_scores(model_dir, seeds))
