@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any
@@ -337,3 +338,35 @@ def test_critical_difference_svg_refuses_without_a_friedman_test() -> None:
     result = friedman_ranks(_scores()[["tfidf", "bayes"]])
     with pytest.raises(ValueError, match="no critical-difference diagram"):
         critical_difference_svg(result, "two models")
+
+
+def test_critical_difference_svg_bytes_do_not_depend_on_string_hashing() -> None:
+    """scikit-posthocs walks crossbars in set order; other hash seeds must give the same SVG."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, json, sys\n"
+        "from fakenews.comparison import critical_difference_svg\n"
+        "result = json.loads(sys.stdin.read())\n"
+        "print(hashlib.sha256(critical_difference_svg(result, 't').encode()).hexdigest())\n"
+    )
+    # Ranks with crossbars joining several models, as on the real datasets.
+    scores = pd.DataFrame(
+        {"a": [0.60, 0.92, 0.80], "b": [0.58, 0.94, 0.74], "c": [0.57, 0.92, 0.65],
+         "d": [0.60, 0.92, 0.69], "e": [0.57, 0.89, 0.65]}
+    )  # fmt: skip
+    result = json.dumps(friedman_ranks(scores))
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            input=result,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(digests) == 1

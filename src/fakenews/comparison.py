@@ -328,7 +328,14 @@ def critical_difference_svg(result: dict[str, Any], title: str) -> str:
     # Releases before the ``cd`` argument draw no CD bar; the title still gives the value.
     extra = {"cd": result["critical_difference"]} if "cd" in signature(draw).parameters else {}
     fig, ax = plt.subplots(figsize=(5.6, 1.2 + 0.3 * len(names)))
-    draw(ranks, sig, ax=ax, **extra)
+    drawn = draw(ranks, sig, ax=ax, **extra)
+    # scikit-posthocs draws each crossbar through its models in set order, which varies with
+    # Python's string hashing between processes: sort the points so the SVG bytes do not.
+    for lines in drawn.get("crossbars", []):
+        for line in lines:
+            xs, ys = line.get_data()
+            order = np.argsort(np.asarray(xs, dtype=np.float64), kind="stable")
+            line.set_data(np.asarray(xs)[order], np.asarray(ys)[order])
     ax.grid(False)  # figures.py turns the grid on; here it would cross the elbows
     ax.set_title(
         f"{title}\nFriedman p = {result['p_value']:.3g} "
