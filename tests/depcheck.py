@@ -55,6 +55,7 @@ MODEL_ARG: Mapping[str, int] = {
     "stages/train.py": 1,
     "stages/evaluate.py": 1,
     "stages/transfer.py": 1,
+    "stages/embed.py": 1,
 }
 #: The module-level constant naming the package data a module reads.
 PACKAGE_DATA = "PACKAGE_DATA"

@@ -264,7 +264,10 @@ def test_duplicate_yaml_keys_give_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(e.value)
 
 
-KNOWN = "known models: bert_base, bilstm, distilbert, gru, lstm, minilm, rnn, tfidf_logreg"
+KNOWN = (
+    "known models: bert_base, bilstm, distilbert, gru, lstm, minilm, minilm_embed, rnn, "
+    "tfidf_logreg"
+)
 
 
 @pytest.mark.parametrize(

@@ -284,7 +284,7 @@ class MlflowConfig(StrictModel):
 # The model families, in report order. Each has its own train/evaluate/transfer stage groups in
 # dvc.yaml (`train-<family>@<dataset>-<model>`), whose deps name only that family's code, so an
 # edit to one family reruns only its stages. A model module declares its family (`Model.family`).
-FAMILIES = ("linear", "recurrent", "transformer")
+FAMILIES = ("linear", "recurrent", "transformer", "embedding")
 
 # Model names are the public modules of fakenews/models/ (its registry imports this listing).
 # Listed, not imported, so that checking `models:` needs no model code (nor torch).
@@ -300,7 +300,12 @@ def known_models() -> list[str]:
     )
 
 
-_FAMILY_EXAMPLES = {"linear": "tfidf_logreg", "recurrent": "lstm", "transformer": "minilm"}
+_FAMILY_EXAMPLES = {
+    "linear": "tfidf_logreg",
+    "recurrent": "lstm",
+    "transformer": "minilm",
+    "embedding": "minilm_embed",
+}
 
 
 def _models_example() -> str:
@@ -312,6 +317,17 @@ def _models_example() -> str:
 
 class Params(StrictModel):
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
+    evaluate_on: dict[str, DatasetConfig] = Field(
+        default_factory=dict,
+        description="Evaluation-only datasets (same options as `datasets`): downloaded, prepared, "
+        "checked for overlap with every training split and scored by every trained model, "
+        "never trained on.",
+    )
+    unions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Training datasets made of other datasets' splits: {name: [member, ...]}. "
+        "A union of every dataset but D is D's leave-one-dataset-out training set.",
+    )
     models: dict[str, list[str]] = Field(
         description="Which models run, per family: {linear: [...], recurrent: [...], "
         "transformer: [...]}; every family key present, `[]` for none."
@@ -331,9 +347,11 @@ class Params(StrictModel):
     report: ReportConfig = ReportConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
-    @field_validator("datasets", mode="before")
+    @field_validator("datasets", "evaluate_on", mode="before")
     @classmethod
     def _empty_entries(cls, value: Any) -> Any:
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             raise ValueError(
                 "expected a mapping of dataset name -> options, e.g. {liar: {}, my_news: "
@@ -415,6 +433,42 @@ class Params(StrictModel):
                 )
         return value
 
+    @field_validator("unions", mode="before")
+    @classmethod
+    def _union_lists(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or not all(
+            isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in value.values()
+        ):
+            raise ValueError(
+                "expected a mapping of union name -> non-empty list of datasets, e.g. "
+                "{all: [liar, constraint], no_liar: [constraint]}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _dataset_names(self) -> Params:
+        for name in self.evaluate_on:
+            if name in self.datasets:
+                raise ValueError(
+                    f"evaluate_on.{name}: also listed in `datasets`; a dataset is trained on "
+                    "or evaluation-only, not both"
+                )
+        for name, members in self.unions.items():
+            if name in self.datasets or name in self.evaluate_on:
+                raise ValueError(f"unions.{name}: the name is already a dataset's")
+            for member in members:
+                if member not in self.datasets:
+                    where = " (evaluation-only)" if member in self.evaluate_on else ""
+                    raise ValueError(
+                        f"unions.{name}: {member!r} is not in `datasets`{where}; a union is "
+                        f"made of training datasets: {sorted(self.datasets)}"
+                    )
+            if len(set(members)) != len(members):
+                raise ValueError(f"unions.{name}: a dataset is listed twice in {members}")
+        return self
+
     @model_validator(mode="after")
     def _models_once(self) -> Params:
         names = self.model_names
@@ -441,9 +495,25 @@ class Params(StrictModel):
         return list(self.seeds[self.family_of(model)])
 
     def dataset(self, name: str) -> DatasetConfig:
-        if name not in self.datasets:
-            raise ParamsError(f"datasets: no dataset named {name!r} (have {sorted(self.datasets)})")
-        return self.datasets[name]
+        """A training or evaluation-only dataset's options."""
+        if name in self.datasets:
+            return self.datasets[name]
+        if name in self.evaluate_on:
+            return self.evaluate_on[name]
+        have = sorted([*self.datasets, *self.evaluate_on])
+        raise ParamsError(f"datasets: no dataset named {name!r} (have {have})")
+
+    def is_eval_only(self, name: str) -> bool:
+        return name in self.evaluate_on
+
+    def members_of(self, name: str) -> list[str]:
+        """A union's member datasets; a dataset is its own single member."""
+        return list(self.unions[name]) if name in self.unions else [name]
+
+    def held_out_by(self, union: str) -> str | None:
+        """The one dataset a union leaves out (its leave-one-dataset-out test), if exactly one."""
+        left = [d for d in self.datasets if d not in self.unions.get(union, list(self.datasets))]
+        return left[0] if len(left) == 1 else None
 
     def source_of(self, name: str) -> str:
         return self.dataset(name).source or name
@@ -539,13 +609,15 @@ TEXT_OPTIONS = (
 def _datasets_as_written(typed: Any, written: Any, source: str) -> None:
     """Give each dataset's text options and label_map keys their text as written in the file:
     ``TRUE`` stays "TRUE" and ``0123`` stays "0123"."""
-    datasets = typed.get("datasets") if isinstance(typed, dict) else None
-    if not isinstance(datasets, dict):
-        return
+    for key in ("datasets", "evaluate_on"):
+        datasets = typed.get(key) if isinstance(typed, dict) else None
+        if isinstance(datasets, dict):
+            _options_as_written(datasets, written[key], source, key)
+
+
+def _options_as_written(datasets: Any, written: Any, source: str, key: str) -> None:
     # Same document, so the same order: the typed and the as-written mappings pair up in turn.
-    for (name, options), (_, options_text) in zip(
-        datasets.items(), written["datasets"].items(), strict=True
-    ):
+    for (name, options), (_, options_text) in zip(datasets.items(), written.items(), strict=True):
         if not isinstance(options, dict):
             continue
         for key in TEXT_OPTIONS:
@@ -567,7 +639,7 @@ def _datasets_as_written(typed: Any, written: Any, source: str) -> None:
             )
             quoted = ", ".join(f'"{k}": {v}' for k, v in pairs)
             raise ParamsError(
-                f"{source}: datasets.{name}.label_map: YAML reads {misread} next to text keys, "
+                f"{source}: {key}.{name}.label_map: YAML reads {misread} next to text keys, "
                 "a mix DVC cannot hash; quote every key: "
                 f"label_map: {{{quoted}}}"
             ) from None

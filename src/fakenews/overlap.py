@@ -1,6 +1,8 @@
-"""overlap: what one dataset's train split shares with another's test split.
+"""overlap: what one dataset's train split shares with another's test rows.
 
-For every ordered pair (A, B) of datasets, B's test rows that a model trained on A may have seen:
+For every ordered pair (A, B) of datasets (B also any evaluation-only dataset), B's test rows that
+a model trained on A may have seen. B's test rows are the rows B's score is computed on: its test
+split, or every row of a k-fold or evaluation-only dataset (:func:`overlap_rows.scored_splits`).
 
 - **near-duplicates** — the audit's definition (:mod:`fakenews.data.near_duplicates`), with all
   datasets grouped in one pass;
@@ -14,7 +16,6 @@ dataset transfer results can then be read honestly.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from typing import Any
 
@@ -28,6 +29,7 @@ from fakenews.data.containment import Match, containment_matches, shared_window,
 from fakenews.data.near_duplicates import near_duplicate_groups
 from fakenews.data.split import group_keys
 from fakenews.io import SPLITS, read_split, write_json
+from fakenews.overlap_rows import scored_splits
 from fakenews.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -61,20 +63,20 @@ def _containment_example(
 
 
 def containment_overlap(
-    everything: pd.DataFrame, config: ContainmentConfig
+    everything: pd.DataFrame, config: ContainmentConfig, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[dict[str, Any], list[str]]]:
-    """Per ordered pair (A, B): containment matches between A's train and B's test rows, and the
-    ids of B's test rows in a match (either way round: a claim inside an article, or a short
-    text inside a long one)."""
-    used = everything[everything["split"].isin(["train", "test"])].reset_index(drop=True)
+    """Per ordered pair (A, B): containment matches between A's train and B's test rows (the
+    ``scored`` ones), and the ids of B's test rows in a match (either way round: a claim inside
+    an article, or a short text inside a long one)."""
+    used = everything[(everything["split"] == "train") | everything["scored"]]
+    used = used.reset_index(drop=True)
     # Title and body: the models read both, and a headline may restate the claim.
     texts = [f"{t} {x}".strip() for t, x in zip(used["title"], used["text"], strict=True)]
     matrix = shingle_matrix(texts, config.shingle_size)
-    datasets = list(dict.fromkeys(used["dataset"]))
     found: dict[tuple[str, str], tuple[dict[str, Any], list[str]]] = {}
-    for source, target in itertools.permutations(datasets, 2):
+    for source, target in pairs:
         train_at = np.flatnonzero((used["dataset"] == source) & (used["split"] == "train"))
-        test_at = np.flatnonzero((used["dataset"] == target) & (used["split"] == "test"))
+        test_at = np.flatnonzero((used["dataset"] == target) & used["scored"])
         train, test = used.iloc[train_at], used.iloc[test_at]
         matches = containment_matches(matrix[train_at], matrix[test_at], config)
         hit_rows = sorted({m.target for m in matches})
@@ -104,15 +106,22 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
     ``metrics/overlap.json`` and the ids of the overlapping test rows to ``data/overlap/rows.json``
     (transfer reports its scores without them too).
     """
-    everything = pd.concat(
-        [
-            combined({name: read_split(paths.split(ds), name) for name in SPLITS}).assign(
-                dataset=ds
-            )
-            for ds in params.datasets
-        ],
-        ignore_index=True,
-    )
+    frames = []
+    for ds in [*params.datasets, *params.evaluate_on]:
+        split_dir = paths.split(ds)
+        if params.is_eval_only(ds):
+            frame = read_split(split_dir, "test").assign(split="test")
+        else:
+            frame = combined({name: read_split(split_dir, name) for name in SPLITS})
+        scored = frame["split"].isin(scored_splits(split_dir))
+        frames.append(frame.assign(dataset=ds, scored=scored))
+    everything = pd.concat(frames, ignore_index=True)
+    ordered = [
+        (source, target)
+        for source in params.datasets
+        for target in [*params.datasets, *params.evaluate_on]
+        if target != source
+    ]
     keys = group_keys(everything)
     texts = [
         content_key(t, x) for t, x in zip(everything["title"], everything["text"], strict=True)
@@ -120,13 +129,13 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
     groups = pd.Series(
         near_duplicate_groups(texts, params.near_duplicates, keys.tolist()), index=everything.index
     )
-    contained = containment_overlap(everything, params.containment)
+    contained = containment_overlap(everything, params.containment, ordered)
     pairs: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
     rows: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
-    for source, target in itertools.permutations(params.datasets, 2):
+    for source, target in ordered:
         in_source, in_target = everything["dataset"] == source, everything["dataset"] == target
         train = in_source & (everything["split"] == "train")
-        test = in_target & (everything["split"] == "test")
+        test = in_target & everything["scored"]
         near_hit = groups[test].isin(set(groups[train]))
         exact_hit = keys[test].isin(set(keys[train]))
         n_test = int(test.sum())

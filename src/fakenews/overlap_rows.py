@@ -21,10 +21,28 @@ import numpy as np
 from fakenews import stats
 from fakenews.config import EvaluateConfig
 from fakenews.errors import FakenewsError
-from fakenews.io import read_json
+from fakenews.io import SPLITS, read_json, read_split
 from fakenews.metrics import classification_metrics
 
 WITHOUT_KEYS = ("accuracy", "f1_macro", "f1_fake", "roc_auc")
+
+
+def scored_splits(split_dir: Path) -> list[str]:
+    """The splits a dataset's in-domain score is computed on, which a model trained elsewhere
+    is scored on too: every row of a k-fold dataset (each is tested once across the folds) or
+    of an evaluation-only one, else the test split."""
+    manifest = read_json(Path(split_dir) / "manifest.json")
+    if manifest.get("folds"):
+        return list(SPLITS)
+    return ["test"]
+
+
+def scored_rows(split_dir: Path, splits: Iterable[str] | None = None) -> Any:
+    """Those rows as one frame (``splits`` overrides which)."""
+    import pandas as pd
+
+    names = list(splits) if splits is not None else scored_splits(split_dir)
+    return pd.concat([read_split(split_dir, s) for s in names], ignore_index=True)
 
 
 def overlapping_ids(rows_file: Path, source: str, target: str) -> set[str]:

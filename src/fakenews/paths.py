@@ -78,7 +78,20 @@ class Paths:
         return self.root / "data" / "prepared" / dataset
 
     def split(self, dataset: str) -> Path:
+        """A dataset's train/val/test split (an evaluation-only dataset's: test only)."""
         return self.root / "data" / "split" / dataset
+
+    def union(self, union: str) -> Path:
+        """A union's train/val/test: its member datasets' splits, side by side."""
+        return self.root / "data" / "union" / union
+
+    def embeddings(self, dataset: str) -> Path:
+        """Frozen-encoder sentence vectors of a dataset's rows (the embedding family's cache)."""
+        return self.embeddings_root / dataset
+
+    @property
+    def embeddings_root(self) -> Path:
+        return self.root / "data" / "embeddings"
 
     @property
     def models_root(self) -> Path:

@@ -22,6 +22,17 @@ import pandas as pd
 from fakenews import comparison, figures, stats
 from fakenews.config import Params
 from fakenews.errors import FakenewsError
+from fakenews.generalisation import (
+    FAMILY_LEGEND,
+    LODO_LEGEND,
+    Generalisation,
+    collect_generalisation,
+    eval_only_rows,
+    family_rows,
+    lodo_rows,
+    union_rows,
+    verdict,
+)
 from fakenews.io import read_json, write_json, write_text
 from fakenews.paths import Paths
 from fakenews.selection import SELECT_KEY, SELECTED_ON, mean_score, pick_best, serving_seed
@@ -327,11 +338,17 @@ def transfer_cell(scores: dict[str, Any] | None) -> str:
     return ("⚠ " if scores.get("constant") else "") + "; ".join(cells)
 
 
+def transfer_targets(results: Results) -> list[str]:
+    """The transfer tables' columns: every dataset, then the evaluation-only ones."""
+    extra = {t for models in results.values() for r in models.values() for t in r.transfer}
+    return [*results, *sorted(extra - set(results))]
+
+
 def transfer_rows(results: Results, model: str) -> list[list[str]]:
-    datasets = list(results)
+    targets = transfer_targets(results)
     return [
-        [train, *(transfer_cell(transfer_scores(results, train, model, t)) for t in datasets)]
-        for train in datasets
+        [train, *(transfer_cell(transfer_scores(results, train, model, t)) for t in targets)]
+        for train in results
     ]
 
 
@@ -1023,6 +1040,7 @@ def render_markdown(
     alpha: float,
     audit: AuditFindings | None = None,
     across: dict[str, Any] | None = None,
+    generalisation: Generalisation | None = None,
 ) -> str:
     lines = [
         "# Fake-news detection benchmark",
@@ -1053,7 +1071,7 @@ def render_markdown(
         first = next(iter(results.values()))
         for model in first:
             lines += [f"### {model}", ""]
-            header = ["trained on ↓ / tested on →", *results]
+            header = ["trained on ↓ / tested on →", *transfer_targets(results)]
             lines += [*_md_table(header, transfer_rows(results, model)), ""]
         lines += ["### What each model strips from a target's raw text", ""]
         lines += [*_md_table(PREPARATION_HEADER, preparation_rows(results)), ""]
@@ -1069,6 +1087,7 @@ def render_markdown(
             for family, g in domain_gaps(results).items()
         ]
         lines += [*_md_table(["family", "in-domain", "out-of-domain", "gap"], gap_rows), ""]
+    lines += render_generalisation_markdown(generalisation)
     return "\n".join(lines)
 
 
@@ -1099,6 +1118,7 @@ SECTIONS = [
     ("training", "Training curves"),
     ("calibration", "Calibration"),
     ("transfer", "Cross-dataset transfer"),
+    ("generalisation", "Generalisation: unseen sources"),
     ("efficiency", "Accuracy versus latency"),
     ("errors", "Most confident errors"),
 ]
@@ -1174,6 +1194,7 @@ def render_html(
     alpha: float,
     audit: AuditFindings | None = None,
     across: dict[str, Any] | None = None,
+    generalisation: Generalisation | None = None,
 ) -> str:
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -1308,7 +1329,7 @@ def render_html(
         parts.append("</div>")
         for model in next(iter(results.values())):
             parts.append(f"<h3>{html.escape(model)}</h3>")
-            header = ["trained on ↓ / tested on →", *results]
+            header = ["trained on ↓ / tested on →", *transfer_targets(results)]
             parts.append(_html_table(header, transfer_rows(results, model)))
         parts.append("<h3>What each model strips from a target's raw text</h3>")
         parts.append(_html_table(PREPARATION_HEADER, preparation_rows(results)))
@@ -1329,6 +1350,7 @@ def render_html(
     else:
         parts.append("<p>Only one dataset in this run: no transfer to show.</p>")
 
+    parts += render_generalisation_html(generalisation)
     parts.append(f"<h2 id='efficiency'>{section['efficiency']}</h2><div class='grid'>")
     for dataset, models in results.items():
         points = {
@@ -1383,6 +1405,53 @@ def curve_rows(results: Results, kind: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _generalisation_parts(g: Generalisation) -> list[tuple[str, str, list[str], list[list[str]]]]:
+    """(heading, legend, header, rows) per table of the generalisation section."""
+    tables = []
+    if g.lodo_union:
+        tables.append(("Leave-one-dataset-out (ROC-AUC)", LODO_LEGEND, *lodo_rows(g)))
+    for union in g.unions:
+        if union in g.lodo_union.values():
+            continue
+        legend = (
+            f"Trained on the union `{union}` and scored on each member's test split, next to "
+            "the model trained on that member alone (reference seed). ROC-AUC, 95% intervals."
+        )
+        tables.append((f"Union {union} (ROC-AUC)", legend, *union_rows(g, union)))
+    for target in g.eval_only:
+        legend = (
+            f"Evaluation-only dataset `{target}` (never trained on), scored by every model "
+            "trained on a dataset or a union. ROC-AUC, 95% intervals."
+        )
+        tables.append((f"Evaluation-only: {target} (ROC-AUC)", legend, *eval_only_rows(g, target)))
+    if g.family_scores:
+        tables.append(("Per family (ROC-AUC)", FAMILY_LEGEND, *family_rows(g)))
+    return tables
+
+
+def render_generalisation_markdown(g: Generalisation | None) -> list[str]:
+    if g is None or not g.has_anything:
+        return []
+    lines = [f"## {dict(SECTIONS)['generalisation']}", "", verdict(g), ""]
+    for heading, legend, header, rows in _generalisation_parts(g):
+        lines += [f"### {heading}", "", legend, "", *_md_table(header, rows), ""]
+    return lines
+
+
+def render_generalisation_html(g: Generalisation | None) -> list[str]:
+    if g is None or not g.has_anything:
+        return []
+    parts = [
+        f"<h2 id='generalisation'>{dict(SECTIONS)['generalisation']}</h2>",
+        f"<p><strong>{html.escape(verdict(g))}</strong></p>",
+    ]
+    for heading, legend, header, rows in _generalisation_parts(g):
+        parts.append(f"<h3>{html.escape(heading)}</h3>")
+        parts.append(f"<p class='note'>{_inline_markdown(legend)}</p>")
+        parts.append(_html_table(header, rows))
+    return parts
+
+
 def build_report(params: Params, paths: Paths) -> dict[str, Any]:
     alpha = params.report.alpha
     results = collect(params, paths)
@@ -1394,9 +1463,16 @@ def build_report(params: Params, paths: Paths) -> dict[str, Any]:
         summary["domain_gap"] = domain_gaps(results)
     if across is not None:
         summary["across_datasets"] = across
+    in_domain = {
+        m: {d: models[m].transfer_run.metrics for d, models in results.items()}
+        for m in params.model_names
+    }
+    general = collect_generalisation(params, paths, in_domain)
+    if general.has_anything:
+        summary["generalisation"] = general.summary()
     write_json(paths.summary, summary)
-    write_text(paths.report, render_markdown(results, rankings, alpha, audit, across))
-    write_text(paths.report_html, render_html(results, rankings, alpha, audit, across))
+    write_text(paths.report, render_markdown(results, rankings, alpha, audit, across, general))
+    write_text(paths.report_html, render_html(results, rankings, alpha, audit, across, general))
     for kind in ("roc", "pr"):
         write_json(paths.curves(kind), {kind: curve_rows(results, kind)})
     return summary

@@ -80,7 +80,8 @@ def train(
             f"params.yaml: models.{family}: {model_name!r} belongs to family {actual!r}; "
             f"list it under models.{actual}"
         )
-    split_dir = paths.split(dataset)
+    # A union (params `unions`) trains on its members' splits side by side.
+    split_dir = paths.union(dataset) if dataset in params.unions else paths.split(dataset)
     folds = fold_dirs(split_dir)
     if not is_main_process():
         # A torchrun worker trains in lockstep with rank 0, which alone records and saves.

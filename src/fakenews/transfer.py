@@ -1,7 +1,15 @@
-"""transfer@<dataset>-<model>: score a trained model on every other dataset's test split.
+"""transfer@<dataset>-<model>: score a trained model on every other dataset's test rows.
 
 Labels share one meaning everywhere (1 = fake), so a model trained on one dataset can be read on
 another: the report's cross-dataset matrix and in-domain minus out-of-domain gaps come from here.
+
+The rows scored on a target are the ones its own models are scored on (its test split; every row
+of a k-fold dataset), so in- and out-of-domain scores share their rows. Every target has a role:
+
+- ``other``: a training dataset the model did not see;
+- ``held_out``: for a union of every dataset but one, that one (leave-one-dataset-out);
+- ``member``: a dataset inside the union the model trained on, scored on its test split only;
+- ``eval_only``: a dataset listed under ``evaluate_on``, never trained on.
 """
 
 from __future__ import annotations
@@ -15,11 +23,11 @@ import pandas as pd
 from fakenews import stats
 from fakenews.config import Params
 from fakenews.data.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
-from fakenews.io import read_json, read_split, write_json
+from fakenews.io import read_json, write_json
 from fakenews.metrics import classification_metrics
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
-from fakenews.overlap_rows import overlapping_ids, without_overlap
+from fakenews.overlap_rows import overlapping_ids, scored_rows, without_overlap
 from fakenews.paths import Paths
 from fakenews.runs import serving_dir
 from fakenews.timing import import_in_background, timed
@@ -35,11 +43,28 @@ def as_raw(test: pd.DataFrame, preparation: TextPreparation) -> pd.DataFrame:
     return preparation.apply_frame(raw, list(RAW_COLUMNS))
 
 
+def target_roles(source: str, params: Params) -> dict[str, str]:
+    """Every dataset a model trained on ``source`` (a dataset or a union) is scored on, with its
+    role (see the module's docstring)."""
+    members = params.members_of(source)
+    held_out = params.held_out_by(source) if source in params.unions else None
+    roles: dict[str, str] = {}
+    for target in params.datasets:
+        if target in members:
+            if source in params.unions:
+                roles[target] = "member"
+        else:
+            roles[target] = "held_out" if target == held_out else "other"
+    roles.update({target: "eval_only" for target in params.evaluate_on})
+    return roles
+
+
 def transfer(
     dataset: str, model_name: str, params: Params, paths: Paths, seed: int | None = None
 ) -> dict[str, Any]:
     """Metrics of the model's reference run (its family's first seed; on a k-fold dataset, that
-    run's serving fold) on the test split of each other dataset."""
+    run's serving fold) trained on ``dataset`` (or a union) on every other dataset's test rows,
+    each evaluation-only dataset's and, for a union, each member's test split."""
     seed = params.seeds_of(model_name)[0] if seed is None else seed
     model_dir = serving_dir(paths.run(dataset, model_name, seed))
     model = load_model(model_dir, expected=model_name)
@@ -48,9 +73,18 @@ def transfer(
     # rules), not the target dataset's: transfer reads each target as deployment would.
     info_file = model_dir / MODEL_INFO_FILE
     preparation = recorded_preparation(read_json(info_file), str(info_file))
-    tests = {t: read_split(paths.split(t), "test") for t in params.datasets if t != dataset}
+    roles = target_roles(dataset, params)
+    tests = {
+        t: scored_rows(paths.split(t), ["test"] if role == "member" else None)
+        for t, role in roles.items()
+    }
     inputs = {t: model_input(as_raw(test, preparation), fields) for t, test in tests.items()}
-    overlapping = {t: overlapping_ids(paths.overlap_rows, dataset, t) for t in tests}
+    # Rows a member of the training set shares with the target (for a union: any member).
+    members = params.members_of(dataset)
+    overlapping = {
+        t: set().union(*(overlapping_ids(paths.overlap_rows, m, t) for m in members if m != t))
+        for t in tests
+    }
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background("sklearn.metrics") if model.background_imports else None
     scores: dict[str, np.ndarray] = {}
@@ -66,6 +100,7 @@ def transfer(
         metrics = classification_metrics(labels, probs, config.threshold)
         share_fake = float(np.mean(probs >= config.threshold))
         targets[target] = {
+            "role": roles[target],
             **{k: metrics[k] for k in TRANSFER_KEYS},
             "ci": stats.evaluate_cis(labels, probs, config),  # paired with evaluate's
             "predicted_fake_share": round(share_fake, 6),
@@ -92,6 +127,7 @@ def transfer(
         )
     result = {
         "train_dataset": dataset,
+        "members": params.members_of(dataset),
         "model": model_name,
         "seed": seed,
         "model_dir": model_dir.relative_to(paths.root).as_posix(),

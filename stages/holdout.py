@@ -1,0 +1,12 @@
+"""holdout@<dataset>: an evaluation-only dataset's rows, all as its test split."""
+
+from fakenews.config import ParamsError
+from fakenews.data.holdout import holdout_dataset
+from fakenews.stage import args, stage
+
+if __name__ == "__main__":
+    (dataset,) = args(1, "python stages/holdout.py DATASET")
+    with stage(f"holdout@{dataset}") as (paths, params):
+        if not params.is_eval_only(dataset):
+            raise ParamsError(f"evaluate_on: {dataset!r} is not listed there")
+        holdout_dataset(dataset, paths.prepared(dataset), paths.split(dataset))
