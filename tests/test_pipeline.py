@@ -193,10 +193,12 @@ def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
     # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
     params = dict(real_params)
     params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []}
+    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": [],
+                        "embedding": []}  # fmt: skip
     params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     params["seeds"] = {"linear": SEEDS_RUN["tfidf_logreg"], "recurrent": SEEDS_RUN["lstm"],
-                       "transformer": [42]}  # fmt: skip
+                       "transformer": [42], "embedding": [42]}  # fmt: skip
+    params["unions"], params["evaluate_on"] = {}, {}  # test_generalisation_end_to_end has them
     # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3 folds
     # here, for time).
     params["split"] = {**params["split"], "folds": 3}
@@ -573,3 +575,86 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
         rerun = json.loads((repo / "metrics" / "alpha" / model / "seed-42.json").read_text())
         metrics.pop("efficiency"), rerun.pop("efficiency")
         assert rerun == metrics, model
+
+
+def test_generalisation_end_to_end(tmp_path: Path, real_params: dict[str, Any]) -> None:
+    """Unions, leave-one-dataset-out and an evaluation-only dataset through `dvc repro`, with the
+    baseline and the embedding family (the packaged MiniLM, frozen)."""
+    params = dict(real_params)
+    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
+    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [],
+                        "embedding": ["minilm_embed"]}  # fmt: skip
+    params["seeds"] = {"linear": [42], "recurrent": [42], "transformer": [42], "embedding": [42]}
+    params["unions"] = {"both": ["alpha", "beta"], "without_alpha": ["beta"]}
+    params["evaluate_on"] = {}
+    params["split"] = {**params["split"], "folds": 3}
+    repo = make_repo(tmp_path / "repo", params)
+    models = ("tfidf_logreg", "minilm_embed")
+    family = {"tfidf_logreg": "linear", "minilm_embed": "embedding"}
+
+    first = stages_run(run(repo, "dvc", "repro"))
+    for union in ("both", "without_alpha"):
+        assert f"union@{union}" in first
+        for model in models:
+            assert f"train-{family[model]}-union@{union}-{model}" in first
+            assert f"transfer-{family[model]}-union@{union}-{model}" in first
+    assert {"embed@alpha", "embed@beta"} <= first
+    both = json.loads((repo / "data/transfer/both/minilm_embed.json").read_text())
+    assert {t: v["role"] for t, v in both["targets"].items()} == {
+        "alpha": "member",
+        "beta": "member",
+    }
+    # A union member is scored on its test split only: the union trained on its train rows.
+    alpha_test = pd.read_parquet(repo / "data/split/alpha/test.parquet")
+    assert both["targets"]["alpha"]["n"] == len(alpha_test)
+    lodo = json.loads((repo / "data/transfer/without_alpha/tfidf_logreg.json").read_text())
+    assert lodo["targets"]["alpha"]["role"] == "held_out"
+    # A k-fold dataset left out is scored on every row, as its own models are.
+    splits = ("train", "val", "test")
+    assert lodo["targets"]["alpha"]["n"] == sum(
+        len(pd.read_parquet(repo / f"data/split/alpha/{s}.parquet")) for s in splits
+    )
+    summary = json.loads((repo / "metrics/summary.json").read_text())
+    general = summary["generalisation"]
+    assert general["lodo_unions"] == {"alpha": "without_alpha"}
+    for model in models:
+        cell = general["lodo"][model]["alpha"]
+        assert cell["roc_auc"] is not None and cell["low"] <= cell["roc_auc"] <= cell["high"]
+    assert general["transfers_best"] in {"linear", "embedding"}
+    report = (repo / "reports/report.md").read_text()
+    assert "### Leave-one-dataset-out (ROC-AUC)" in report
+    assert "### Union both (ROC-AUC)" in report
+
+    # An evaluation-only dataset: its own branch, every transfer and the report; no training.
+    write_news(repo, "omega", 7)
+    params["evaluate_on"] = {"omega": custom_options("omega")}
+    write_params(repo, params)
+    stage_names = run(repo, "dvc", "stage", "list", "--name-only").split()
+    assert not [s for s in stage_names if "omega" in s and not s.endswith("@omega")]
+    assert {"download-eval@omega", "prepare-eval@omega", "holdout@omega"} <= set(stage_names)
+    second = stages_run(run(repo, "dvc", "repro"))
+    assert {"download-eval@omega", "prepare-eval@omega", "holdout@omega", "overlap"} <= second
+    assert not {s for s in second if s.startswith(("train-", "evaluate-", "embed@"))}, second
+    allowed = ("download-eval@", "prepare-eval@", "holdout@", "overlap", "union@", "transfer-",
+               "report")  # fmt: skip
+    assert all(s.startswith(allowed) for s in second), second
+    transfers = {s for s in second if s.startswith("transfer-")}
+    assert len(transfers) == 2 * len(models) + 2 * len(models)  # per dataset and per union
+    omega_rows = len(pd.read_parquet(repo / "data/split/omega/test.parquet"))
+    for source in ("alpha", "beta", "both", "without_alpha"):
+        for model in models:
+            scored = json.loads((repo / f"data/transfer/{source}/{model}.json").read_text())
+            assert scored["targets"]["omega"]["role"] == "eval_only"
+            assert scored["targets"]["omega"]["n"] == omega_rows
+    summary = json.loads((repo / "metrics/summary.json").read_text())
+    assert summary["alpha"]["tfidf_logreg"]["transfer_roc_auc_omega"] is not None
+    assert set(summary["generalisation"]["eval_only"]["omega"]["minilm_embed"]) == {
+        "alpha", "beta", "both", "without_alpha"
+    }  # fmt: skip
+    report = (repo / "reports/report.md").read_text()
+    assert "### Evaluation-only: omega (ROC-AUC)" in report
+    overlap = json.loads((repo / "metrics/overlap.json").read_text())
+    assert "omega" in overlap["pairs"]["alpha"] and "omega" not in overlap["pairs"]
+    # Nothing is trained on it, and a second run has nothing to do.
+    assert not (repo / "models/omega").exists()
+    assert stages_run(run(repo, "dvc", "repro")) == set()
