@@ -72,7 +72,7 @@ def news_frame(n: int, seed: int = 0, prefix: dict[int, str] | None = None) -> p
 def make_params(**audit: Any) -> Params:
     return Params(
         datasets={"demo": DatasetConfig(), "other": DatasetConfig()},
-        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []},
         audit=AuditConfig(**audit),
     )
 
@@ -433,8 +433,10 @@ def test_overlap_counts_test_rows_with_a_twin_in_another_datasets_train(tmp_path
     # Plant: two of other's test rows copy demo train rows, one lightly edited, one exactly.
     other.loc[90, "text"] = change_words(demo.loc[0, "text"])
     other.loc[91, "text"] = demo.loc[1, "text"]
-    paths = build_split(tmp_path, "demo", demo)
-    build_split(tmp_path, "other", other)
+    # One test split each (no folds): a k-fold target's test rows would be all of its rows.
+    one_split = SplitConfig(folds_below_rows=None)
+    paths = build_split(tmp_path, "demo", demo, one_split)
+    build_split(tmp_path, "other", other, one_split)
 
     result = dataset_overlap(make_params(), paths)
     pair = result["pairs"]["demo"]["other"]
@@ -455,8 +457,9 @@ def test_overlap_finds_train_claims_quoted_in_test_articles_either_way(tmp_path:
     other.loc[92, "text"] = " ".join([random_text(rng), demo.loc[2, "text"], random_text(rng)])
     # An other test text quoted inside a long demo train article.
     demo.loc[3, "text"] = " ".join([random_text(rng), other.loc[93, "text"], random_text(rng)])
-    paths = build_split(tmp_path, "demo", demo)
-    build_split(tmp_path, "other", other)
+    one_split = SplitConfig(folds_below_rows=None)  # test rows: the test split
+    paths = build_split(tmp_path, "demo", demo, one_split)
+    build_split(tmp_path, "other", other, one_split)
 
     result = dataset_overlap(make_params(), paths)
     pair = result["pairs"]["demo"]["other"]

@@ -185,7 +185,11 @@ def params_text_with_label_map(label_map: str) -> str:
     """The project's params.yaml, as text, with one custom dataset whose label_map is as given."""
     start = PROJECT_PARAMS.index("datasets:\n")
     end = PROJECT_PARAMS.index("\n\n", start) + 2
-    return PROJECT_PARAMS[:start] + CUSTOM_ENTRY.format(label_map=label_map) + PROJECT_PARAMS[end:]
+    text = PROJECT_PARAMS[:start] + CUSTOM_ENTRY.format(label_map=label_map) + PROJECT_PARAMS[end:]
+    # The project's unions name its own datasets.
+    start = text.index("unions:\n")
+    end = text.index("\n\n", start) + 2
+    return text[:start] + "unions: {}\n\n" + text[end:]
 
 
 def dvc_hashes_params(text: str) -> bool:
@@ -276,11 +280,11 @@ KNOWN = (
         ("models: [xgboost]", "models: expected a mapping of family -> list of models"),
         ("models: tfidf_logreg", "models: expected a mapping of family -> list of models"),
         (
-            "models: {linear: [xgboost], recurrent: [], transformer: []}",
+            "models: {linear: [xgboost], recurrent: [], transformer: [], embedding: []}",
             "models.linear: unknown model 'xgboost'",
         ),
         (
-            "models: {linear: tfidf_logreg, recurrent: [], transformer: []}",
+            "models: {linear: tfidf_logreg, recurrent: [], transformer: [], embedding: []}",
             "models.linear: expected a list of model names",
         ),
     ],

@@ -46,7 +46,13 @@ if _folder:
 def small_params(real_params: dict[str, Any]) -> dict[str, Any]:
     params = dict(real_params)
     params["datasets"] = {"alpha": custom_options("alpha")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []}
+    params["models"] = {
+        "linear": ["tfidf_logreg"],
+        "recurrent": [],
+        "transformer": [],
+        "embedding": [],
+    }
+    params["unions"], params["evaluate_on"] = {}, {}
     return params
 
 

@@ -34,9 +34,14 @@ MODELS = ["tfidf_logreg", "lstm"]
 def make_params(**mlflow: object) -> Params:
     return Params(
         datasets={"alpha": {}, "beta": {}},
-        models={"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": []},
+        models={
+            "linear": ["tfidf_logreg"],
+            "recurrent": ["lstm"],
+            "transformer": [],
+            "embedding": [],
+        },
         train={m: {} for m in MODELS},
-        seeds={"linear": [SEED], "recurrent": [SEED], "transformer": [SEED]},
+        seeds={"linear": [SEED], "recurrent": [SEED], "transformer": [SEED], "embedding": [SEED]},
         mlflow=MlflowConfig(experiment="fakenews", **mlflow),
     )
 

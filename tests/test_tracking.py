@@ -475,7 +475,7 @@ def test_registration_with_no_server_is_one_warning_for_all_datasets(
         )
     params = Params(
         datasets={d: {} for d in datasets},
-        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []},
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -504,7 +504,7 @@ def test_an_unreachable_registry_server_is_named(
     )
     params = Params(
         datasets={"alpha": {}},
-        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": []},
+        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []},
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -553,7 +553,7 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
     paths = Paths(tmp_path)
     params = Params(
         datasets={"alpha": {}},
-        models={"linear": [], "recurrent": ["lstm"], "transformer": []},
+        models={"linear": [], "recurrent": ["lstm"], "transformer": [], "embedding": []},
         train={"lstm": {}},
         mlflow=MlflowConfig(experiment="tree"),
     )

@@ -615,7 +615,7 @@ def _datasets_as_written(typed: Any, written: Any, source: str) -> None:
             _options_as_written(datasets, written[key], source, key)
 
 
-def _options_as_written(datasets: Any, written: Any, source: str, key: str) -> None:
+def _options_as_written(datasets: Any, written: Any, source: str, section: str) -> None:
     # Same document, so the same order: the typed and the as-written mappings pair up in turn.
     for (name, options), (_, options_text) in zip(datasets.items(), written.items(), strict=True):
         if not isinstance(options, dict):
@@ -639,7 +639,7 @@ def _options_as_written(datasets: Any, written: Any, source: str, key: str) -> N
             )
             quoted = ", ".join(f'"{k}": {v}' for k, v in pairs)
             raise ParamsError(
-                f"{source}: {key}.{name}.label_map: YAML reads {misread} next to text keys, "
+                f"{source}: {section}.{name}.label_map: YAML reads {misread} next to text keys, "
                 "a mix DVC cannot hash; quote every key: "
                 f"label_map: {{{quoted}}}"
             ) from None
