@@ -219,3 +219,13 @@ def test_generalisation_reads_transfers_and_names_the_best_family(tmp_path: Path
     # The eval-only dataset: scored by models trained on each dataset (missing: n/a) and union.
     assert summary["eval_only"]["x"]["minilm_embed"]["without_a"]["roc_auc"] == 0.65
     assert summary["eval_only"]["x"]["minilm_embed"]["a"]["roc_auc"] is None
+
+
+def test_a_one_class_evaluation_set_is_scored_by_accuracy() -> None:
+    ci = {"accuracy": {"low": 0.5, "high": 0.7, "value": 0.6}}
+    score = Score.of_target({"roc_auc": None, "accuracy": 0.6, "ci": ci, "n": 40})
+    assert (score.metric, score.value) == ("accuracy", 0.6)
+    assert score.cell() == "accuracy 0.600 [0.500, 0.700]"
+    assert score.as_dict() == {"accuracy": 0.6, "low": 0.5, "high": 0.7, "n": 40}
+    # A family's evaluation-only ROC-AUC leaves it out rather than mixing measures.
+    assert Score.of_target({"roc_auc": 0.8, "accuracy": 0.6, "n": 40}).metric == "roc_auc"

@@ -230,7 +230,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     }
     for stage in ("train", "evaluate", "transfer"):
         expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
-    assert stages_run(first) == expected | {"overlap", "report"}
+    # embed@<dataset> runs per dataset; with no embedding model listed it writes an empty cache.
+    embeds = {"embed@alpha", "embed@beta"}
+    assert stages_run(first) == expected | embeds | {"overlap", "report"}
+    assert json.loads((repo / "data/embeddings/alpha/index.json").read_text())["keys"] == []
 
     for dataset in ("alpha", "beta"):
         metrics = json.loads(
@@ -534,6 +537,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         "prepare@gamma",
         "split@gamma",
         "audit@gamma",
+        "embed@gamma",
         "overlap",
         *seed_stages("train", ("gamma",), ("tfidf_logreg", "lstm")),
         *seed_stages("evaluate", ("gamma",), ("tfidf_logreg", "lstm")),

@@ -8,7 +8,7 @@ reported before the first stage runs. `make repro` runs it first.
 
 from __future__ import annotations
 
-from fakenews.config import Params, ParamsError, load_params
+from fakenews.config import DatasetConfig, Params, ParamsError, load_params
 from fakenews.data.artifacts import check_names
 from fakenews.data.sources import source_for
 from fakenews.models import check_model_params
@@ -18,17 +18,22 @@ from fakenews.paths import Paths
 def check_params(paths: Paths) -> Params:
     """Validate ``params.yaml`` under ``paths.root`` fully; ParamsError names the first fault."""
     params = load_params(paths.params_file)
-    for name, options in params.datasets.items():
+    for section, datasets in (("datasets", params.datasets), ("evaluate_on", params.evaluate_on)):
+        check_datasets(paths, section, datasets)
+    check_model_params(params)
+    return params
+
+
+def check_datasets(paths: Paths, section: str, datasets: dict[str, DatasetConfig]) -> None:
+    for name, options in datasets.items():
         source_for(name, options)
         check_names(name, options.artifact_rules, options.label_checks)
         folder = paths.external(name)
         if not folder.is_dir():
             relative = folder.relative_to(paths.root)
             raise ParamsError(
-                f"datasets.{name}: folder {relative}/ does not exist. "
+                f"{section}.{name}: folder {relative}/ does not exist. "
                 f"download@{name} depends on it (files placed by hand, a custom dataset's file): "
                 f"create it (`mkdir -p {relative}`), commit a README.md in it if "
                 "it holds no files you want in git"
             )
-    check_model_params(params)
-    return params

@@ -283,6 +283,12 @@ def compute_embeddings(
     embedder = Embedder(
         config.pretrained, config.max_len, config.max_chunks, config.batch_size, config.num_threads
     )
+    if model not in params.model_names:
+        # dvc.yaml runs this stage per dataset whatever `models:` lists; with no model to read
+        # the vectors, write an empty cache instead of loading the encoder.
+        EmbeddingCache.write(paths.embeddings(dataset), [], np.zeros((0, 0)), embedder.settings)
+        log.info("%s is not in `models:`: nothing to embed", model)
+        return {"rows": 0, "unique_texts": 0, "seconds": 0.0}
     return embed_dataset(
         paths.split(dataset),
         paths.embeddings(dataset),

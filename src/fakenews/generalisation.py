@@ -35,13 +35,23 @@ class Score:
     low: float | None = None
     high: float | None = None
     n: int | None = None
+    metric: str = KEY
 
     @classmethod
-    def of(cls, metrics: dict[str, Any] | None) -> Score:
-        if not metrics or metrics.get(KEY) is None:
-            return cls(None, n=(metrics or {}).get("n"))
-        ci = (metrics.get("ci") or {}).get(KEY) or {}
-        return cls(float(metrics[KEY]), ci.get("low"), ci.get("high"), metrics.get("n"))
+    def of(cls, metrics: dict[str, Any] | None, key: str = KEY) -> Score:
+        if not metrics or metrics.get(key) is None:
+            return cls(None, n=(metrics or {}).get("n"), metric=key)
+        ci = (metrics.get("ci") or {}).get(key) or {}
+        return cls(float(metrics[key]), ci.get("low"), ci.get("high"), metrics.get("n"), key)
+
+    @classmethod
+    def of_target(cls, metrics: dict[str, Any] | None) -> Score:
+        """ROC-AUC, or accuracy where a test set holds one class only (a private set of fakes:
+        accuracy is then the share of them caught)."""
+        score = cls.of(metrics)
+        if score.value is None and metrics and metrics.get("accuracy") is not None:
+            return cls.of(metrics, "accuracy")
+        return score
 
     @property
     def se(self) -> float | None:
@@ -52,13 +62,14 @@ class Score:
     def cell(self) -> str:
         if self.value is None:
             return "n/a"
+        prefix = "" if self.metric == KEY else "accuracy "
         if self.low is None or self.high is None:
-            return f"{self.value:.3f}"
-        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+            return f"{prefix}{self.value:.3f}"
+        return f"{prefix}{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
     def as_dict(self) -> dict[str, Any]:
         r = {k: None if v is None else round(float(v), 6) for k, v in
-             (("roc_auc", self.value), ("low", self.low), ("high", self.high))}  # fmt: skip
+             ((self.metric, self.value), ("low", self.low), ("high", self.high))}  # fmt: skip
         return {**r, "n": self.n}
 
 
@@ -164,7 +175,7 @@ def collect_generalisation(
         for model in models:
             per = eval_scores.setdefault(target, {}).setdefault(model, {})
             for source in [*datasets, *params.unions]:
-                per[source] = Score.of(_transfer(paths, source, model).get(target))
+                per[source] = Score.of_target(_transfer(paths, source, model).get(target))
     families = {m: params.family_of(m) for m in models}
     result = Generalisation(
         datasets=datasets,
@@ -179,8 +190,9 @@ def collect_generalisation(
     )
     for family in dict.fromkeys(families.values()):
         members = [m for m in models if families[m] == family]
-        eval_by_target = {
-            t: [s for m in members for s in eval_scores[t][m].values()] for t in eval_scores
+        eval_by_target = {  # ROC-AUC only: a one-class set's accuracy is another measure
+            t: [s for m in members for s in eval_scores[t][m].values() if s.metric == KEY]
+            for t in eval_scores
         }
         result.family_scores[family] = {
             "in_domain": combine({d: [result.in_domain[m][d] for m in members] for d in datasets}),
@@ -246,10 +258,12 @@ def eval_only_rows(g: Generalisation, target: str) -> tuple[list[str], list[list
 
 
 def family_rows(g: Generalisation) -> tuple[list[str], list[list[str]]]:
-    header = ["family", "in-domain", "leave-one-dataset-out", "evaluation-only"]
+    kinds = {"in_domain": "in-domain", "lodo": "leave-one-dataset-out"}
+    if g.eval_only:
+        kinds["eval_only"] = "evaluation-only"
+    header = ["family", *kinds.values()]
     rows = [
-        [family, *(kinds[k].cell() for k in ("in_domain", "lodo", "eval_only"))]
-        for family, kinds in g.family_scores.items()
+        [family, *(scores[k].cell() for k in kinds)] for family, scores in g.family_scores.items()
     ]
     return header, rows
 

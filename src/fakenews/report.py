@@ -1415,13 +1415,16 @@ def _generalisation_parts(g: Generalisation) -> list[tuple[str, str, list[str], 
             continue
         legend = (
             f"Trained on the union `{union}` and scored on each member's test split, next to "
-            "the model trained on that member alone (reference seed). ROC-AUC, 95% intervals."
+            "the model trained on that member alone (reference seed). ROC-AUC, 95% intervals. "
+            "A k-fold member's own score pools its folds over every row; the union's is on its "
+            "test split only (the union trained on the rest)."
         )
         tables.append((f"Union {union} (ROC-AUC)", legend, *union_rows(g, union)))
     for target in g.eval_only:
         legend = (
             f"Evaluation-only dataset `{target}` (never trained on), scored by every model "
-            "trained on a dataset or a union. ROC-AUC, 95% intervals."
+            "trained on a dataset or a union. ROC-AUC, 95% intervals; accuracy (the share "
+            "classified right) where the set holds one class only."
         )
         tables.append((f"Evaluation-only: {target} (ROC-AUC)", legend, *eval_only_rows(g, target)))
     if g.family_scores:
