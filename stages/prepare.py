@@ -12,4 +12,6 @@ if __name__ == "__main__":
             params.prepare,
             paths.raw(dataset),
             paths.prepared(dataset),
+            # A training set needs both classes; an evaluation-only set may hold one.
+            both_classes=not params.is_eval_only(dataset),
         )

@@ -229,3 +229,26 @@ def test_a_one_class_evaluation_set_is_scored_by_accuracy() -> None:
     assert score.as_dict() == {"accuracy": 0.6, "low": 0.5, "high": 0.7, "n": 40}
     # A family's evaluation-only ROC-AUC leaves it out rather than mixing measures.
     assert Score.of_target({"roc_auc": 0.8, "accuracy": 0.6, "n": 40}).metric == "roc_auc"
+
+
+def test_an_evaluation_only_set_may_hold_one_class(tmp_path: Path) -> None:
+    """A private set of known fakes: refused as a training set, prepared as an evaluation one."""
+    from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
+
+    from fakenews.config import DatasetConfig, PrepareConfig
+    from fakenews.data.prepare import prepare_dataset
+
+    raw = tmp_path / "raw"
+    write_source_fixture("custom", raw)
+    table = pd.read_csv(raw / CUSTOM_FILE)
+    table[table["verdict"] == "FAKE"].to_csv(raw / CUSTOM_FILE, index=False)
+    options = DatasetConfig(
+        **{**SOURCE_FIXTURE_OPTIONS["custom"], "path": f"data/external/fakes/{CUSTOM_FILE}"}
+    )
+    with pytest.raises(DatasetError, match="only one class left"):
+        prepare_dataset("fakes", options, PrepareConfig(), raw, tmp_path / "as_training")
+    stats = prepare_dataset(
+        "fakes", options, PrepareConfig(), raw, tmp_path / "as_eval", both_classes=False
+    )
+    assert stats["rows_kept"] == 6
+    assert set(pd.read_parquet(tmp_path / "as_eval" / "data.parquet")["label"]) == {1}

@@ -120,7 +120,10 @@ def prepare_dataset(
     config: PrepareConfig,
     raw_dir: Path,
     out_dir: Path,
+    both_classes: bool = True,
 ) -> dict[str, Any]:
+    """Load, clean and write one dataset. ``both_classes``: refuse a dataset left with one class
+    (a training set must have both; an evaluation-only one may be, e.g., known fakes only)."""
     source = source_for(dataset, options).name
     check_names(dataset, options.artifact_rules, options.label_checks)
     rules = rules_for(source, options.artifact_rules)
@@ -137,7 +140,7 @@ def prepare_dataset(
     )
     if frame.empty:
         raise DatasetError(f"dataset {dataset!r}: no rows left after cleaning ({stats})")
-    if frame["label"].nunique() < 2:
+    if both_classes and frame["label"].nunique() < 2:
         raise DatasetError(
             f"dataset {dataset!r}: only one class left after cleaning ({stats['label_counts']}); "
             "a detector needs both fake and real examples"
