@@ -270,7 +270,11 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # alpha's claim sits in its train split and is quoted by beta test articles (if the split
     # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
     alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
-    beta_test = pd.read_parquet(repo / "data" / "split" / "beta" / "test.parquet")
+    # beta is k-fold: its test rows, here and in transfer, are all of its rows.
+    beta_test = pd.concat(
+        pd.read_parquet(repo / "data" / "split" / "beta" / f"{name}.parquet")
+        for name in ("train", "val", "test")
+    )
     quoting = beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
     assert CLAIM in alpha_train["text"].tolist() and len(quoting) > 0
     contained = overlap["pairs"]["alpha"]["beta"]["containment"]
