@@ -177,7 +177,7 @@ def test_readme_custom_dataset_example_runs_as_written(
     folder.mkdir()
     generated_news(5).to_csv(folder / "my_news.csv", index=False)  # body, headline, FAKE/TRUE
     params = (repo / "params.yaml").read_text()
-    start, end = params.index("datasets:\n"), params.index("\nmodels:")
+    start, end = params.index("datasets:\n"), params.index("\nevaluate_on:")
     (repo / "params.yaml").write_text(params[:start] + "datasets:\n" + entry + params[end:])
     run(repo, "fakenews", "check")
     run(repo, "dvc", "repro")
