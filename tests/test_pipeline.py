@@ -476,8 +476,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ),
         ("src/fakenews/data/containment.py", {"overlap"}),
         (
-            "src/fakenews/overlap_rows.py",
-            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY},
+            "src/fakenews/overlap_rows.py",  # which rows are a dataset's test rows
+            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY}
+            | {"overlap"},
         ),
         ("src/fakenews/io.py", None),  # every stage: io.py writes and reads every output
     ):
