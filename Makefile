@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test lint venv clean-venv full-study
+.PHONY: repro test lint venv clean-venv full-study push pull worker queue-seeds queue-start \
+	tracking-server
 
 venv: $(VENV)/.installed
 
@@ -45,3 +46,55 @@ FULL_STUDY = \
 
 full-study: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run -n full-study $(FULL_STUDY)
+
+# --- Scale out (README "Scale out"): machines share finished work through a DVC remote --------
+# Stage commands run `python`, so every DVC call gets the venv first on PATH.
+DVC := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc
+SHARD ?= 0/1
+SEEDS ?= 43 44 45
+JOBS ?= 2
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5000
+MLFLOW_BACKEND ?= sqlite:///$(CURDIR)/mlflow-server.db
+MLFLOW_ARTIFACTS ?= $(CURDIR)/mlartifacts-server
+
+# Every output and the run-cache (what ran, and on which inputs) to the default remote.
+push: venv
+	$(DVC) push --run-cache
+
+# Restore everything any machine has pushed (outputs of what dvc.lock names, and every stage
+# the run-cache knows); run what nobody has run yet; push that back.
+pull: venv
+	$(DVC) repro --pull
+	$(DVC) push --run-cache
+
+# One machine's part of a shared study: SHARD=data first (one machine), then SHARD=I/N on
+# machine I of N (its train stages with their evaluate/transfer), then `make pull` anywhere.
+# (An empty shard, more machines than train stages, runs nothing rather than everything.)
+worker: venv
+	@stages="$$($(BIN)/fakenews shard $(SHARD))" || exit 1; \
+	if [ -z "$$stages" ]; then echo "shard $(SHARD): no stages"; exit 0; fi; \
+	set -x; $(DVC) repro --pull $$stages && $(DVC) push --run-cache
+
+# One queued experiment per seed (every seeded family), run by `make queue-start`. Seed-free
+# models (tfidf_logreg, minilm_embed) and the data stages come back from the run-cache.
+queue-seeds: venv
+	for seed in $(SEEDS); do \
+		$(DVC) exp run --queue -n seed-$$seed -S "seeds.recurrent=[$$seed]" \
+			-S "seeds.transformer=[$$seed]" || exit 1; \
+	done
+
+# Run the queue JOBS at a time, wait for it, show the results.
+queue-start: venv
+	$(DVC) queue start -j $(JOBS)
+	while $(DVC) queue status | grep -Eq '\b(Queued|Running)\b'; do sleep 10; done
+	$(DVC) queue status
+	$(DVC) exp show --only-changed
+
+# A shared MLflow tracking server (stages log to it with MLFLOW_TRACKING_URI=http://HOST:PORT):
+# runs and the model registry in MLFLOW_BACKEND (sqlite here; postgresql+psycopg://... with
+# `pip install -e '.[postgres]'`), artifacts under MLFLOW_ARTIFACTS, served through the server.
+tracking-server: venv
+	$(BIN)/mlflow server --backend-store-uri "$(MLFLOW_BACKEND)" \
+		--artifacts-destination "$(MLFLOW_ARTIFACTS)" --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) \
+		--workers 1

@@ -193,7 +193,7 @@ def test_audit_finds_an_exact_and_a_near_duplicate_across_splits(tmp_path: Path)
     paths = build_split(tmp_path, "demo", official_frame(), SplitConfig(official_leaks="keep"))
     with pytest.raises(AuditError, match=r"cross_split_leaks = 2 exceeds 0.*max_cross_split_leaks"):
         audit_dataset("demo", make_params(), paths)
-    report = read_json(paths.audit_metrics("demo"))  # written before failing, for inspection
+    report = read_json(paths.audit("demo"))  # written before failing, for inspection
     duplicates = report["duplicates"]
     assert duplicates["cross_split_groups"] == 2
     assert duplicates["cross_split_exact_groups"] == 1
@@ -331,10 +331,9 @@ def test_near_duplicate_fraction_threshold(tmp_path: Path) -> None:
 def test_audit_output_is_deterministic(tmp_path: Path) -> None:
     paths = build_split(tmp_path, "demo", news_frame(200, seed=13, prefix={1: "BREAKING: "}))
     audit_dataset("demo", make_params(), paths)
-    first = paths.audit_metrics("demo").read_bytes()
+    first = paths.audit("demo").read_bytes()
     passed = paths.audit_passed("demo").read_bytes()
     audit_dataset("demo", make_params(), paths)
-    assert paths.audit_metrics("demo").read_bytes() == first
     assert paths.audit("demo").read_bytes() == first
     # Audit params change the report but not the file training depends on.
     audit_dataset("demo", make_params(prefix_tokens=2), paths)

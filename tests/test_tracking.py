@@ -582,3 +582,17 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
     assert parent.data.tags["fakenews.serving_seed"] == "43"
     # The parent now spans its runs: it ends when its last child ended.
     assert parent.info.end_time == max(c.info.end_time for c in children)
+
+
+def test_a_queued_experiment_tracks_into_the_repository_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakenews.tracking import tracking_home, tracking_uri
+
+    repo = tmp_path / "repo"
+    queued = Paths(repo / ".dvc" / "tmp" / "exps" / "tmpab12cd")  # DVC's temporary copy
+    assert tracking_home(queued) == Paths(repo)
+    assert tracking_home(Paths(repo)) == Paths(repo)
+    assert tracking_home(Paths(tmp_path / "exps" / "x")) == Paths(tmp_path / "exps" / "x")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking_uri(queued) == f"sqlite:///{repo / 'mlflow.db'}"

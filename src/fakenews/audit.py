@@ -403,7 +403,6 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
     report["checks"] = evaluate_checks(report, config)
     report["passed"] = all(c["passed"] for c in report["checks"])
     write_json(paths.audit(dataset), report)
-    write_json(paths.audit_metrics(dataset), report)
     log.info(
         "%s: %d near-duplicate groups, %d across splits; probes %s (majority %.3f); %.1fs",
         dataset,

@@ -159,6 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="project root (default: found from here)"
     )
     check.set_defaults(handler=cmd_check)
+
+    shard = commands.add_parser(
+        "shard",
+        help="the stages one machine runs when several share a study (one name per line)",
+        description="Machines sharing a DVC remote split the study without coordination: "
+        "`data` (everything upstream of training) on one machine first; then shard I/N on "
+        "machine I of N (a round-robin share of the train stages, each with its evaluate and "
+        "transfer stages); `final` (the report) anywhere last. Use as `dvc repro --pull "
+        "$(fakenews shard 0/2)`, then `dvc push --run-cache`; `make worker SHARD=0/2` does both.",
+    )
+    shard.add_argument("part", help="data, final, or I/N (worker I of N, counting from 0)")
+    shard.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+    shard.set_defaults(handler=cmd_shard)
     return parser
 
 
@@ -332,6 +347,14 @@ def cmd_check(args: argparse.Namespace) -> None:
         f"{paths.params_file}: ok ({len(params.datasets)} datasets, "
         f"{len(params.model_names)} models)"
     )
+
+
+def cmd_shard(args: argparse.Namespace) -> None:
+    from fakenews.scale_out import shard_stages
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    for name in shard_stages(paths.root, args.part):
+        print(name)
 
 
 # --- entry point ---------------------------------------------------------------------------------

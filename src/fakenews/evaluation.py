@@ -176,7 +176,6 @@ def evaluate(
         )
         # ... and the run's validation scores (selection), which it reads without model files.
         write_json(tmp / "validation.json", training.get("val", {}))
-    write_json(paths.metrics(dataset, model_name, seed), metrics)
     with atomic_path(plots / "confusion.csv") as tmp_csv:
         pd.DataFrame(
             {
@@ -210,7 +209,9 @@ def evaluate(
         manifest = read_json(split_dir / "manifest.json")
         tracker.log_split(dataset, split_dir, manifest["hash"], context="evaluation")
         tracker.log_metrics({f"test_{k}": v for k, v in flatten(metrics).items()})
-        tracker.log_artifacts(paths.metrics(dataset, model_name, seed), "evaluation")
+        tracker.log_artifacts(
+            paths.evaluation(dataset, model_name, seed) / "metrics.json", "evaluation"
+        )
         tracker.log_artifacts(plots, "evaluation/plots")
     log.info(
         "%s/%s seed %d: test accuracy %.4f, F1 macro %.4f, ROC-AUC %s",

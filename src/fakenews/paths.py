@@ -1,7 +1,7 @@
 """Every path the pipeline reads or writes, defined in one place.
 
-Paths are relative to the repository root, which is found from ``DVC_ROOT`` (set by DVC when it
-runs a stage), else by walking up from the working directory to the folder holding ``.dvc/``.
+Paths are relative to the repository root: the nearest folder up from the working directory that
+holds ``.dvc/`` or ``dvc.yaml`` (a stage runs there), else ``DVC_ROOT``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ MIRROR_ENV = "FAKENEWS_DATA_MIRROR"
 
 
 def find_repo_root(start: Path | None = None) -> Path:
-    env = os.environ.get("DVC_ROOT")
-    if env:
-        return Path(env).resolve()
+    """The nearest folder holding ``.dvc/`` or ``dvc.yaml``, from ``start`` (default: here) up.
+
+    A stage runs in its repository's root, so this finds it. ``DVC_ROOT`` is only the fallback:
+    DVC's experiment queue runs each experiment in a temporary copy of the repo but sets
+    ``DVC_ROOT`` to the original, and following it would write into the user's workspace.
+    """
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if (candidate / ".dvc").is_dir() or (candidate / "dvc.yaml").is_file():
             return candidate
-    return here
+    env = os.environ.get("DVC_ROOT")
+    return Path(env).resolve() if env else here
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ class Paths:
         return self.root / "metrics"
 
     def metrics(self, dataset: str, model: str, seed: int) -> Path:
-        """One run's test metrics (committed, for `dvc metrics`)."""
+        """One run's test metrics (the report stage's committed copy, for `dvc metrics`)."""
         return self.metrics_root / dataset / model / f"{run_name(seed)}.json"
 
     def transfer_metrics(self, dataset: str, model: str) -> Path:
@@ -151,7 +155,12 @@ class Paths:
     @property
     def overlap(self) -> Path:
         """Near-duplicates shared between datasets (train of one x test of another)."""
-        return self.root / "metrics" / "overlap.json"
+        return self.root / "data" / "overlap" / "overlap.json"
+
+    @property
+    def overlap_metrics(self) -> Path:
+        """The same, as the report stage's committed copy (for `dvc metrics`)."""
+        return self.metrics_root / "overlap.json"
 
     @property
     def overlap_rows(self) -> Path:

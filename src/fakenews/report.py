@@ -1,8 +1,9 @@
 """report: the leaderboard, significance, transfer and cost of every dataset x model.
 
 Reads only the evaluate, transfer, audit and overlap stages' outputs and writes
-``metrics/summary.json``, ``reports/report.md`` and a self-contained ``reports/report.html``
-(inline SVG figures, no server, no network). Nothing run-specific (time stamps, run ids) goes
+``metrics/summary.json`` (beside every cached result's committed copy: :mod:`fakenews.publish`),
+``reports/report.md`` and a self-contained ``reports/report.html`` (inline SVG figures, no
+server, no network). Nothing run-specific (time stamps, run ids) goes
 into these files, so a rerun on the same inputs writes the same bytes and DVC's no-op stays a
 no-op.
 """
@@ -14,6 +15,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,8 +35,9 @@ from fakenews.generalisation import (
     union_rows,
     verdict,
 )
-from fakenews.io import read_json, write_json, write_text
+from fakenews.io import atomic_dir, read_json, write_json, write_text
 from fakenews.paths import Paths
+from fakenews.publish import publish_metrics
 from fakenews.selection import SELECT_KEY, SELECTED_ON, mean_score, pick_best, serving_seed
 
 SUMMARY_KEYS = ("accuracy", "f1_macro", "f1_fake", "precision_fake", "recall_fake", "roc_auc", "n")
@@ -1455,7 +1458,15 @@ def render_generalisation_html(g: Generalisation | None) -> list[str]:
     return parts
 
 
-def build_report(params: Params, paths: Paths) -> dict[str, Any]:
+def publish_and_report(params: Params, paths: Paths) -> dict[str, Any]:
+    """Swap in a new ``metrics/``: every cached result's committed copy and the summary, built
+    aside and renamed into place together; then the report itself. Return the summary."""
+    with atomic_dir(paths.metrics_root) as staged:
+        publish_metrics(params, paths, staged)
+        return build_report(params, paths, summary_file=staged / paths.summary.name)
+
+
+def build_report(params: Params, paths: Paths, summary_file: Path | None = None) -> dict[str, Any]:
     alpha = params.report.alpha
     results = collect(params, paths)
     audit = collect_audit(params, paths)
@@ -1473,7 +1484,7 @@ def build_report(params: Params, paths: Paths) -> dict[str, Any]:
     general = collect_generalisation(params, paths, in_domain)
     if general.has_anything:
         summary["generalisation"] = general.summary()
-    write_json(paths.summary, summary)
+    write_json(summary_file or paths.summary, summary)
     write_text(paths.report, render_markdown(results, rankings, alpha, audit, across, general))
     write_text(paths.report_html, render_html(results, rankings, alpha, audit, across, general))
     for kind in ("roc", "pr"):

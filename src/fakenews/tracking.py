@@ -14,7 +14,8 @@ parent and starts the run under it; :func:`child_run` nests a run under an open 
 Datasets column). :func:`connect` marks the experiment as a model-training one, so that MLflow 3's
 UI opens it in its classic runs view rather than the GenAI overview.
 
-The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides).
+The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides), also
+for an experiment DVC runs in a temporary copy of the repo (its queue).
 Tracking is best effort: any MLflow failure is turned into one warning and the stage goes on.
 
 An ``http(s)://`` tracking server is checked once per process and URI before the first MLflow
@@ -101,8 +102,21 @@ def limit_mlflow_retries() -> None:
 limit_mlflow_retries()
 
 
+def tracking_home(paths: Paths) -> Paths:
+    """The repository whose ``mlflow.db`` is the default backend.
+
+    `dvc queue start` and `dvc exp run --temp` run an experiment in a temporary copy of the repo
+    (``<repo>/.dvc/tmp/exps/...``), deleted when it ends: its runs go to the repository's own
+    database, not into that copy.
+    """
+    for folder in paths.root.parents:
+        if (folder.name, folder.parent.name, folder.parent.parent.name) == ("exps", "tmp", ".dvc"):
+            return Paths(folder.parent.parent.parent)
+    return paths
+
+
 def tracking_uri(paths: Paths) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{paths.mlflow_db}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{tracking_home(paths).mlflow_db}"
 
 
 class TrackingUnavailable(RuntimeError):
@@ -243,7 +257,7 @@ def connect(paths: Paths, config: MlflowConfig) -> Any:
     experiment = mlflow.get_experiment_by_name(config.experiment)
     if experiment is None:
         # Keep artifacts beside the database, not wherever the stage happens to run.
-        artifacts = paths.mlflow_artifacts.as_uri() if default_backend else None
+        artifacts = tracking_home(paths).mlflow_artifacts.as_uri() if default_backend else None
         mlflow.create_experiment(
             config.experiment,
             artifact_location=artifacts,

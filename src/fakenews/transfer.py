@@ -135,5 +135,4 @@ def transfer(
         "targets": targets,
     }
     write_json(paths.transfer(dataset, model_name), result)
-    write_json(paths.transfer_metrics(dataset, model_name), result)
     return result
