@@ -84,10 +84,15 @@ queue-seeds: venv
 			-S "seeds.transformer=[$$seed]" || exit 1; \
 	done
 
-# Run the queue JOBS at a time, wait for it, show the results.
+# Run the queue JOBS at a time, wait for it, show the results. DVC's workers can exit with
+# experiments still queued (treeverse/dvc#10562): then they are started again.
 queue-start: venv
 	$(DVC) queue start -j $(JOBS)
-	while $(DVC) queue status | grep -Eq '\b(Queued|Running)\b'; do sleep 10; done
+	while status="$$($(DVC) queue status)" && echo "$$status" | grep -Eq '\b(Queued|Running)\b'; do \
+		if ! echo "$$status" | grep -Eq '\bRunning\b' && echo "$$status" | grep -q ': 0 active'; then \
+			$(DVC) queue start -j $(JOBS); fi; \
+		sleep 10; \
+	done
 	$(DVC) queue status
 	$(DVC) exp show --only-changed
 

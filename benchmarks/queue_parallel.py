@@ -46,7 +46,9 @@ def run_queue(repo: Path, jobs: int) -> float:
     start = time.perf_counter()
     subprocess.run(["dvc", "queue", "start", "-j", str(jobs)], cwd=repo, env=stage_env(repo),
                    check=True, capture_output=True)  # fmt: skip
-    while re.search(r"\b(Queued|Running)\b", run(repo, "dvc", "queue", "status")):
+    while re.search(r"\b(Queued|Running)\b", status := run(repo, "dvc", "queue", "status")):
+        if "Running" not in status and ": 0 active" in status:  # treeverse/dvc#10562
+            run(repo, "dvc", "queue", "start", "-j", str(jobs))
         time.sleep(1)
     wall = time.perf_counter() - start
     status = run(repo, "dvc", "queue", "status")

@@ -188,12 +188,16 @@ def test_two_workers_split_the_train_stages_and_a_third_clone_trains_nothing(
     assert set(summary["alpha"]) == set(summary["beta"]) == {"tfidf_logreg"}
 
 
-def wait_for_queue(repo: Path, limit_s: float) -> None:
+def wait_for_queue(repo: Path, limit_s: float, jobs: int) -> None:
+    """Until nothing is queued or running; restarts the workers if they exit early, as DVC's
+    can with experiments still queued (treeverse/dvc#10562), like `make queue-start`."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         status = run(repo, "dvc", "queue", "status")
         if not re.search(r"\b(Queued|Running)\b", status):
             return
+        if "Running" not in status and ": 0 active" in status:
+            run(repo, "dvc", "queue", "start", "-j", str(jobs))
         time.sleep(3)
     raise AssertionError(f"queue not done after {limit_s:.0f} s:\n{status}")
 
@@ -217,7 +221,7 @@ def test_a_queued_grid_runs_two_at_a_time_and_lands_in_exp_show_and_mlflow(
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
     try:
-        wait_for_queue(repo, 900)
+        wait_for_queue(repo, 900, jobs=2)
     finally:
         subprocess.run(["dvc", "queue", "stop", "--kill"], cwd=repo, env=stage_env(repo))
     status = run(repo, "dvc", "queue", "status")

@@ -1,8 +1,9 @@
 """The committed record: every cached result's copy under ``metrics/``, for `dvc metrics diff`.
 
 The expensive stages (audit, overlap, evaluate, transfer) write only DVC-cached outputs, because
-DVC saves a stage to its run-cache only when every output is cached (an uncached output turns the
-run-cache off for that stage). The report stage, cheap and rerun whenever anything changes,
+`dvc push --run-cache` pushes only cached outputs: another machine can restore a stage from the
+run-cache only if it can fetch every output. The report stage, cheap and rerun whenever anything
+changes,
 copies their metrics here byte for byte: ``metrics/`` is git-tracked, its paths are those the
 stages wrote before, so `dvc metrics diff main my-branch` compares branches as it always has.
 Which files are copied comes from params (the runs `dvc.yaml` defines), never from a folder
