@@ -79,9 +79,9 @@ def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[
 
 def shard_stages(root: Path, part: str) -> list[str]:
     """The stages of ``part``: ``data``, ``final`` or a shard ``I/N``."""
-    if part in ("data", "final"):
-        upstream, order = _graph(root)
-        return plan(upstream, order, 1)[part]
-    index, count = parse_shard(part)
+    key, workers = part, 1
+    if part not in ("data", "final"):
+        index, workers = parse_shard(part)  # before reading the graph: a typo fails at once
+        key = str(index)
     upstream, order = _graph(root)
-    return plan(upstream, order, count)[str(index)]
+    return plan(upstream, order, workers)[key]
