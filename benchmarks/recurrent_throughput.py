@@ -24,14 +24,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from fakenews.config import load_params
-from fakenews.io import read_split
+from fakenews.core.config import load_params
+from fakenews.core.io import read_split
+from fakenews.core.paths import Paths
 from fakenews.models import model_config
 from fakenews.models.base import model_input
 from fakenews.nn.batching import LazyBatches, bucketed_batches, padding_fraction
 from fakenews.nn.recurrent import RecurrentNet, build_tokenizer, collate, encode
 from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
-from fakenews.paths import Paths
 
 
 class NotebookLSTM(nn.Module):

@@ -1,6 +1,6 @@
 """Where a `dvc repro` spends its time: stage start-up and everything outside fitting/predicting.
 
-Every stage logs one line at its end (``fakenews.stage``):
+Every stage logs one line at its end (``fakenews.core.stage``):
 
     [train@liar-lstm] INFO timing: startup 0.62 s, fit 9.81 s, predict 0.40 s, other 1.20 s, ...
 

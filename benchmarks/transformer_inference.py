@@ -29,24 +29,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from fakenews.config import load_params
-from fakenews.io import read_split
+from fakenews.core.config import load_params
+from fakenews.core.io import read_split
+from fakenews.core.paths import Paths
 from fakenews.models import get_model_class
 from fakenews.models import model_config as params_model_config
 from fakenews.models.base import model_input
 from fakenews.nn.batching import LazyBatches, bucketed_batches
+from fakenews.nn.encoder import collate, encode, load_pretrained
 from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
 from fakenews.nn.transformer import (
     TransformerClassifier,
     TransformerConfig,
-    collate,
     decays,
-    encode,
     forward,
     linear_warmup_decay,
-    load_pretrained,
 )
-from fakenews.paths import Paths
 
 REFERENCE_LEN, REFERENCE_BATCH, REFERENCE_TRAIN_BATCH = 512, 32, 16
 

@@ -1,7 +1,7 @@
 """audit@<dataset>: duplicates, cross-split leaks and shortcut probes (params: audit)."""
 
-from fakenews.audit import audit_dataset
-from fakenews.stage import args, stage
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.audit import audit_dataset
 
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/audit.py DATASET")

@@ -1,8 +1,8 @@
 """download@<dataset>: fetch one dataset's files (mirror, hand-placed or upstream) and verify."""
 
-from fakenews.data.download import download_dataset
-from fakenews.paths import mirror_dir
-from fakenews.stage import args, stage
+from fakenews.core.paths import mirror_dir
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.download import download_dataset
 
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/download.py DATASET")

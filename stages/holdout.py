@@ -1,8 +1,8 @@
 """holdout@<dataset>: an evaluation-only dataset's rows, all as its test split."""
 
-from fakenews.config import ParamsError
-from fakenews.data.holdout import holdout_dataset
-from fakenews.stage import args, stage
+from fakenews.core.config import ParamsError
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.holdout import holdout_dataset
 
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/holdout.py DATASET")

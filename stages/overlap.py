@@ -1,7 +1,7 @@
 """overlap: near-duplicates and quoted claims shared by one dataset's train and another's test."""
 
-from fakenews.overlap import dataset_overlap
-from fakenews.stage import args, stage
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.overlap import dataset_overlap
 
 if __name__ == "__main__":
     args(0, "python stages/overlap.py")

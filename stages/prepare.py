@@ -1,7 +1,7 @@
 """prepare@<dataset>: raw files -> data/prepared/<dataset>/data.parquet (+ stats.json)."""
 
-from fakenews.data.prepare import prepare_dataset
-from fakenews.stage import args, stage
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.prepare import prepare_dataset
 
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/prepare.py DATASET")

@@ -1,7 +1,7 @@
 """split@<dataset>: the one train/val/test split every model uses."""
 
-from fakenews.data.split import split_dataset
-from fakenews.stage import args, stage
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.split import split_dataset
 
 if __name__ == "__main__":
     (dataset,) = args(1, "python stages/split.py DATASET")

@@ -1,8 +1,8 @@
 """train-<family>@<dataset>-<model>-<seed>: fit one run of one model on one dataset (params:
 train.<model>; the seed comes from `seeds.<family>` through dvc.yaml's matrix)."""
 
-from fakenews.stage import args, stage
-from fakenews.training import train
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.train import train
 
 if __name__ == "__main__":
     dataset, model, family, seed = args(

@@ -1,7 +1,7 @@
 """union@<name>: the members' splits side by side, one training set (params: unions.<name>)."""
 
-from fakenews.data.union import build_union
-from fakenews.stage import args, stage
+from fakenews.core.stage import args, stage
+from fakenews.pipeline.union import build_union
 
 if __name__ == "__main__":
     (name,) = args(1, "python stages/union.py UNION")

@@ -303,7 +303,7 @@ def _welfake(directory: Path, n: int) -> None:
     rows = []
     for index, (i, fake) in enumerate(_interleave(n)):
         k = 200 + i
-        # In the file, 1 = fake (see the comment in fakenews.data.loaders).
+        # In the file, 1 = fake (see the comment in fakenews.sources.loaders).
         if fake:
             rows.append([str(index), fake_title(k), fake_text(k), "1"])
         else:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from fakenews.config import PrepareConfig
-from fakenews.data.preparation import PREPARATION_FILE, TextPreparation
-from fakenews.io import write_json, write_parquet
+from fakenews.core.config import PrepareConfig
+from fakenews.core.io import write_json, write_parquet
+from fakenews.text.preparation import PREPARATION_FILE, TextPreparation
 
 
 def preparation_json(dataset: str = "demo", **cleaning: Any) -> dict[str, Any]:

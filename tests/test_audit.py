@@ -16,8 +16,14 @@ import pytest
 from fixtures import write_source_fixture
 from prepared import write_prepared
 
-from fakenews.audit import AuditError, audit_dataset, run_probes
-from fakenews.config import (
+from fakenews.analysis.near_duplicates import (
+    group_ids,
+    jaccard,
+    lsh_bands,
+    near_duplicate_groups,
+    shingle_set,
+)
+from fakenews.core.config import (
     AuditConfig,
     DatasetConfig,
     NearDuplicateConfig,
@@ -25,21 +31,15 @@ from fakenews.config import (
     PrepareConfig,
     SplitConfig,
 )
-from fakenews.data.artifacts import ARTIFACT_RULES, LABEL_CHECKS, checks_for, rules_for
-from fakenews.data.near_duplicates import (
-    group_ids,
-    jaccard,
-    lsh_bands,
-    near_duplicate_groups,
-    shingle_set,
-)
-from fakenews.data.prepare import clean_frame, prepare_dataset
-from fakenews.data.split import split_dataset
-from fakenews.errors import DatasetError
-from fakenews.io import read_json
-from fakenews.overlap import dataset_overlap
-from fakenews.paths import Paths
-from fakenews.report import AuditFindings, render_audit_html, render_audit_markdown
+from fakenews.core.errors import AuditError, DatasetError
+from fakenews.core.io import read_json
+from fakenews.core.paths import Paths
+from fakenews.pipeline.audit import audit_dataset, run_probes
+from fakenews.pipeline.overlap import dataset_overlap
+from fakenews.pipeline.prepare import clean_frame, prepare_dataset
+from fakenews.pipeline.split import split_dataset
+from fakenews.reporting.report import AuditFindings, render_audit_html, render_audit_markdown
+from fakenews.text.artifacts import ARTIFACT_RULES, LABEL_CHECKS, checks_for, rules_for
 
 VOCABULARY = [f"word{i}" for i in range(300)]
 NEAR = NearDuplicateConfig()
@@ -496,7 +496,7 @@ def test_report_renders_the_audit(tmp_path: Path) -> None:
 
 
 def test_report_says_how_test_splits_differ_from_the_release() -> None:
-    from fakenews.report import split_provenance
+    from fakenews.reporting.report import split_provenance
 
     official = {
         "rows": {"train": 6690, "val": 1962, "test": 1904},
@@ -519,7 +519,7 @@ def test_report_says_how_test_splits_differ_from_the_release() -> None:
 
 
 def test_transfer_cells_flag_a_constant_predictor() -> None:
-    from fakenews.report import transfer_cell
+    from fakenews.reporting.report import transfer_cell
 
     ci = {k: {"value": 0.5, "low": 0.4, "high": 0.6} for k in ("f1_macro", "roc_auc")}
     scores = {"f1_macro": 0.5, "roc_auc": 0.5, "ci": ci, "constant": True}

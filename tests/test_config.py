@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
-from fakenews.check import check_params
-from fakenews.config import ParamsError, load_params, parse_params
+from fakenews.core.config import ParamsError, load_params, parse_params
+from fakenews.core.paths import Paths
 from fakenews.models import model_config
-from fakenews.paths import Paths
+from fakenews.serving.check import check_params
 
 
 def _broken(params: dict[str, Any], edit) -> dict[str, Any]:

@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fakenews.config import ContainmentConfig
-from fakenews.data import containment
-from fakenews.data.containment import (
+from fakenews.analysis import containment
+from fakenews.analysis.containment import (
     Match,
     containment_matches,
     shared_window,
     shingle_matrix,
     shingles,
 )
+from fakenews.core.config import ContainmentConfig
 
 VOCABULARY = [f"word{i}" for i in range(400)]
 CONFIG = ContainmentConfig()  # word 3-grams, containment >= 0.6, >= 4 shared

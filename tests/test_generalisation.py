@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 from prepared import write_prepared
 
-from fakenews.config import Params, ParamsError, parse_params
-from fakenews.data.holdout import holdout_dataset
-from fakenews.data.split import split_dataset
-from fakenews.data.union import build_union, union_preparation
-from fakenews.errors import DatasetError
-from fakenews.generalisation import Score, collect_generalisation, combine, verdict
-from fakenews.io import read_json, read_split, write_json
-from fakenews.overlap_rows import scored_rows, scored_splits
-from fakenews.paths import Paths
-from fakenews.transfer import target_roles
+from fakenews.analysis.generalisation import Score, collect_generalisation, combine, verdict
+from fakenews.analysis.overlap_rows import scored_rows, scored_splits
+from fakenews.core.config import Params, ParamsError, parse_params
+from fakenews.core.errors import DatasetError
+from fakenews.core.io import read_json, read_split, write_json
+from fakenews.core.paths import Paths
+from fakenews.pipeline.holdout import holdout_dataset
+from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline.transfer import target_roles
+from fakenews.pipeline.union import build_union, union_preparation
 
 MODELS = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []}
 
@@ -235,8 +235,8 @@ def test_an_evaluation_only_set_may_hold_one_class(tmp_path: Path) -> None:
     """A private set of known fakes: refused as a training set, prepared as an evaluation one."""
     from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
-    from fakenews.config import DatasetConfig, PrepareConfig
-    from fakenews.data.prepare import prepare_dataset
+    from fakenews.core.config import DatasetConfig, PrepareConfig
+    from fakenews.pipeline.prepare import prepare_dataset
 
     raw = tmp_path / "raw"
     write_source_fixture("custom", raw)

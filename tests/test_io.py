@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fakenews.io import (
+from fakenews.core.io import (
     atomic_dir,
     atomic_path,
     remove_stale_temps,
@@ -27,7 +27,7 @@ WRITER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from fakenews.io import atomic_dir, atomic_path, write_json
+    from fakenews.core.io import atomic_dir, atomic_path, write_json
 
     kind, target, kill_at = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     calls = 0

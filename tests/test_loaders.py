@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
-from fakenews.config import DatasetConfig
-from fakenews.data.loaders import LOADERS, load_source
-from fakenews.data.sources import SOURCES
-from fakenews.errors import DatasetError
+from fakenews.core.config import DatasetConfig
+from fakenews.core.errors import DatasetError
+from fakenews.sources.base import SOURCES
+from fakenews.sources.loaders import LOADERS, load_source
 
 N = 6  # rows per class per file in the default fixtures
 EXPECTED_ROWS = {

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fakenews.errors import ModelError
-from fakenews.metrics import classification_metrics
+from fakenews.analysis.metrics import classification_metrics
+from fakenews.analysis.stats import roc_points
+from fakenews.core.errors import ModelError
 from fakenews.models import MODEL_NAMES, get_model_class, load_model, save_model
 from fakenews.models.base import TextClassifier, read_fraction, reading_summary
-from fakenews.stats import roc_points
 
 TEXTS = [f"shocking secret hoax {i}" for i in range(20)] + [
     f"officials reported data {i}" for i in range(20)

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakenews.config import EvaluateConfig
-from fakenews.errors import FakenewsError
-from fakenews.io import write_json
-from fakenews.metrics import classification_metrics
-from fakenews.overlap_rows import overlapping_ids, without_overlap
-from fakenews.report import (
+from fakenews.analysis.metrics import classification_metrics
+from fakenews.analysis.overlap_rows import overlapping_ids, without_overlap
+from fakenews.core.config import EvaluateConfig
+from fakenews.core.errors import FakenewsError
+from fakenews.core.io import write_json
+from fakenews.reporting.report import (
     AuditFindings,
     ModelResult,
     render_without_overlap_html,

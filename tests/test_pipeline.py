@@ -406,7 +406,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
 
     # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
     # gives the probabilities evaluate got from that model on its test fold.
-    from fakenews.predict import resolve_model_dir
+    from fakenews.serving.predict import resolve_model_dir
 
     for model in ("tfidf_logreg", "lstm"):
         served = resolve_model_dir(f"alpha/{model}", root=repo)
@@ -414,7 +414,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert seed_dir.startswith("seed-") and fold.startswith("fold-")
         scored = repo.parent / "scored" / f"{model}.parquet"  # outside the git repo
         fold_test = f"data/split/alpha/folds/{fold}/test.parquet"
-        run(repo, sys.executable, "-m", "fakenews.cli", "predict", "--model",
+        run(repo, sys.executable, "-m", "fakenews.serving.cli", "predict", "--model",
             f"alpha/{model}", "--input", fold_test, "--output", str(scored))  # fmt: skip
         evaluated = pd.read_parquet(
             repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"
@@ -471,16 +471,16 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ("src/fakenews/nn/transformer.py", {"report", "embed@alpha", "embed@beta"}),
         ("src/fakenews/models/tfidf_logreg.py", model_stages["linear"] | {"report"}),
         (
-            "src/fakenews/data/near_duplicates.py",
+            "src/fakenews/analysis/near_duplicates.py",
             {"split@alpha", "split@beta", "audit@alpha", "audit@beta", "overlap"},
         ),
-        ("src/fakenews/data/containment.py", {"overlap"}),
+        ("src/fakenews/analysis/containment.py", {"overlap"}),
         (
-            "src/fakenews/overlap_rows.py",  # which rows are a dataset's test rows
+            "src/fakenews/analysis/overlap_rows.py",  # which rows are a dataset's test rows
             {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY}
             | {"overlap"},
         ),
-        ("src/fakenews/io.py", None),  # every stage: io.py writes and reads every output
+        ("src/fakenews/core/io.py", None),  # every stage: io.py writes and reads every output
     ):
         original = (repo / edited).read_text()
         (repo / edited).write_text(original + "# an edit\n")

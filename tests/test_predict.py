@@ -15,14 +15,13 @@ import pandas as pd
 import pytest
 from tiny_models import TINY_LSTM, toy_rows, train_folder
 
-from fakenews.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
-from fakenews.errors import ModelError
+from fakenews.core.errors import ModelError
+from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.models import MODEL_INFO_FILE, get_model_class, load_model
 from fakenews.models.base import model_input
-from fakenews.paths import Paths
-from fakenews.predict import load_predictor, predict_file
-from fakenews.registry import list_models
-from fakenews.runs import RUN_INFO_FILE
+from fakenews.serving.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
+from fakenews.serving.predict import load_predictor, predict_file
+from fakenews.tracking.model_registry import list_models
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from tiny_models import train_folder
 
-from fakenews.config import PrepareConfig
-from fakenews.data.artifacts import rules_for
-from fakenews.data.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
-from fakenews.data.prepare import clean_frame
-from fakenews.errors import ModelError
+from fakenews.core.config import PrepareConfig
+from fakenews.core.errors import ModelError
 from fakenews.models import MODEL_INFO_FILE
-from fakenews.predict import load_predictor
+from fakenews.pipeline.prepare import clean_frame
+from fakenews.serving.predict import load_predictor
+from fakenews.text.artifacts import rules_for
+from fakenews.text.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
 
 RAW = pd.DataFrame(
     {

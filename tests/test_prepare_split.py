@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 from prepared import write_prepared
 
-from fakenews.config import PrepareConfig, SplitConfig
-from fakenews.data.cleaning import clean_text
-from fakenews.data.prepare import clean_frame
-from fakenews.data.split import split_dataset
-from fakenews.errors import DatasetError
-from fakenews.io import SPLITS, read_json
-from fakenews.runs import fold_dirs
+from fakenews.core.config import PrepareConfig, SplitConfig
+from fakenews.core.errors import DatasetError
+from fakenews.core.io import SPLITS, read_json
+from fakenews.core.paths import fold_dirs
+from fakenews.pipeline.prepare import clean_frame
+from fakenews.pipeline.split import split_dataset
+from fakenews.text.cleaning import clean_text
 
 
 def test_clean_text_repairs_encoding_html_and_whitespace() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from fakenews.config import parse_params
-from fakenews.errors import InputError
-from fakenews.paths import Paths
-from fakenews.publish import publish_metrics, published_files
+from fakenews.core.config import parse_params
+from fakenews.core.errors import InputError
+from fakenews.core.paths import Paths
+from fakenews.reporting.publish import publish_metrics, published_files
 
 
 def small(real_params: dict[str, Any]) -> Any:

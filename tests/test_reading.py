@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakenews.config import parse_params
-from fakenews.evaluation import Scored, first_window_probs, first_window_scores
-from fakenews.report import ModelResult, RunResult, first_window_rows, reading_rows
+from fakenews.core.config import parse_params
+from fakenews.pipeline.evaluate import Scored, first_window_probs, first_window_scores
+from fakenews.reporting.report import ModelResult, RunResult, first_window_rows, reading_rows
 
 
 class Windowed:

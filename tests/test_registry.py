@@ -12,14 +12,12 @@ import pandas as pd
 import pytest
 from tiny_models import TINY_LSTM, toy_rows, train_folder
 
-from fakenews.config import MlflowConfig, Params
-from fakenews.io import sha256_tree, write_json
+from fakenews.core.config import MlflowConfig, Params
+from fakenews.core.io import sha256_tree, write_json
+from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
-from fakenews.paths import Paths
-from fakenews.registry import best_model, register_best_models
-from fakenews.runs import RUN_INFO_FILE
-from fakenews.tracking import (
+from fakenews.tracking.client import (
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
@@ -27,6 +25,7 @@ from fakenews.tracking import (
     TAG_SEED,
     tracked_run,
 )
+from fakenews.tracking.model_registry import best_model, register_best_models
 
 MODELS = ["tfidf_logreg", "lstm"]
 

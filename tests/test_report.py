@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakenews import report
-from fakenews.report import ModelResult, RunResult
+from fakenews.reporting import report
+from fakenews.reporting.report import ModelResult, RunResult
 
 N = 400
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from test_pipeline import custom_options, make_repo, run, stage_env, stages_run
 
-from fakenews.errors import InputError
-from fakenews.paths import find_repo_root
-from fakenews.scale_out import parse_shard, plan
+from fakenews.core.errors import InputError
+from fakenews.core.paths import find_repo_root
+from fakenews.serving.shard import parse_shard, plan
 
 # --- which machine runs what (fast) ------------------------------------------------------------
 

@@ -18,18 +18,18 @@ from fixtures import write_source_fixture
 from prepared import write_prepared
 from tiny_models import TINY_LSTM, make_tiny_bert
 
-from fakenews.cli import main
-from fakenews.config import DatasetConfig, MlflowConfig, Params, PrepareConfig, SplitConfig
-from fakenews.data.prepare import prepare_dataset
-from fakenews.data.split import split_dataset
-from fakenews.evaluation import evaluate
+from fakenews.core.config import DatasetConfig, MlflowConfig, Params, PrepareConfig, SplitConfig
+from fakenews.core.paths import Paths
 from fakenews.models.base import model_input
-from fakenews.overlap import dataset_overlap
-from fakenews.paths import Paths
-from fakenews.predict import load_predictor, model_texts
-from fakenews.registry import best_model, register_best_models
-from fakenews.training import train
-from fakenews.transfer import transfer
+from fakenews.pipeline.evaluate import evaluate
+from fakenews.pipeline.overlap import dataset_overlap
+from fakenews.pipeline.prepare import prepare_dataset
+from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline.train import train
+from fakenews.pipeline.transfer import transfer
+from fakenews.serving.cli import main
+from fakenews.serving.predict import load_predictor, model_texts
+from fakenews.tracking.model_registry import best_model, register_best_models
 
 MODELS = {
     "linear": ["tfidf_logreg"],

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 SLOW_STAGE = textwrap.dedent(
     """
     import time
-    from fakenews.stage import stage
+    from fakenews.core.stage import stage
 
     with stage("demo@mine") as (paths, params):
         print("working", flush=True)

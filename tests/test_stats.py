@@ -1,4 +1,4 @@
-"""Tests for fakenews.stats: hand-checked values plus small synthetic simulations."""
+"""Tests for fakenews.analysis.stats: hand-checked values plus small synthetic simulations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from fakenews.stats import (
+from fakenews.analysis.stats import (
     auc_from_probabilities,
     bootstrap_ci,
     bootstrap_indices,

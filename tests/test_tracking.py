@@ -13,13 +13,11 @@ from typing import Any
 
 import pytest
 
-from fakenews import tracking
-from fakenews.config import MlflowConfig, Params
-from fakenews.io import write_json
-from fakenews.paths import Paths
-from fakenews.registry import register_best_models
-from fakenews.runs import RUN_INFO_FILE
-from fakenews.tracking import (
+from fakenews.core.config import MlflowConfig, Params
+from fakenews.core.io import write_json
+from fakenews.core.paths import RUN_INFO_FILE, Paths
+from fakenews.tracking import client as tracking
+from fakenews.tracking.client import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
     MLFLOW_HTTP_LIMITS,
@@ -43,6 +41,7 @@ from fakenews.tracking import (
     tag_filter,
     tracked_run,
 )
+from fakenews.tracking.model_registry import register_best_models
 
 
 @pytest.fixture(autouse=True)
@@ -548,7 +547,7 @@ def test_mlflow_http_retries_are_capped_unless_the_user_set_them(
 
 
 def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any) -> None:
-    from fakenews.run_groups import summarise_parent_runs
+    from fakenews.tracking.parents import summarise_parent_runs
 
     paths = Paths(tmp_path)
     params = Params(
@@ -587,7 +586,7 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
 def test_a_queued_experiment_tracks_into_the_repository_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fakenews.tracking import tracking_home, tracking_uri
+    from fakenews.tracking.client import tracking_home, tracking_uri
 
     repo = tmp_path / "repo"
     queued = Paths(repo / ".dvc" / "tmp" / "exps" / "tmpab12cd")  # DVC's temporary copy

@@ -41,7 +41,7 @@ DATASET = "alpha"
 MODEL = "tfidf_logreg"
 TRAIN_STAGE = f"train-linear@{DATASET}-{MODEL}-42"
 EVALUATE_STAGE = f"evaluate-linear@{DATASET}-{MODEL}-42"
-# fakenews.tracking's tag names and run kind, written out: the test reads the server, not the code.
+# fakenews.tracking.client's tag names and run kind, written out: the test reads the server, not the code.
 TAG_MODEL, TAG_RUN_KIND = "fakenews.model", "fakenews.run_kind"
 SERVER_START_TIMEOUT = 60.0
 

@@ -10,17 +10,17 @@ import pytest
 import torch
 from tiny_models import make_tiny_bert
 
-from fakenews.errors import ModelError
+from fakenews.core.errors import ModelError
 from fakenews.models import get_model_class, load_model, save_model
 from fakenews.nn.classifier import pooled_proba
-from fakenews.nn.transformer import (
+from fakenews.nn.encoder import (
     collate,
     encode,
-    linear_warmup_decay,
     load_pretrained,
     resolve_pretrained,
     split_windows,
 )
+from fakenews.nn.transformer import linear_warmup_decay
 
 FAKE = ["shocking", "hoax", "secret", "miracle", "exposed", "banned"]
 REAL = ["officials", "reported", "ministry", "according", "data", "study"]

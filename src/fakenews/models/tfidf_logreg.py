@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
-from fakenews.errors import ModelError
+from fakenews.core.errors import ModelError
 from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier
 
 if TYPE_CHECKING:

@@ -1,0 +1,32 @@
+"""report: ``metrics/`` (every cached result's committed copy, and ``summary.json``) and
+``reports/report.{md,html}``; then each dataset's best model into the MLflow model registry and
+each model's summary onto its MLflow parent run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakenews.core.config import Params
+from fakenews.core.io import atomic_dir
+from fakenews.core.paths import Paths
+from fakenews.reporting.publish import publish_metrics
+from fakenews.reporting.report import build_report
+from fakenews.tracking.model_registry import register_best_models
+from fakenews.tracking.parents import summarise_parent_runs
+
+
+def publish_and_report(params: Params, paths: Paths) -> dict[str, Any]:
+    """Swap in a new ``metrics/``: every cached result's committed copy and the summary, built
+    aside and renamed into place together; then the report itself. Return the summary."""
+    with atomic_dir(paths.metrics_root) as staged:
+        publish_metrics(params, paths, staged)
+        return build_report(params, paths, summary_file=staged / paths.summary.name)
+
+
+def report(params: Params, paths: Paths) -> dict[str, Any]:
+    """The report stage: publish and render, then (touching only MLflow, never the stage's DVC
+    outputs) register the best models and summarise the parent runs. Return the summary."""
+    summary = publish_and_report(params, paths)
+    register_best_models(params, paths)
+    summarise_parent_runs(summary, params, paths)
+    return summary

@@ -1,0 +1,502 @@
+"""Score texts with a trained model folder: the engine behind ``fakenews predict``.
+
+A raw text gets exactly the probability the evaluate stage gives the same row: the model's
+fields (``text_fields`` in its config) go through the preparation recorded in its ``model.json``
+(the prepare settings and the dataset's artifact rules, e.g. CONSTRAINT's links and handles), are
+joined by :func:`~fakenews.models.base.model_input` and scored by the model's own
+``predict_proba``. Recurrent and transformer models may differ from evaluate in the last float
+digits (~1e-7), because padding a batch changes the order of floating-point sums.
+
+Decisions on bad input (documented in the README):
+
+* An empty text (nothing left after clean-up) is refused for a text given on the command line;
+  in a file it is not scored: its row gets an empty ``prob_fake`` and ``label``, and the row
+  numbers are reported.
+* A text longer than ``max_chars`` characters (default 100,000) is cut to its first
+  ``max_chars`` characters before scoring, and reported. Models truncate tokens further.
+* Files are read as UTF-8 (``encoding`` picks another codec); a byte that is not valid UTF-8 is
+  an error naming the file, byte offset and line.
+* Only safe formats are loaded: a model folder holding a pickle-based file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fakenews.analysis.selection import serving_model_dir
+from fakenews.core.errors import InputError, ModelError
+from fakenews.core.io import atomic_path, read_json
+from fakenews.core.paths import Paths, find_repo_root, serving_dir
+from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.models.base import model_input
+from fakenews.text.preparation import TextPreparation, recorded_preparation
+
+if TYPE_CHECKING:
+    from fakenews.models.base import TextClassifier
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_BATCH_SIZE = 512
+DEFAULT_MAX_CHARS = 100_000
+LABELS = {True: "fake", False: "real"}
+PROB_COLUMN, LABEL_COLUMN = "prob_fake", "label"
+
+# Formats whose loading may run pickle (torch.load, joblib, pickle): never read from a folder.
+PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt", ".joblib"})
+
+INPUT_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "txt",
+}
+OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
+UTF8_CODECS = frozenset({"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"})
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded model and what its folder says about it."""
+
+    model: TextClassifier
+    directory: Path
+    info: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def dataset(self) -> str | None:
+        return self.info.get("dataset")
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.model.config.text_fields)
+
+    @property
+    def preparation(self) -> TextPreparation:
+        """The clean-up and artifact rules the model's training text went through."""
+        return recorded_preparation(self.info, str(self.directory / MODEL_INFO_FILE))
+
+
+def resolve_model_dir(spec: str | Path, root: Path | None = None) -> Path:
+    """A model folder, a run folder (``.../seed-<s>``: its serving model) or a model's folder of
+    runs (its best-validation run's), given as a path or as ``<dataset>/<model>[/seed-<s>]``
+    under ``<root>/models``."""
+    path = Path(spec).expanduser()
+    if not path.is_dir() and not path.is_absolute() and len(path.parts) in (2, 3):
+        path = Paths(root or find_repo_root()).models_root / path
+    if path.is_dir():
+        if (path / MODEL_INFO_FILE).is_file():
+            return path
+        if path.name.startswith("seed-"):
+            return serving_dir(path)
+        if any(path.glob("seed-*")):
+            served = serving_model_dir(path)
+            if served is not None:
+                return served
+        return path  # load_model names what is missing
+    raise InputError(
+        f"{spec}: no such model folder (give a trained model's folder, e.g. "
+        "models/liar/lstm/seed-42, or <dataset>/<model> for its best-validation run; "
+        "`fakenews models` lists them)"
+    )
+
+
+def refuse_pickles(directory: Path) -> None:
+    """Pickle-based weights can run code when loaded: refuse the folder before reading it."""
+    unsafe = sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix.lower() in PICKLE_SUFFIXES
+    )
+    if unsafe:
+        raise ModelError(
+            f"{directory}: refusing a model folder with pickle-based files {unsafe}; "
+            "fakenews saves only JSON and safetensors files"
+        )
+
+
+def load_predictor(
+    spec: str | Path,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    root: Path | None = None,
+) -> Predictor:
+    """Load a model folder for prediction; ``device``/``threads`` override torch models' config.
+
+    Any missing, corrupt or mismatched folder raises :class:`ModelError` naming the folder.
+    """
+    directory = resolve_model_dir(spec, root)
+    refuse_pickles(directory)
+    model = load_model(directory)
+    info = read_json(directory / MODEL_INFO_FILE)  # load_model has checked that it parses
+    overrides: dict[str, Any] = {}
+    fields = type(model.config).model_fields
+    if device is not None and "device" in fields:
+        if device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise InputError("--device cuda: no CUDA device is available here")
+        overrides["device"] = device
+    if threads is not None and "num_threads" in fields:
+        overrides["num_threads"] = threads
+    if overrides:
+        # Read at predict time (TorchTrainer), so changing the frozen config is enough.
+        model.config = model.config.model_copy(update=overrides)
+    return Predictor(model=model, directory=directory, info=info)
+
+
+# --- texts ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scored:
+    """Probabilities and labels for a batch of rows, with the rows that needed a note."""
+
+    probs: np.ndarray  # NaN where the row was empty
+    labels: list[str | None]
+    empty_rows: list[int] = field(default_factory=list)  # 0-based
+    truncated_rows: list[int] = field(default_factory=list)  # 0-based
+
+
+def check_unicode(value: str, where: str) -> None:
+    """Refuse lone surrogates (undecodable bytes in argv, JSON escapes): no model can read them."""
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = value[error.start]
+        raw = f"byte 0x{ord(bad) - 0xDC00:02x}" if 0xDC80 <= ord(bad) <= 0xDCFF else repr(bad)
+        raise InputError(
+            f"{where}: not valid UTF-8 text ({raw} at character {error.start}); "
+            "convert it to UTF-8 first"
+        ) from None
+
+
+def model_texts(
+    frame: pd.DataFrame,
+    fields: Sequence[str],
+    preparation: TextPreparation | None,
+    *,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    where: str = "row",
+) -> tuple[list[str], list[int]]:
+    """What the model sees for each row, and which rows were cut to ``max_chars``.
+
+    ``preparation``: the model's own (clean-up and artifact rules); None for prepared text.
+    """
+    truncated: set[int] = set()
+    columns: dict[str, list[str]] = {}
+    for name in fields:
+        values = frame[name].fillna("").astype(str).tolist()  # as model_input reads them
+        for i, value in enumerate(values):
+            check_unicode(value, f"{where} {i + 1}")
+            if len(value) > max_chars:
+                # Cut before cleaning too: clean-up of a 10 MB text alone would take seconds.
+                value = value[:max_chars]
+                truncated.add(i)
+            values[i] = preparation.apply(name, value) if preparation else value
+        columns[name] = values
+    texts = model_input(pd.DataFrame(columns, index=range(len(frame))), list(fields))
+    for i, text in enumerate(texts):
+        if len(text) > max_chars:
+            texts[i] = text[:max_chars]
+            truncated.add(i)
+    return texts, sorted(truncated)
+
+
+def score(
+    predictor: Predictor,
+    frame: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    clean: bool = True,
+    progress: bool = False,
+    where: str = "row",
+) -> Scored:
+    """Score every row of ``frame`` (columns named like the model's fields) in batches."""
+    from tqdm.auto import tqdm
+
+    preparation = predictor.preparation if clean else None
+    texts, truncated = model_texts(
+        frame, predictor.fields, preparation, max_chars=max_chars, where=where
+    )
+    probs = np.full(len(texts), np.nan)
+    empty = [i for i, text in enumerate(texts) if not text]
+    todo = np.flatnonzero([bool(text) for text in texts])
+    with tqdm(
+        total=len(todo), unit="text", desc="scoring", disable=not progress, dynamic_ncols=True
+    ) as bar:
+        for start in range(0, len(todo), batch_size):
+            rows = todo[start : start + batch_size]
+            chunk = np.asarray(predictor.model.predict_proba([texts[i] for i in rows]), float)
+            if chunk.shape != (len(rows),) or not np.all((chunk >= 0) & (chunk <= 1)):
+                raise ModelError(f"{predictor.directory}: the model returned invalid probabilities")
+            probs[rows] = chunk
+            bar.update(len(rows))
+    labels = [None if np.isnan(p) else LABELS[bool(p >= threshold)] for p in probs]
+    return Scored(probs=probs, labels=labels, empty_rows=empty, truncated_rows=truncated)
+
+
+def text_frame(
+    texts: Sequence[str], titles: Sequence[str] | None, fields: Sequence[str]
+) -> pd.DataFrame:
+    """Rows for texts given directly; a model that reads only titles gets the text as title."""
+    titles = list(titles) if titles is not None else [""] * len(texts)
+    if "text" not in fields and not any(titles):
+        titles, texts = list(texts), [""] * len(texts)
+    return pd.DataFrame({"title": titles, "text": list(texts)})
+
+
+def predict_frame(
+    predictor: Predictor,
+    frame: pd.DataFrame,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> pd.DataFrame:
+    """``prob_fake`` and ``label`` for each row of a frame with ``text`` (and ``title``) columns."""
+    fields = select_fields(frame, predictor.fields, "model input", hint=False)
+    scored = score(
+        predictor, fields, threshold=threshold, batch_size=batch_size, max_chars=max_chars
+    )
+    return pd.DataFrame(
+        {PROB_COLUMN: scored.probs, LABEL_COLUMN: pd.Series(scored.labels, dtype=object)}
+    )
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def file_format(path: Path, formats: dict[str, str], what: str) -> str:
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"{path}: unknown {what} format {path.suffix or '(no extension)'!r}; "
+            f"use one of {', '.join(sorted(formats))}"
+        )
+    return fmt
+
+
+def check_utf8(path: Path) -> None:
+    """Name the first byte that is not UTF-8 (pandas would only say 'codec can't decode')."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for line_number, line in enumerate(handle, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                bad = line[error.start : error.start + 1].hex()
+                raise InputError(
+                    f"{path}: not valid UTF-8: byte 0x{bad} at byte offset "
+                    f"{offset + error.start} (line {line_number}); save the file as UTF-8, or "
+                    "name its encoding with --encoding (e.g. --encoding cp1252)"
+                ) from None
+            offset += len(line)
+
+
+def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
+    records = []
+    with open(path, encoding=encoding) as handle:
+        for line_number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(
+                    f"{path}: line {line_number} is not valid JSON ({error.msg})"
+                ) from None
+            if not isinstance(record, dict):
+                raise InputError(f"{path}: line {line_number} is not a JSON object")
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def _read_txt(path: Path, encoding: str) -> pd.DataFrame:
+    content = path.read_text(encoding=encoding).replace("\r\n", "\n")
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return pd.DataFrame({"text": lines})
+
+
+def read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a csv/tsv/jsonl/parquet/txt file (txt: one text per line, column ``text``)."""
+    path = Path(path)
+    fmt = file_format(path, INPUT_FORMATS, "input")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if fmt != "parquet" and encoding.lower() in UTF8_CODECS:
+        check_utf8(path)
+        encoding = "utf-8-sig"  # a leading BOM is not part of the first column's name
+    try:
+        if fmt in ("csv", "tsv"):
+            # Every cell as text: ids like "007" and texts like "NA" come back unchanged.
+            return pd.read_csv(
+                path,
+                sep="\t" if fmt == "tsv" else ",",
+                dtype=str,
+                keep_default_na=False,
+                encoding=encoding,
+            )
+        if fmt == "jsonl":
+            return _read_jsonl(path, encoding)
+        if fmt == "txt":
+            return _read_txt(path, encoding)
+        return pd.read_parquet(path)
+    except InputError:
+        raise
+    except LookupError:
+        raise InputError(f"--encoding {encoding}: unknown encoding") from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: cannot be decoded as {encoding}: {error}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: empty file (no header row)") from None
+    except (pd.errors.ParserError, ValueError, OSError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InputError(f"{path}: cannot read it as {fmt}: {first_line}") from None
+
+
+def select_fields(
+    table: pd.DataFrame,
+    fields: Sequence[str],
+    source: str,
+    *,
+    text_column: str | None = None,
+    title_column: str | None = None,
+    hint: bool = True,
+) -> pd.DataFrame:
+    """The model's fields from the file's columns.
+
+    A column named on the command line must exist. Without one, the text is read from ``text``
+    and the title from ``title``; a file without a ``title`` column has empty titles, as long
+    as the model also reads the text.
+    """
+    chosen = {"text": text_column or "text", "title": title_column or "title"}
+    explicit = {"text": text_column is not None, "title": title_column is not None}
+    columns = [str(c) for c in table.columns]
+    out = {}
+    for name in fields:
+        column = chosen[name]
+        if column in columns:
+            out[name] = table[table.columns[columns.index(column)]].reset_index(drop=True)
+        elif name == "title" and not explicit["title"] and "text" in fields:
+            out[name] = pd.Series([""] * len(table))
+        else:
+            raise InputError(
+                f"{source}: no column {column!r} (the {name} this model reads); its columns "
+                f"are {columns}" + (f"; name the right one with --{name}-column" if hint else "")
+            )
+    return pd.DataFrame(out, index=range(len(table)))
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write by extension, all or nothing: a temporary file beside ``path``, renamed at the end."""
+    fmt = file_format(path, OUTPUT_FORMATS, "output")
+    with atomic_path(path) as tmp:
+        if fmt in ("csv", "tsv"):
+            frame.to_csv(tmp, sep="\t" if fmt == "tsv" else ",", index=False)
+        elif fmt == "jsonl":
+            frame.to_json(tmp, orient="records", lines=True, force_ascii=False, double_precision=15)
+        else:
+            try:
+                frame.to_parquet(tmp, index=False, engine="pyarrow")
+            except (TypeError, ValueError) as error:  # pyarrow's errors subclass these
+                raise InputError(
+                    f"{path}: cannot write these columns to parquet ({error}); "
+                    "write .csv or .jsonl instead"
+                ) from None
+
+
+def free_name(name: str, taken: Sequence[str]) -> str:
+    while name in taken:
+        name = f"input_{name}"
+    return name
+
+
+@dataclass
+class FileResult:
+    rows: int
+    scored: int
+    empty_rows: list[int]  # 1-based data rows (the header is not counted)
+    truncated_rows: list[int]  # 1-based
+    renamed: dict[str, str]  # input columns renamed to make room for the predictions
+
+
+def predict_file(
+    predictor: Predictor,
+    input_path: Path,
+    output_path: Path,
+    *,
+    text_column: str | None = None,
+    title_column: str | None = None,
+    encoding: str = "utf-8",
+    threshold: float = DEFAULT_THRESHOLD,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    clean: bool = True,
+    progress: bool = False,
+) -> FileResult:
+    """Score a file; write its columns plus ``prob_fake`` and ``label`` to ``output_path``.
+
+    Nothing is written until every row is scored, and the output appears in one rename, so an
+    interrupted run leaves no output file (and no partial one).
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    file_format(output_path, OUTPUT_FORMATS, "output")  # refuse a bad name before any work
+    table = read_table(input_path, encoding)
+    fields = select_fields(
+        table,
+        predictor.fields,
+        str(input_path),
+        text_column=text_column,
+        title_column=title_column,
+    )
+    scored = score(
+        predictor,
+        fields,
+        threshold=threshold,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        clean=clean,
+        progress=progress,
+        where=f"{input_path}: row",
+    )
+    out = table.reset_index(drop=True)
+    renamed: dict[str, str] = {}
+    for column in (PROB_COLUMN, LABEL_COLUMN):
+        if column in out.columns:
+            renamed[column] = free_name(f"input_{column}", [str(c) for c in out.columns])
+    out = out.rename(columns=renamed)
+    out[PROB_COLUMN] = scored.probs
+    out[LABEL_COLUMN] = pd.Series(scored.labels, dtype=object)
+    write_table(out, output_path)
+    return FileResult(
+        rows=len(out),
+        scored=len(out) - len(scored.empty_rows),
+        empty_rows=[i + 1 for i in scored.empty_rows],
+        truncated_rows=[i + 1 for i in scored.truncated_rows],
+        renamed=renamed,
+    )

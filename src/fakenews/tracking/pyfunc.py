@@ -1,0 +1,39 @@
+"""MLflow "model from code": MLflow runs this file to rebuild a registered fakenews model.
+
+Nothing is pickled. The wrapper is this code (copied into the logged model), the weights are the
+model folder logged as the artifact ``model_dir`` (JSON / safetensors), read back with the same
+safe loader as ``fakenews predict``. Loading needs the fakenews package installed.
+
+Not imported by the package: :mod:`fakenews.tracking.model_registry` logs it by path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import set_model
+
+MODEL_DIR_ARTIFACT = "model_dir"
+
+
+class FakenewsPyfunc(mlflow.pyfunc.PythonModel):
+    """``predict`` takes a DataFrame with a ``text`` column (and optionally ``title``) and
+    returns ``prob_fake`` and ``label`` (fake/real; empty for an empty text) per row."""
+
+    def load_context(self, context: Any) -> None:
+        from fakenews.serving.predict import load_predictor
+
+        self.predictor = load_predictor(context.artifacts[MODEL_DIR_ARTIFACT])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        from fakenews.serving.predict import DEFAULT_THRESHOLD, predict_frame
+
+        threshold = float((params or {}).get("threshold", DEFAULT_THRESHOLD))
+        return predict_frame(self.predictor, pd.DataFrame(model_input), threshold=threshold)
+
+
+set_model(FakenewsPyfunc())
