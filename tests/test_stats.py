@@ -18,7 +18,6 @@ from fakenews.analysis.stats import (
     holm_correction,
     metric_cis,
     most_confident_errors,
-    paired_permutation_test,
     pr_points,
     reliability_diagram,
     roc_points,
@@ -38,49 +37,6 @@ def _macro_f1(labels: np.ndarray, preds: np.ndarray) -> float:
         for c in (0, 1)
     ]
     return float(np.mean(f1))
-
-
-def test_permutation_test_agrees_with_scipy() -> None:
-    from scipy.stats import permutation_test
-    from sklearn.metrics import f1_score
-
-    rng = np.random.default_rng(3)
-    labels = rng.integers(0, 2, 60)
-    pred_a = np.where(rng.random(60) < 0.85, labels, 1 - labels)
-    pred_b = np.where(rng.random(60) < 0.65, labels, 1 - labels)
-    ours = paired_permutation_test(labels, pred_a, pred_b, n_resamples=4000, seed=1)
-    sklearn = f1_score(labels, pred_a, average="macro") - f1_score(labels, pred_b, average="macro")
-    assert ours["difference"] == pytest.approx(sklearn, abs=1e-6)
-    reference = permutation_test(
-        (pred_a, pred_b),
-        lambda a, b: _macro_f1(labels, a) - _macro_f1(labels, b),
-        permutation_type="samples",
-        n_resamples=4000,
-        alternative="two-sided",
-        random_state=2,
-    )
-    # Two Monte Carlo estimates of the same p-value: a few standard errors apart at most.
-    assert ours["p_value"] == pytest.approx(reference.pvalue, abs=0.03)
-
-
-def test_permutation_test_edges() -> None:
-    labels = np.array([1, 0] * 50)
-    same = paired_permutation_test(labels, labels, labels, n_resamples=500)
-    assert same["difference"] == 0.0 and same["p_value"] == 1.0
-    wrong = 1 - labels
-    far = paired_permutation_test(labels, labels, wrong, n_resamples=500)
-    assert far["p_value"] == pytest.approx(1 / 501)  # no swap reaches a perfect vs all-wrong gap
-    a, b = labels.copy(), labels.copy()
-    a[:10], b[50:55] = 1 - a[:10], 1 - b[50:55]
-    forward = paired_permutation_test(labels, a, b, n_resamples=500, seed=4)
-    backward = paired_permutation_test(labels, b, a, n_resamples=500, seed=4)
-    assert forward["p_value"] == backward["p_value"]
-    assert forward["difference"] == -backward["difference"]
-    with pytest.raises(ValueError):
-        paired_permutation_test(labels, a[:-1], b)
-
-
-# --------------------------------------------------------------------------- Holm
 
 
 def test_holm_known_example_keeps_input_order() -> None:

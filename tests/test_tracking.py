@@ -83,10 +83,10 @@ def test_runs_go_to_the_repo_sqlite_by_default(
     with tracked_run(paths, MlflowConfig(experiment="t"), tags={"fakenews.model": "m"}) as t:
         t.log_metrics({"val_accuracy": 0.5})
     assert (tmp_path / "mlflow.db").is_file()
-    resumed = Tracker(paths, MlflowConfig(experiment="t"))
-    assert resumed.resume({"fakenews.model": "m"}) and resumed.run_id == t.run_id
-    resumed.end()
     import mlflow
+
+    runs = mlflow.search_runs(experiment_names=["t"], output_format="list")
+    assert [run.info.run_id for run in runs] == [t.run_id]
 
     experiment = mlflow.get_experiment_by_name("t")
     assert experiment.artifact_location == (tmp_path / "mlartifacts").as_uri()
@@ -289,11 +289,6 @@ def test_tag_filter_quotes_values_with_quotes() -> None:
     assert tag_filter({"a": "x", "b": "it's"}) == "tags.`a` = 'x' and tags.`b` = \"it's\""
 
 
-def test_resume_takes_no_parent(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="no parent"):
-        tracked_run(Paths(tmp_path), MlflowConfig(), tags={"k": "v"}, resume=True, parent={})
-
-
 # --- an unreachable http(s) tracking server ----------------------------------------------------
 
 
@@ -406,7 +401,7 @@ def test_a_server_that_never_answers_costs_the_timeout(
         started = time.perf_counter()
         with (
             pytest.warns(UserWarning) as record,
-            tracked_run(Paths(tmp_path), MlflowConfig(), tags={"k": "v"}, resume=True) as t,
+            tracked_run(Paths(tmp_path), MlflowConfig(), tags={"k": "v"}) as t,
         ):
             use_every_tracker_call(t, tmp_path)
         elapsed = time.perf_counter() - started
@@ -442,8 +437,8 @@ def test_the_check_runs_once_per_process_and_uri(
     with pytest.warns(UserWarning) as record:
         with tracked_run(paths, MlflowConfig(), tags={"k": "v"}) as first:  # train
             first.log_metrics({"m": 1.0})
-        second = Tracker(paths, MlflowConfig())  # evaluate, in the same process
-        assert not second.resume({"k": "v"})
+        with tracked_run(paths, MlflowConfig(), tags={"k": "v"}) as second:  # evaluate
+            second.log_metrics({"m": 2.0})
         warnings.warn("something else", stacklevel=1)  # pytest.warns needs one it expects
     assert checked == ["https://mlflow.example/"]
     assert len(mlflow_warnings(record.list)) == 1

@@ -26,10 +26,10 @@ from fakenews.analysis.stats import (
     _counts,
     _labels,
     _percentile_interval,
-    _r,
     holm_correction,
     iter_bootstrap_indices,
 )
+from fakenews.core.io import rounded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,11 +147,11 @@ def seed_bootstrap_test(
     above = (np.count_nonzero(diffs >= 0) + 1) / (n_resamples + 1)
     return {
         "metric": metric,
-        "mean_a": _r(mean_a),
-        "mean_b": _r(mean_b),
-        "difference": _r(mean_a - mean_b),
-        "ci_low": _r(low),
-        "ci_high": _r(high),
+        "mean_a": rounded(mean_a),
+        "mean_b": rounded(mean_b),
+        "difference": rounded(mean_a - mean_b),
+        "ci_low": rounded(low),
+        "ci_high": rounded(high),
         "p_value": float(min(1.0, 2.0 * min(below, above))),
         "n_resamples": n_resamples,
         "runs_a": len(a),

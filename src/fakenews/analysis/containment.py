@@ -20,6 +20,7 @@ import numpy as np
 
 from fakenews.analysis.near_duplicates import words
 from fakenews.core.config import ContainmentConfig
+from fakenews.core.io import rounded
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -87,7 +88,7 @@ def containment_matches(
         keep = (counts >= config.min_shared) & (containment >= config.threshold)
         for t, s, n, c in zip(rows[keep], cols[keep], counts[keep], containment[keep], strict=True):
             shorter = "source" if source_sizes[s] <= target_sizes[t] else "target"
-            found.append(Match(int(s), int(t), int(n), round(float(c), 6), shorter))
+            found.append(Match(int(s), int(t), int(n), rounded(c), shorter))
     return sorted(found, key=lambda m: (m.target, m.source))
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakenews.core.config import Params
-from fakenews.core.io import read_json
+from fakenews.core.io import read_json, rounded
 from fakenews.core.paths import Paths
 
 KEY = "roc_auc"
@@ -68,7 +68,7 @@ class Score:
         return f"{prefix}{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
 
     def as_dict(self) -> dict[str, Any]:
-        r = {k: None if v is None else round(float(v), 6) for k, v in
+        r = {k: None if v is None else rounded(v) for k, v in
              ((self.metric, self.value), ("low", self.low), ("high", self.high))}  # fmt: skip
         return {**r, "n": self.n}
 

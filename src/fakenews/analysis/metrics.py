@@ -6,11 +6,7 @@ from typing import Any
 
 import numpy as np
 
-DIGITS = 6
-
-
-def _r(value: float) -> float:
-    return round(float(value), DIGITS)
+from fakenews.core.io import rounded
 
 
 def classification_metrics(
@@ -27,17 +23,17 @@ def classification_metrics(
     labels = np.asarray(labels, dtype=int)
     probs = np.asarray(probs, dtype=float)
     preds = (probs >= threshold).astype(int)
-    metrics: dict[str, Any] = {"accuracy": _r(accuracy_score(labels, preds))}
+    metrics: dict[str, Any] = {"accuracy": rounded(accuracy_score(labels, preds))}
     for average in ("binary", "macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(
             labels, preds, average=average, pos_label=1, zero_division=0
         )
         suffix = "fake" if average == "binary" else average
-        metrics[f"precision_{suffix}"] = _r(p)
-        metrics[f"recall_{suffix}"] = _r(r)
-        metrics[f"f1_{suffix}"] = _r(f)
+        metrics[f"precision_{suffix}"] = rounded(p)
+        metrics[f"recall_{suffix}"] = rounded(r)
+        metrics[f"f1_{suffix}"] = rounded(f)
     # From probabilities, not hard labels; undefined when the set has one class only.
-    metrics["roc_auc"] = _r(roc_auc_score(labels, probs)) if len(set(labels)) == 2 else None
+    metrics["roc_auc"] = rounded(roc_auc_score(labels, probs)) if len(set(labels)) == 2 else None
     tn, fp, fn, tp = confusion_matrix(labels, preds, labels=[0, 1]).ravel()
     metrics["confusion_matrix"] = {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)}
     metrics["n"] = len(labels)

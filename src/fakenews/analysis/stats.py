@@ -14,21 +14,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from fakenews.core.io import rounded
+
 if TYPE_CHECKING:
     from fakenews.core.config import EvaluateConfig
 
 # scipy.stats and sklearn.metrics are imported in the functions that use them: together ~2 s of
 # start-up that most callers (e.g. the bootstrap CIs) never need.
 
-DIGITS = 6
 # Upper bound on resampled indices held in memory at once (rows x resamples), ~32 MB of int64.
 _MAX_CHUNK_ELEMENTS = 4_000_000
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
-
-
-def _r(value: float) -> float:
-    return round(float(value), DIGITS)
 
 
 def _labels(labels: ArrayLike) -> np.ndarray:
@@ -190,7 +187,7 @@ def metric_cis(
         ("f1_macro", f1_value[0], np.concatenate(f1s)),
     ):
         low, high = _percentile_interval(samples, confidence)
-        out[name] = {"value": _r(value), "low": _r(low), "high": _r(high)}
+        out[name] = {"value": rounded(value), "low": rounded(low), "high": rounded(high)}
     if _two_classes(y):
         aucs = np.concatenate(
             [_auc_rows(y[idx], p[idx]) for idx in iter_bootstrap_indices(n, n_resamples, seed)]
@@ -198,7 +195,7 @@ def metric_cis(
         aucs = aucs[np.isfinite(aucs)]  # a resample holding one class has no AUC
         low, high = _percentile_interval(aucs, confidence)
         value = _auc_rows(y[None, :], p[None, :])[0]
-        out["roc_auc"] = {"value": _r(value), "low": _r(low), "high": _r(high)}
+        out["roc_auc"] = {"value": rounded(value), "low": rounded(low), "high": rounded(high)}
     return out
 
 
@@ -247,45 +244,6 @@ def _counts(code_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 def _macro_f1_rows(labels: np.ndarray, preds: np.ndarray) -> np.ndarray:
     return _accuracy_f1_from_counts(*_counts(_confusion_codes(labels, np.atleast_2d(preds))))[1]
-
-
-def paired_permutation_test(
-    labels: ArrayLike,
-    pred_a: ArrayLike,
-    pred_b: ArrayLike,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Two-sided paired permutation test of the macro-F1 difference of two models.
-
-    Under H0 (the two models are exchangeable) each test row's pair of predictions may be
-    swapped; the p-value is the share of random swaps whose |F1_a - F1_b| reaches the observed
-    one, counting the observed assignment itself (so p > 0). Unlike McNemar, which compares
-    error counts (accuracy), this tests the metric the leaderboard ranks by.
-    """
-    y = _labels(labels)
-    a = _binary_preds(pred_a, len(y), "pred_a")
-    b = _binary_preds(pred_b, len(y), "pred_b")
-    observed = float(_macro_f1_rows(y, a)[0] - _macro_f1_rows(y, b)[0])
-    differ = a != b  # rows where a swap changes anything
-    rng = np.random.default_rng(seed)
-    at_least = 0
-    chunk = max(1, min(n_resamples, _MAX_CHUNK_ELEMENTS // max(1, len(y))))
-    done = 0
-    while done < n_resamples:
-        rows = min(chunk, n_resamples - done)
-        swap = rng.random((rows, len(y))) < 0.5
-        swap &= differ
-        perm_a, perm_b = np.where(swap, b, a), np.where(swap, a, b)
-        delta = _macro_f1_rows(y, perm_a) - _macro_f1_rows(y, perm_b)
-        at_least += int(np.count_nonzero(np.abs(delta) >= abs(observed) - 1e-12))
-        done += rows
-    return {
-        "metric": "f1_macro",
-        "difference": _r(observed),
-        "n_resamples": n_resamples,
-        "p_value": (at_least + 1) / (n_resamples + 1),
-    }
 
 
 def holm_correction(p_values: Sequence[float]) -> list[float]:
@@ -363,10 +321,10 @@ def reliability_diagram(
     fake_sum = np.bincount(bins, weights=y.astype(np.float64), minlength=n_bins)
     return [
         {
-            "bin_lower": _r(k / n_bins),
-            "bin_upper": _r((k + 1) / n_bins),
-            "mean_predicted": _r(prob_sum[k] / counts[k]),
-            "observed_fraction": _r(fake_sum[k] / counts[k]),
+            "bin_lower": rounded(k / n_bins),
+            "bin_upper": rounded((k + 1) / n_bins),
+            "mean_predicted": rounded(prob_sum[k] / counts[k]),
+            "observed_fraction": rounded(fake_sum[k] / counts[k]),
             "count": int(counts[k]),
         }
         for k in np.flatnonzero(counts)
@@ -399,7 +357,11 @@ def roc_points(labels: ArrayLike, prob: ArrayLike, max_points: int = 201) -> lis
 
     fpr, tpr, thresholds = roc_curve(y, p, drop_intermediate=True)
     return [
-        {"fpr": _r(fpr[i]), "tpr": _r(tpr[i]), "threshold": _r(min(thresholds[i], 1.0))}
+        {
+            "fpr": rounded(fpr[i]),
+            "tpr": rounded(tpr[i]),
+            "threshold": rounded(min(thresholds[i], 1.0)),
+        }
         for i in _thin(len(fpr), max_points)
     ]
 
@@ -422,9 +384,9 @@ def pr_points(labels: ArrayLike, prob: ArrayLike, max_points: int = 201) -> list
     thresholds = np.concatenate(([1.0], thresholds[::-1]))
     return [
         {
-            "recall": _r(recall[i]),
-            "precision": _r(precision[i]),
-            "threshold": _r(min(thresholds[i], 1.0)),
+            "recall": rounded(recall[i]),
+            "precision": rounded(precision[i]),
+            "threshold": rounded(min(thresholds[i], 1.0)),
         }
         for i in _thin(len(recall), max_points)
     ]

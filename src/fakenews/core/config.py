@@ -215,7 +215,8 @@ class ReportConfig(StrictModel):
         0.05,
         gt=0,
         lt=1,
-        description="Significance level of the Holm-corrected paired permutation tests.",
+        description="Significance level of the report's Holm-corrected pairwise tests (seed x "
+        "row bootstrap) and of the Friedman/Nemenyi ranks across datasets.",
     )
 
 

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 # The split files every model reads: data/split/<dataset>/<name>.parquet.
 SPLITS = ("train", "val", "test")
+#: Digits every float written to a result file keeps.
+DIGITS = 6
+
+
+def rounded(value: float, digits: int = DIGITS) -> float:
+    """``value`` as written to a result file (a plain float, ``digits`` decimals)."""
+    return round(float(value), digits)
 
 
 def _umask() -> int:

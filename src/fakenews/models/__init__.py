@@ -45,6 +45,17 @@ def model_config(params: Params, model: str, dataset: str | None = None) -> Mode
         raise ParamsError(f"params.yaml: {format_validation_error(error, prefix=key)}") from None
 
 
+def check_family(name: str, family: str) -> None:
+    """A model listed under ``models.<family>`` must be of that family: dvc.yaml runs it in
+    that family's stage group, whose deps name that family's code."""
+    actual = get_model_class(name).family
+    if actual != family:
+        raise ParamsError(
+            f"params.yaml: models.{family}: {name!r} belongs to family {actual!r}; "
+            f"list it under models.{actual}"
+        )
+
+
 def check_model_params(params: Params) -> None:
     """Every ``models:`` entry and ``train.<model>`` section, as each model validates it.
 
@@ -53,12 +64,7 @@ def check_model_params(params: Params) -> None:
     """
     for family, names in params.models.items():
         for name in names:  # known names: parse_params checked them
-            actual = get_model_class(name).family
-            if actual != family:
-                raise ParamsError(
-                    f"params.yaml: models.{family}: {name!r} belongs to family {actual!r}; "
-                    f"list it under models.{actual}"
-                )
+            check_family(name, family)
     for model, section in params.train.items():
         if model not in MODEL_NAMES:
             raise ParamsError(

@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from fakenews.core.config import StrictModel
+from fakenews.core.io import rounded
 
 # Called by a model during fit with (metrics, step) so curves reach MLflow and DVC plots.
 MetricsCallback = Callable[[dict[str, float], int | None], None]
@@ -54,9 +55,9 @@ def reading_summary(shares: np.ndarray) -> dict[str, float]:
     if not len(shares):
         return {"mean_share": 1.0, "min_share": 1.0, "share_of_texts_read_fully": 1.0}
     return {
-        "mean_share": round(float(shares.mean()), 6),
-        "min_share": round(float(shares.min()), 6),
-        "share_of_texts_read_fully": round(float(np.mean(shares >= 1.0)), 6),
+        "mean_share": rounded(shares.mean()),
+        "min_share": rounded(shares.min()),
+        "share_of_texts_read_fully": rounded(np.mean(shares >= 1.0)),
     }
 
 

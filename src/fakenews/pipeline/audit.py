@@ -42,7 +42,7 @@ from fakenews.analysis.near_duplicates import (
 )
 from fakenews.core.config import AuditConfig, NearDuplicateConfig, Params
 from fakenews.core.errors import AuditError
-from fakenews.core.io import SPLITS, read_json, read_split, write_json
+from fakenews.core.io import SPLITS, read_json, read_split, rounded, write_json
 from fakenews.core.paths import Paths
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import RAW_COLUMNS
@@ -57,10 +57,6 @@ NOT_METADATA = {
 PROBES = ("metadata", "length", "prefix", "title")
 _URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/?#:]+)")
 _ISO_DATE = re.compile(r"^(\d{4}-\d{2})-\d{2}")
-
-
-def _r(value: float) -> float:
-    return round(float(value), 6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,7 +107,7 @@ def duplicate_audit(
                 "splits": [str(frame.at[first, "split"]), str(frame.at[second, "split"])],
                 "ids": [str(frame.at[first, "id"]), str(frame.at[second, "id"])],
                 "labels": [int(frame.at[first, "label"]), int(frame.at[second, "label"])],
-                "jaccard": _r(similarity),
+                "jaccard": rounded(similarity),
                 "texts": [
                     snippet(frame.at[first, "title"], frame.at[first, "text"]),
                     snippet(frame.at[second, "title"], frame.at[second, "text"]),
@@ -127,7 +123,7 @@ def duplicate_audit(
         "exact_rows": int(exact_sizes[exact_sizes > 1].sum()),
         "near_groups": len(near_groups),
         "near_rows": int(groups.isin(near_groups).sum()),
-        "near_duplicate_fraction": _r(redundant / len(frame)) if len(frame) else 0.0,
+        "near_duplicate_fraction": rounded(redundant / len(frame)) if len(frame) else 0.0,
         "label_conflict_groups": int((frame["label"].groupby(groups).nunique() > 1).sum()),
         "cross_split_groups": len(crossing),
         "cross_split_exact_groups": int((exact_crossing > 1).sum()),
@@ -286,7 +282,7 @@ def run_probes(
     majority_label = int(np.mean(y_train) >= 0.5)
     majority = float(np.mean(y_test == majority_label))
     results: dict[str, dict[str, Any]] = {
-        "majority": {"accuracy": _r(majority), "label": majority_label}
+        "majority": {"accuracy": rounded(majority), "label": majority_label}
     }
     for name in PROBES:
         built = FEATURES[name](train, test, config)
@@ -301,8 +297,8 @@ def run_probes(
         model.fit(sparse.csr_matrix(x_train), y_train)
         accuracy = float(np.mean(model.predict(sparse.csr_matrix(x_test)) == y_test))
         results[name] = {
-            "accuracy": _r(accuracy),
-            "lift": _r(accuracy - majority),
+            "accuracy": rounded(accuracy),
+            "lift": rounded(accuracy - majority),
             "features": used,
             "dimensions": int(x_train.shape[1]),
         }

@@ -18,6 +18,7 @@ from fakenews.core.io import (
     atomic_path,
     read_json,
     read_split,
+    rounded,
     sha256_tree,
     write_json,
     write_parquet,
@@ -281,7 +282,7 @@ def confident_errors(
                 {
                     "id": str(test["id"].iat[i]),
                     "label": int(labels[i]),
-                    "prob_fake": round(float(probs[i]), 6),
+                    "prob_fake": rounded(probs[i]),
                     "text": excerpt,
                 }
             )

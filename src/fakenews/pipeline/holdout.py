@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from fakenews.core.errors import DatasetError
-from fakenews.core.io import atomic_dir, sha256_file, write_json, write_parquet
+from fakenews.core.io import atomic_dir, rounded, sha256_file, write_json, write_parquet
 from fakenews.text.preparation import PREPARATION_FILE, read_preparation
 
 STRATEGY = "evaluation_only"
@@ -38,7 +38,7 @@ def holdout_dataset(dataset: str, prepared: Path, out_dir: Path) -> dict[str, An
                 "test": {
                     "fake": int((test["label"] == 1).sum()),
                     "real": int((test["label"] == 0).sum()),
-                    "fake_fraction": round(float(test["label"].mean()), 6),
+                    "fake_fraction": rounded(test["label"].mean()),
                 }
             },
             "files": {"test": sha},

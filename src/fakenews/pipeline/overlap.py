@@ -28,15 +28,11 @@ from fakenews.analysis.near_duplicates import group_keys, near_duplicate_groups
 from fakenews.analysis.overlap_rows import scored_splits
 from fakenews.core.config import ContainmentConfig, Params
 from fakenews.core.errors import AuditError
-from fakenews.core.io import SPLITS, read_split, write_json
+from fakenews.core.io import SPLITS, read_split, rounded, write_json
 from fakenews.core.paths import Paths
 from fakenews.text.cleaning import content_key
 
 log = logging.getLogger(__name__)
-
-
-def _r(value: float) -> float:
-    return round(float(value), 6)
 
 
 def _containment_example(
@@ -87,7 +83,7 @@ def containment_overlap(
             "source_in_target": sum(m.shorter == "source" for m in matches),
             "target_in_source": sum(m.shorter == "target" for m in matches),
             "test_rows": len(hit_rows),
-            "fraction": _r(len(hit_rows) / len(test_at)) if len(test_at) else 0.0,
+            "fraction": rounded(len(hit_rows) / len(test_at)) if len(test_at) else 0.0,
             "examples": [
                 _containment_example(m, train, test, pair_texts, config.shingle_size)
                 for m in strongest[: config.max_examples]
@@ -147,7 +143,7 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
             "test_rows": n_test,
             "exact": int(exact_hit.sum()),
             "near": int(near_hit.sum()),
-            "near_fraction": _r(near_hit.sum() / n_test) if n_test else 0.0,
+            "near_fraction": rounded(near_hit.sum() / n_test) if n_test else 0.0,
             "rows_with_twin_anywhere": int(anywhere.sum()),
             "containment": containment,
             # What transfer's "without_overlap" scores leave out: near twins and containment.

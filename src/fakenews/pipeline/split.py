@@ -26,7 +26,7 @@ import pandas as pd
 from fakenews.analysis.near_duplicates import group_ids, group_keys
 from fakenews.core.config import NearDuplicateConfig, SplitConfig
 from fakenews.core.errors import DatasetError
-from fakenews.core.io import SPLITS, atomic_dir, sha256_file, write_json, write_parquet
+from fakenews.core.io import SPLITS, atomic_dir, rounded, sha256_file, write_json, write_parquet
 from fakenews.core.paths import FOLDS_DIR, fold_name
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import PREPARATION_FILE, read_preparation
@@ -192,7 +192,7 @@ def split_dataset(
             manifest["label_balance"][name] = {
                 "fake": int((part["label"] == 1).sum()),
                 "real": int((part["label"] == 0).sum()),
-                "fake_fraction": round(float(part["label"].mean()), 6),
+                "fake_fraction": rounded(part["label"].mean()),
             }
             manifest["files"][name] = sha256_file(tmp / f"{name}.parquet")
             manifest["ids"][name] = part["id"].astype(str).tolist()

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.metrics import classification_metrics
-from fakenews.core.config import Params, ParamsError
+from fakenews.core.config import Params
 from fakenews.core.io import atomic_dir, read_json, read_split, sha256_tree, write_json
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
-from fakenews.models import get_model_class, model_config, save_model
+from fakenews.models import check_family, get_model_class, model_config, save_model
 from fakenews.models.base import model_input
 from fakenews.text.preparation import read_preparation
 from fakenews.tracking.client import (
@@ -73,12 +73,8 @@ def train(
     """
     seed = params.seeds_of(model_name)[0] if seed is None else seed
     config = model_config(params, model_name, dataset).model_copy(update={"seed": seed})
-    actual = get_model_class(model_name).family
-    if family is not None and actual != family:
-        raise ParamsError(
-            f"params.yaml: models.{family}: {model_name!r} belongs to family {actual!r}; "
-            f"list it under models.{actual}"
-        )
+    if family is not None:
+        check_family(model_name, family)
     # A union (params `unions`) trains on its members' splits side by side.
     split_dir = paths.union(dataset) if dataset in params.unions else paths.split(dataset)
     folds = fold_dirs(split_dir)

@@ -425,31 +425,8 @@ class Tracker:
         except Exception as error:
             self._fail("starting a run", error)
 
-    def resume(self, tags: dict[str, str]) -> bool:
-        """Reopen the newest run carrying all ``tags`` (the train run of this model)."""
-        try:
-            mlflow = self._client()
-            runs = mlflow.search_runs(
-                experiment_names=[self.config.experiment],
-                filter_string=tag_filter(tags),
-                order_by=["attributes.start_time DESC"],
-                max_results=1,
-                output_format="list",
-            )
-            if not runs:
-                log.warning("MLflow: no train run with %s; evaluation is not logged", tags)
-                self.enabled = False
-                return False
-            self.run_id = runs[0].info.run_id
-            self.tags = dict(runs[0].data.tags)
-            mlflow.start_run(run_id=self.run_id)
-            return True
-        except Exception as error:
-            self._fail("finding the train run", error)
-            return False
-
     def open_later(self, opener: Callable[[], None], preload: threading.Thread | None) -> None:
-        """Run ``opener`` (start or resume) once ``preload`` has imported mlflow (None: now)."""
+        """Run ``opener`` (start the run) once ``preload`` has imported mlflow (None: now)."""
         self._opener, self._import = opener, preload
         if preload is None:
             self._ready()
@@ -611,7 +588,6 @@ def tracked_run(
     tags: Mapping[str, str],
     parent: Mapping[str, str] | None = None,
     parent_name: str | None = None,
-    resume: bool = False,
     preload: threading.Thread | None = None,
 ) -> AbstractContextManager[Tracker]:
     """A run for the duration of the block; marked FAILED if the block raises.
@@ -619,21 +595,15 @@ def tracked_run(
     ``parent``: the tags identifying the run's group (e.g. dataset, model and config hash). The
     run then starts as a child of the newest run with all those tags and ``fakenews.run_kind =
     parent``, which is created first (named ``parent_name``, ended at once) when there is none;
-    the child carries the parent's tags too. ``resume``: reopen the newest run carrying ``tags``
-    instead of starting one (the old evaluate-into-train scheme; not with ``parent``).
+    the child carries the parent's tags too.
     ``preload``: a thread importing mlflow (:func:`import_in_background`); the run then opens
     once it has finished (see :class:`Tracker`), so the block's work starts at once.
     """
-    if resume and parent is not None:
-        raise ValueError("tracked_run: resume reopens an existing run; it takes no parent")
     tracker = Tracker(paths, config)
-    if resume:
-        tracker.open_later(lambda: tracker.resume(dict(tags)), preload)
-    else:
-        tracker.open_later(
-            lambda: tracker.start(run_name or "run", tags, parent=parent, parent_name=parent_name),
-            preload,
-        )
+    tracker.open_later(
+        lambda: tracker.start(run_name or "run", tags, parent=parent, parent_name=parent_name),
+        preload,
+    )
     return _run_block(tracker)
 
 
