@@ -1,6 +1,6 @@
 """holdout@<dataset>: an evaluation-only dataset's rows, all as its test split."""
 
-from fakenews.core.config import ParamsError
+from fakenews.core.errors import ParamsError
 from fakenews.core.stage import args, stage
 from fakenews.pipeline.holdout import holdout_dataset
 

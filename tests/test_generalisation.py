@@ -12,8 +12,8 @@ from prepared import write_prepared
 
 from fakenews.analysis.generalisation import Score, collect_generalisation, combine, verdict
 from fakenews.analysis.overlap_rows import scored_rows, scored_splits
-from fakenews.core.config import Params, ParamsError, parse_params
-from fakenews.core.errors import DatasetError
+from fakenews.core.config import Params, parse_params
+from fakenews.core.errors import DatasetError, ParamsError
 from fakenews.core.io import read_json, read_split, write_json
 from fakenews.core.paths import Paths
 from fakenews.pipeline.holdout import holdout_dataset

@@ -9,14 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakenews.core.config import (
-    PER_DATASET,
-    Params,
-    ParamsError,
-    format_validation_error,
-    known_models,
-)
-from fakenews.core.errors import ModelError
+from fakenews.core.config import PER_DATASET, Params, format_validation_error, known_models
+from fakenews.core.errors import ModelError, ParamsError
 from fakenews.core.io import read_json, write_json
 
 if TYPE_CHECKING:
