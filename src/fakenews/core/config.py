@@ -280,10 +280,18 @@ class MlflowConfig(StrictModel):
     )
 
 
-# The model families, in report order. Each has its own train/evaluate/transfer stage groups in
-# dvc.yaml (`train-<family>@<dataset>-<model>`), whose deps name only that family's code, so an
-# edit to one family reruns only its stages. A model module declares its family (`Model.family`).
-FAMILIES = ("linear", "recurrent", "transformer", "embedding")
+# The model families, in report order, each with an example model for error messages. Each has
+# its own train/evaluate/transfer stage groups in dvc.yaml (`train-<family>@<dataset>-<model>`,
+# generated per family by tools/generate_dvc_yaml.py), whose deps name only that family's code,
+# so an edit to one family reruns only its stages. A model module declares its family
+# (`Model.family`). Adding a family: an entry here, its `models:` and `seeds:` keys in params.yaml,
+# then `make dvc-yaml` (README "Adding a family").
+FAMILIES: dict[str, str] = {
+    "linear": "tfidf_logreg",
+    "recurrent": "lstm",
+    "transformer": "minilm",
+    "embedding": "minilm_embed",
+}
 
 # Model names are the public modules of fakenews/models/ (its registry imports this listing).
 # Listed, not imported, so that checking `models:` needs no model code (nor torch).
@@ -297,14 +305,6 @@ def known_models() -> list[str]:
         for m in pkgutil.iter_modules([str(MODELS_DIR)])
         if not m.name.startswith("_") and m.name not in NOT_MODELS
     )
-
-
-_FAMILY_EXAMPLES = {
-    "linear": "tfidf_logreg",
-    "recurrent": "lstm",
-    "transformer": "minilm",
-    "embedding": "minilm_embed",
-}
 
 
 def _models_example() -> str:
@@ -378,7 +378,7 @@ class Params(StrictModel):
             if names is None:
                 continue
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                example = _FAMILY_EXAMPLES.get(family, "tfidf_logreg")
+                example = FAMILIES.get(family, "tfidf_logreg")
                 problems.append(
                     f"models.{family}: expected a list of model names, e.g. [{example}] or [], "
                     f"got {names!r}"
