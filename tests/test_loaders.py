@@ -14,8 +14,9 @@ from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
 from fakenews.core.config import DatasetConfig
 from fakenews.core.errors import DatasetError
-from fakenews.sources.base import SOURCES
-from fakenews.sources.loaders import LOADERS, load_source
+from fakenews.sources import SOURCE_NAMES, all_sources, load_source
+
+SOURCES = all_sources()
 
 N = 6  # rows per class per file in the default fixtures
 EXPECTED_ROWS = {
@@ -62,7 +63,10 @@ def rewrite_lines(path: Path, edit: Callable[[list[str]], None]) -> None:
 
 
 def test_loaders_cover_exactly_the_registered_sources() -> None:
-    assert set(LOADERS) == set(SOURCES)
+    # One module per source, named like it, with its loader.
+    assert set(SOURCES) == set(SOURCE_NAMES)
+    assert all(source.name == name for name, source in SOURCES.items())
+    assert all(source.load is not None for source in SOURCES.values())
     assert set(SOURCE_FIXTURE_OPTIONS) == set(SOURCES)
 
 
