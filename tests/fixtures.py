@@ -1,7 +1,7 @@
 """Tiny, format-faithful copies of every source's raw files, for tests.
 
 ``write_source_fixture(source, directory)`` writes the files at the relative paths the real source
-uses (``SOURCES[source].files``), in the upstream format: same headers, delimiters, quoting, line
+uses (``get_source(source).files``), in the upstream format: same headers, delimiters, quoting, line
 endings and label spellings. Fake and real rows use different vocabulary (sensational vs. sober
 reporting) so that a classifier can learn them, and every row differs from every other. The
 output is fully deterministic: texts are built from the row index, never from a random source.
@@ -303,7 +303,7 @@ def _welfake(directory: Path, n: int) -> None:
     rows = []
     for index, (i, fake) in enumerate(_interleave(n)):
         k = 200 + i
-        # In the file, 1 = fake (see the comment in fakenews.sources.loaders).
+        # In the file, 1 = fake (see the comment in fakenews.sources.welfake).
         if fake:
             rows.append([str(index), fake_title(k), fake_text(k), "1"])
         else:

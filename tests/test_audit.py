@@ -39,7 +39,10 @@ from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import clean_frame, prepare_dataset
 from fakenews.pipeline.split import split_dataset
 from fakenews.reporting.report import AuditFindings, render_audit_html, render_audit_markdown
-from fakenews.text.artifacts import ARTIFACT_RULES, LABEL_CHECKS, checks_for, rules_for
+from fakenews.sources import artifact_rules, label_checks
+from fakenews.text.artifacts import checks_for, rules_for
+
+ARTIFACT_RULES, LABEL_CHECKS = artifact_rules(), label_checks()
 
 VOCABULARY = [f"word{i}" for i in range(300)]
 NEAR = NearDuplicateConfig()

@@ -13,9 +13,18 @@ import pytest
 from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
 from fakenews.core.config import DatasetConfig
-from fakenews.core.errors import DatasetError
-from fakenews.sources.base import SOURCES
-from fakenews.sources.loaders import LOADERS, load_source
+from fakenews.core.errors import DatasetError, ParamsError
+from fakenews.sources import (
+    SOURCE_NAMES,
+    all_sources,
+    artifact_rules,
+    label_checks,
+    load_source,
+    source_for,
+)
+from fakenews.text.artifacts import check_names, checks_for, rules_for
+
+SOURCES = all_sources()
 
 N = 6  # rows per class per file in the default fixtures
 EXPECTED_ROWS = {
@@ -62,8 +71,46 @@ def rewrite_lines(path: Path, edit: Callable[[list[str]], None]) -> None:
 
 
 def test_loaders_cover_exactly_the_registered_sources() -> None:
-    assert set(LOADERS) == set(SOURCES)
+    # One module per source, named like it, with its loader.
+    assert set(SOURCES) == set(SOURCE_NAMES)
+    assert all(source.name == name for name, source in SOURCES.items())
+    assert all(source.load is not None for source in SOURCES.values())
     assert set(SOURCE_FIXTURE_OPTIONS) == set(SOURCES)
+
+
+# The order prepare strips them in, which preparation.json records: moving a rule between modules
+# must not reorder it.
+RULE_ORDER = {
+    "constraint": (["url", "handle"], ["covid_tracking_update_is_real"]),
+    "fakenewsnet_v1": (["featured_image", "story_highlights"], ["story_highlights_is_real"]),
+    "isot": (
+        ["reuters_dateline", "century_wire", "featured_image", "url", "handle"],
+        ["reuters_dateline_is_real", "century_wire_is_fake"],
+    ),
+}
+RULE_ORDER["welfake"] = RULE_ORDER["isot"]
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_each_source_brings_its_own_rules(source: str) -> None:
+    rules, checks = RULE_ORDER.get(source, ([], []))
+    assert [r.name for r in rules_for(source)] == rules
+    assert [c.name for c in checks_for(source)] == checks
+
+
+def test_rule_catalogue_is_every_sources_rules() -> None:
+    catalogue = artifact_rules()
+    assert set(catalogue) == {name for rules, _ in RULE_ORDER.values() for name in rules}
+    assert set(label_checks()) == {name for _, checks in RULE_ORDER.values() for name in checks}
+    # A custom dataset may name any of them; unknown names are a params error listing them.
+    assert rules_for("custom", ["handle", "url"]) == [catalogue["handle"], catalogue["url"]]
+    with pytest.raises(ParamsError, match=r"datasets.mine.artifact_rules.*'nope'.*century_wire"):
+        check_names("mine", ["nope"], None)
+
+
+def test_unknown_source_is_a_params_error_listing_the_modules() -> None:
+    with pytest.raises(ParamsError, match=r"unknown dataset source 'nope'.*fakenewsnet_v1, isot"):
+        source_for("mine", DatasetConfig(source="nope"))
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))

@@ -330,30 +330,33 @@ def test_file_without_titles_scores_text_alone(tfidf_dir: Path, tmp_path: Path) 
     assert out["prob_fake"][0] == pytest.approx(expected, abs=1e-12)
 
 
-def test_non_utf8_file_names_file_and_byte(
-    tfidf_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+def test_non_utf8_file_is_read_as_training_reads_it(
+    tfidf_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # One encoding rule for training and predict (fakenews.sources.tables): not UTF-8 -> cp1252,
+    # with a warning naming the file and the first non-UTF-8 byte.
     path = tmp_path / "latin.csv"
     content = b"title,text\nfine,ok text\nbad,caf\xe9 news\n"
     path.write_bytes(content)
     out = tmp_path / "out.csv"
-    code, _, err = cli(capsys, "predict", "--model", tfidf_dir, "--input", path, "--output", out)
-    assert code == EXIT_BAD_INPUT and not out.exists() and "Traceback" not in err
     offset = content.index(b"\xe9")
-    assert f"{path}: not valid UTF-8: byte 0xe9 at byte offset {offset} (line 3)" in err
-    code, _, err = cli(
-        capsys,
-        "predict",
-        "--model",
-        tfidf_dir,
-        "--input",
-        path,
-        "--output",
-        out,
-        "--encoding",
-        "cp1252",
-    )
-    assert code == 0 and pd.read_csv(out)["text"].tolist() == ["ok text", "café news"]
+    code, _, err = cli(capsys, "predict", "--model", tfidf_dir, "--input", path, "--output", out)
+    assert code == 0, err
+    warning = f"{path}: not valid UTF-8: byte 0xe9 at byte offset {offset} (line 3); read as cp1252"
+    assert warning in caplog.text
+    assert pd.read_csv(out)["text"].tolist() == ["ok text", "café news"]
+    # An explicit encoding is used alone: a byte it cannot decode names file, byte and line.
+    out.unlink()
+    args = ["predict", "--model", tfidf_dir, "--input", path, "--output", out, "--encoding"]
+    code, _, err = cli(capsys, *args, "utf-8")
+    assert code == EXIT_BAD_INPUT and not out.exists() and "Traceback" not in err
+    assert f"{path}: not valid utf-8: byte 0xe9 at byte offset {offset} (line 3)" in err
+    caplog.clear()
+    code, _, err = cli(capsys, *args, "cp1252")
+    assert code == 0 and "not valid" not in caplog.text
+    assert pd.read_csv(out)["text"].tolist() == ["ok text", "café news"]
+    code, _, err = cli(capsys, *args, "no-such-codec")
+    assert code == EXIT_BAD_INPUT and "unknown encoding 'no-such-codec'" in err
 
 
 def test_huge_text_in_a_file_is_truncated(
@@ -376,8 +379,8 @@ def test_huge_text_in_a_file_is_truncated(
     ("content", "message"),
     [
         (b"", "empty file"),
-        (b'{"text": "ok"}\n{"text": \n', "line 2 is not valid JSON"),
-        (b'["not", "an object"]\n', "line 1 is not a JSON object"),
+        (b'{"text": "ok"}\n{"text": \n', "line 2: malformed JSON"),
+        (b'["not", "an object"]\n', "line 1: expected a JSON object"),
     ],
 )
 def test_malformed_files_are_clear_errors(
@@ -396,7 +399,7 @@ def test_usage_errors(tfidf_dir: Path, tmp_path: Path, capsys: pytest.CaptureFix
         ([], "nothing to score"),
         (["--input", tmp_path / "x.csv"], "--input needs --output"),
         (["--input", tmp_path / "x.csv", "--output", tmp_path / "o.xlsx"], "unknown output"),
-        (["--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv"], "no such file"),
+        (["--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv"], "file not found"),
         (["--input", tmp_path / "x.docx", "--output", tmp_path / "o.csv"], "unknown input"),
         (["text", "--output", tmp_path / "o.csv"], "--output goes with --input"),
     ]:

@@ -6,6 +6,7 @@ raises :class:`ParamsError` naming the key at fault.
 
 from __future__ import annotations
 
+import codecs
 import math
 import pkgutil
 from pathlib import Path
@@ -26,9 +27,16 @@ class DatasetConfig(StrictModel):
     source: str | None = Field(
         None, description="Source registry name; defaults to the dataset's own name."
     )
-    path: str | None = Field(None, description="custom: the CSV/TSV/parquet/JSONL file to read.")
-    format: Literal["csv", "tsv", "parquet", "jsonl"] | None = Field(
+    path: str | None = Field(
+        None, description="custom: the CSV/TSV/JSON/JSONL/parquet/TXT file to read."
+    )
+    format: Literal["csv", "tsv", "json", "jsonl", "parquet", "txt"] | None = Field(
         None, description="custom: file format; inferred from the file name when omitted."
+    )
+    encoding: str | None = Field(
+        None,
+        description="custom: the file's text encoding (e.g. cp1252); default: UTF-8, else "
+        "cp1252 with a warning (the rule of fakenews.sources.tables, shared with predict).",
     )
     text_column: str | None = Field(None, description="custom: column with the article text.")
     title_column: str | None = Field(None, description="custom: column with the title, if any.")
@@ -43,13 +51,13 @@ class DatasetConfig(StrictModel):
     )
     artifact_rules: list[str] | None = Field(
         None,
-        description="Artifact rules (names in fakenews.text.artifacts.ARTIFACT_RULES) for this "
-        "dataset instead of its source's own; [] for none. Mostly for custom datasets.",
+        description="Artifact rules (any source's, by name; fakenews/sources/<name>.py) for "
+        "this dataset instead of its source's own; [] for none. Mostly for custom datasets.",
     )
     label_checks: list[str] | None = Field(
         None,
-        description="Label sanity checks (names in fakenews.text.artifacts.LABEL_CHECKS) for "
-        "this dataset instead of its source's own; [] for none.",
+        description="Label sanity checks (any source's, by name; fakenews/sources/<name>.py) "
+        "for this dataset instead of its source's own; [] for none.",
     )
 
     @field_validator("label_map", mode="before")
@@ -64,6 +72,16 @@ class DatasetConfig(StrictModel):
                         f"key {key!r} is a {type(key).__name__}, not text; quote it "
                         f'(e.g. {{"{key}": 0}}): labels are compared as text'
                     )
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}") from None
         return value
 
     @field_validator("sha256")

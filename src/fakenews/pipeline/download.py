@@ -23,7 +23,8 @@ from urllib3.util.retry import Retry
 from fakenews.core.config import DatasetConfig
 from fakenews.core.errors import DownloadError
 from fakenews.core.io import atomic_dir, md5_file, sha256_file
-from fakenews.sources.base import CUSTOM, EXTERNAL_DIR, RemoteFile, Source, source_for
+from fakenews.sources import CUSTOM, source_for
+from fakenews.sources.base import EXTERNAL_DIR, RemoteFile, Source
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def download_url(session: requests.Session, url: str, target: Path, dataset: str
             if response.status_code != 200:
                 raise DownloadError(
                     f"dataset {dataset!r}: GET {url} answered HTTP {response.status_code}. "
-                    "Check the URL in fakenews/data/sources.py, or download the file yourself "
+                    "Check the URL in fakenews/sources/<source>.py, or download the file yourself "
                     f"and use an offline mirror ({_mirror_hint(dataset)})."
                 )
             with open(target, "wb") as handle:

@@ -11,8 +11,7 @@ import pandas as pd
 from fakenews.core.config import DatasetConfig, PrepareConfig
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import atomic_dir, write_json, write_parquet
-from fakenews.sources.base import source_for
-from fakenews.sources.loaders import load_source
+from fakenews.sources import load_source, source_for
 from fakenews.text.artifacts import (
     ArtifactRule,
     LabelCheck,

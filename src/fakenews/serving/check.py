@@ -11,7 +11,7 @@ from __future__ import annotations
 from fakenews.core.config import DatasetConfig, Params, ParamsError, load_params
 from fakenews.core.paths import Paths
 from fakenews.models import check_model_params
-from fakenews.sources.base import source_for
+from fakenews.sources import source_for
 from fakenews.text.artifacts import check_names
 
 

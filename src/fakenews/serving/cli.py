@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="text(s) to score")
     predict.add_argument("--title", help="a title for the TEXT (models read title + text)")
     predict.add_argument(
-        "--input", type=Path, help="file to score: .csv, .tsv, .jsonl, .parquet or .txt"
+        "--input",
+        type=Path,
+        help="file to score: .csv, .tsv, .json, .jsonl, .parquet or .txt (one text a line)",
     )
     predict.add_argument(
         "--output",
@@ -93,7 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the input's title column (default: title; optional unless named)",
     )
     predict.add_argument(
-        "--encoding", default="utf-8", help="encoding of a text input file (default: utf-8)"
+        "--encoding",
+        default=None,
+        help="encoding of a text input file (default: UTF-8, else cp1252 with a warning, "
+        "as for training files)",
     )
     predict.add_argument(
         "--threshold",

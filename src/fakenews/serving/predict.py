@@ -14,14 +14,15 @@ Decisions on bad input (documented in the README):
   numbers are reported.
 * A text longer than ``max_chars`` characters (default 100,000) is cut to its first
   ``max_chars`` characters before scoring, and reported. Models truncate tokens further.
-* Files are read as UTF-8 (``encoding`` picks another codec); a byte that is not valid UTF-8 is
-  an error naming the file, byte offset and line.
+* Files are read by the reader training uses (:mod:`fakenews.sources.tables`): same formats,
+  same encoding rule (UTF-8, else cp1252 with a warning; ``encoding`` names the one codec to use,
+  and a byte it cannot decode is an error naming the file, byte offset and line), same errors.
+  A file a model was trained on is a file it can score.
 * Only safe formats are loaded: a model folder holding a pickle-based file is refused.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,12 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.selection import serving_model_dir
-from fakenews.core.errors import InputError, ModelError
+from fakenews.core.errors import DatasetError, InputError, ModelError
 from fakenews.core.io import atomic_path, read_json
 from fakenews.core.paths import Paths, find_repo_root, serving_dir
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
+from fakenews.sources.tables import read_table
 from fakenews.text.preparation import TextPreparation, recorded_preparation
 
 if TYPE_CHECKING:
@@ -50,18 +52,7 @@ PROB_COLUMN, LABEL_COLUMN = "prob_fake", "label"
 # Formats whose loading may run pickle (torch.load, joblib, pickle): never read from a folder.
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt", ".joblib"})
 
-INPUT_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".txt": "txt",
-}
 OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
-UTF8_CODECS = frozenset({"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"})
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -299,84 +290,13 @@ def file_format(path: Path, formats: dict[str, str], what: str) -> str:
     return fmt
 
 
-def check_utf8(path: Path) -> None:
-    """Name the first byte that is not UTF-8 (pandas would only say 'codec can't decode')."""
-    offset = 0
-    with open(path, "rb") as handle:
-        for line_number, line in enumerate(handle, 1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                bad = line[error.start : error.start + 1].hex()
-                raise InputError(
-                    f"{path}: not valid UTF-8: byte 0x{bad} at byte offset "
-                    f"{offset + error.start} (line {line_number}); save the file as UTF-8, or "
-                    "name its encoding with --encoding (e.g. --encoding cp1252)"
-                ) from None
-            offset += len(line)
-
-
-def _read_jsonl(path: Path, encoding: str) -> pd.DataFrame:
-    records = []
-    with open(path, encoding=encoding) as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(
-                    f"{path}: line {line_number} is not valid JSON ({error.msg})"
-                ) from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}: line {line_number} is not a JSON object")
-            records.append(record)
-    return pd.DataFrame.from_records(records)
-
-
-def _read_txt(path: Path, encoding: str) -> pd.DataFrame:
-    content = path.read_text(encoding=encoding).replace("\r\n", "\n")
-    lines = content.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    return pd.DataFrame({"text": lines})
-
-
-def read_table(path: Path, encoding: str = "utf-8") -> pd.DataFrame:
-    """Read a csv/tsv/jsonl/parquet/txt file (txt: one text per line, column ``text``)."""
-    path = Path(path)
-    fmt = file_format(path, INPUT_FORMATS, "input")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if fmt != "parquet" and encoding.lower() in UTF8_CODECS:
-        check_utf8(path)
-        encoding = "utf-8-sig"  # a leading BOM is not part of the first column's name
+def read_input(path: Path, encoding: str | None = None) -> pd.DataFrame:
+    """An input file, read exactly as a training file is (by
+    :func:`fakenews.sources.tables.read_table`; ``.txt``: one text per line, column ``text``)."""
     try:
-        if fmt in ("csv", "tsv"):
-            # Every cell as text: ids like "007" and texts like "NA" come back unchanged.
-            return pd.read_csv(
-                path,
-                sep="\t" if fmt == "tsv" else ",",
-                dtype=str,
-                keep_default_na=False,
-                encoding=encoding,
-            )
-        if fmt == "jsonl":
-            return _read_jsonl(path, encoding)
-        if fmt == "txt":
-            return _read_txt(path, encoding)
-        return pd.read_parquet(path)
-    except InputError:
-        raise
-    except LookupError:
-        raise InputError(f"--encoding {encoding}: unknown encoding") from None
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: cannot be decoded as {encoding}: {error}") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: empty file (no header row)") from None
-    except (pd.errors.ParserError, ValueError, OSError) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise InputError(f"{path}: cannot read it as {fmt}: {first_line}") from None
+        return read_table(Path(path), encoding=encoding)
+    except DatasetError as error:
+        raise InputError(str(error)) from None
 
 
 def select_fields(
@@ -452,7 +372,7 @@ def predict_file(
     *,
     text_column: str | None = None,
     title_column: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_chars: int = DEFAULT_MAX_CHARS,
@@ -466,7 +386,7 @@ def predict_file(
     """
     input_path, output_path = Path(input_path), Path(output_path)
     file_format(output_path, OUTPUT_FORMATS, "output")  # refuse a bad name before any work
-    table = read_table(input_path, encoding)
+    table = read_input(input_path, encoding)
     fields = select_fields(
         table,
         predictor.fields,

@@ -1,28 +1,68 @@
-"""Registry of dataset sources: where each comes from and how to check it.
+"""What every source module is made of, and the helpers their loaders share.
 
-One entry per source: upstream URL(s), published checksums (sha256, or md5 where that is all
-upstream publishes), archive handling, and, for sources behind a login, how to place the files by
-hand. Which loader turns a source's raw files into the standard schema lives in
-:mod:`fakenews.sources.loaders`, keyed by the same name. Checksums are those of the extracted files,
-so the same check serves a download, an offline mirror (``FAKENEWS_DATA_MIRROR``) and hand-placed
-files alike.
+A source (``fakenews/sources/<name>.py``, one module per source; see :mod:`fakenews.sources`)
+defines ``SOURCE``: a :class:`Source` with its upstream URL(s), published checksums (sha256, or
+md5 where that is all upstream publishes), archive handling, for sources behind a login how to
+place the files by hand, its loader and its artifact rules. Checksums are those of the extracted
+files, so the same check serves a download, an offline mirror (``FAKENEWS_DATA_MIRROR``) and
+hand-placed files alike.
+
+Every loader returns, in file order with a fresh 0..n-1 index:
+
+- ``id`` (str, unique within the dataset), ``title`` (str, "" when none), ``text`` (str, "" when
+  none), ``label`` (int64: 1 = fake, 0 = real, for every dataset);
+- ``official_split`` ("train"/"val"/"test") only for sources that ship official splits;
+- the source's metadata columns, snake_case, as str (or int where numeric).
+
+No text is cleaned there: :mod:`fakenews.pipeline.prepare` normalises and dedupes later, so the
+loaders stay faithful to the files. Every problem raises :class:`DatasetError` naming the file
+and, where it applies, the row (data rows counted from 1, header not counted) and the value at
+fault; :func:`fakenews.sources.load_source` adds the dataset name.
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from fakenews.core.errors import DatasetError
+from fakenews.sources.tables import read_delimited
 
 if TYPE_CHECKING:
     from fakenews.core.config import DatasetConfig
+    from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
-CUSTOM = "custom"
-# Files shipped inside the package that this module reads (relative to this folder); the
-# dependency check (tests/depcheck.py) makes every stage importing it declare them.
-PACKAGE_DATA = ("checksums",)
 EXTERNAL_DIR = "data/external"  # <root>/data/external/<dataset>/: files a user places by hand
+# Options only the custom source takes (a built-in source refuses them).
+CUSTOM_OPTIONS = (
+    "path",
+    "format",
+    "encoding",
+    "text_column",
+    "title_column",
+    "label_column",
+    "id_column",
+    "label_map",
+    "sha256",
+)
+
+Loader = Callable[[Path, "DatasetConfig"], pd.DataFrame]
+
+STANDARD_COLUMNS = ("id", "title", "text", "label")
+SPLIT_COLUMN = "official_split"
+RESERVED = {*STANDARD_COLUMNS, SPLIT_COLUMN}
+# Bookkeeping columns carried until finish, so late checks (duplicate ids) can name file and row.
+FILE, ROW = "_file", "_row"
+
+FAKE_REAL = {"fake": 1, "real": 0}
 
 
 @dataclass(frozen=True)
@@ -57,24 +97,15 @@ class Source:
     official_splits: bool = False
     citation: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    load: Loader | None = None  # raw folder + options -> the standard frame
+    # Applied in this order (the order prepare strips them and preparation.json records).
+    artifact_rules: tuple[ArtifactRule, ...] = ()
+    label_checks: tuple[LabelCheck, ...] = ()
 
     def check_options(self, dataset: str, options: DatasetConfig) -> None:
         from fakenews.core.config import ParamsError
 
-        custom_keys = [
-            key
-            for key in (
-                "path",
-                "format",
-                "text_column",
-                "title_column",
-                "label_column",
-                "id_column",
-                "label_map",
-                "sha256",
-            )
-            if getattr(options, key) is not None
-        ]
+        custom_keys = [key for key in CUSTOM_OPTIONS if getattr(options, key) is not None]
         if custom_keys:
             raise ParamsError(
                 f"params.yaml: datasets.{dataset}.{custom_keys[0]}: only the 'custom' source "
@@ -82,260 +113,155 @@ class Source:
             )
 
 
-@dataclass(frozen=True)
-class CustomSource(Source):
-    """A user's own CSV/TSV/parquet/JSONL file, described in params.yaml."""
-
-    def check_options(self, dataset: str, options: DatasetConfig) -> None:
-        from fakenews.core.config import ParamsError
-
-        for key in ("path", "text_column", "label_column", "label_map"):
-            if getattr(options, key) in (None, "", {}):
-                raise ParamsError(
-                    f"params.yaml: datasets.{dataset}.{key}: required for a 'custom' source"
-                )
-        assert options.label_map is not None
-        if set(options.label_map.values()) != {0, 1}:
-            raise ParamsError(
-                f"params.yaml: datasets.{dataset}.label_map: must map some values to 1 (fake) "
-                f"and some to 0 (real), got {options.label_map}"
-            )
-        folder = PurePosixPath(EXTERNAL_DIR, dataset)
-        path = PurePosixPath(str(options.path))
-        if path.is_absolute() or folder not in path.parents:
-            # download@<dataset> depends on this folder: a file elsewhere could change unseen.
-            raise ParamsError(
-                f"params.yaml: datasets.{dataset}.path: {options.path!r} must lie in "
-                f"{folder}/ (the folder DVC tracks as download@{dataset}'s input, so editing the "
-                f"file reruns the pipeline), e.g. {folder}/{path.name}"
-            )
-
-
-def _checksum_list(name: str) -> dict[str, str]:
-    text = resources.files("fakenews.sources").joinpath(PACKAGE_DATA[0], name).read_text("utf-8")
+def checksum_list(package: str, path: str) -> dict[str, str]:
+    """A ``sha256sum``-style file shipped in ``package`` (listed in its PACKAGE_DATA)."""
+    text = resources.files(package).joinpath(path).read_text("utf-8")
     entries = {}
     for line in text.splitlines():
         if line.strip():
-            digest, path = line.split(maxsplit=1)
-            entries[path.strip()] = digest
+            digest, name = line.split(maxsplit=1)
+            entries[name.strip()] = digest
     return entries
 
 
-_GH = "https://raw.githubusercontent.com"
-_FNN_V1 = f"{_GH}/KaiDMML/FakeNewsNet/old-version/"
-_KAGGLE_HOWTO = (
+KAGGLE_HOWTO = (
     "This source needs a Kaggle login, so it cannot be downloaded automatically. Download it "
     "from {page}, then place {files} in data/external/{name}/ (or in <mirror>/{name}/ with "
     "FAKENEWS_DATA_MIRROR set) and rerun `dvc repro`; the files are verified by checksum."
 )
-
-SOURCES: dict[str, Source] = {}
-
-
-def _register(source: Source) -> None:
-    SOURCES[source.name] = source
+GITHUB_RAW = "https://raw.githubusercontent.com"
 
 
-_register(
-    Source(
-        name="liar",
-        title="LIAR (Wang, ACL 2017): 12.8k PolitiFact statements, six truthfulness labels",
-        homepage="https://www.cs.ucsb.edu/~william/data/liar_dataset.zip",
-        archive=Archive(url="https://www.cs.ucsb.edu/~william/data/liar_dataset.zip"),
-        files=(
-            RemoteFile(
-                "train.tsv",
-                sha256="23ef8cb7ff57b25c941100d0744039cebc595d65a67ea190f72b330a658d8c36",
-                size=2408165,
-            ),
-            RemoteFile(
-                "valid.tsv",
-                sha256="8dd3d7ed1a11e78ed7df090c9eddb0f91147f895850c78d49dd7b4e88fd09a16",
-                size=301556,
-            ),
-            RemoteFile(
-                "test.tsv",
-                sha256="ee41e2c741e0019216952625145af8c4aa8c8d3057ec68284b134267bb845e6f",
-                size=301118,
-            ),
-        ),
-        official_splits=True,
-        citation="Wang 2017, 'Liar, Liar Pants on Fire', ACL.",
-        notes=("No checksum is published for the zip; the extracted TSVs are verified.",),
-    )
-)
-
-_register(
-    Source(
-        name="constraint",
-        title="COVID-19 fake news, CONSTRAINT@AAAI-2021 English (Patwa et al. 2021)",
-        homepage="https://competitions.codalab.org/competitions/26655",
-        files=(
-            RemoteFile(
-                "Constraint_Train.csv",
-                url=f"{_GH}/diptamath/covid_fake_news/main/data/Constraint_Train.csv",
-                sha256="441f3985bb76eb69d1e488cf292f80add96c4dddfa43ba7c060889607837ddce",
-                size=1253562,
-            ),
-            RemoteFile(
-                "Constraint_Val.csv",
-                url=f"{_GH}/diptamath/covid_fake_news/main/data/Constraint_Val.csv",
-                sha256="c610931d0641fe1d9b9495c453f99ae7aa45bf294c7db6333ec84ecebb0b6c3c",
-                size=412789,
-            ),
-            RemoteFile(
-                "english_test_with_labels.csv",
-                url=f"{_GH}/diptamath/covid_fake_news/main/data/english_test_with_labels.csv",
-                sha256="7152fc681884a22013218c5dd9a73c6fd99d4b084705723e1e49d18c97ca8281",
-                size=424950,
-            ),
-        ),
-        official_splits=True,
-        citation="Patwa et al. 2021, 'Fighting an Infodemic', CONSTRAINT@AAAI.",
-        notes=("CodaLab needs registration; files come from a participant's public mirror.",),
-    )
-)
-
-_register(
-    Source(
-        name="fakenewsnet",
-        title="FakeNewsNet minimal CSVs (PolitiFact + GossipCop titles, Shu et al. 2018)",
-        homepage="https://github.com/KaiDMML/FakeNewsNet",
-        files=tuple(
-            RemoteFile(
-                f"{name}.csv",
-                url=f"{_GH}/KaiDMML/FakeNewsNet/master/dataset/{name}.csv",
-                sha256=digest,
-                size=size,
-            )
-            for name, digest, size in (
-                (
-                    "politifact_fake",
-                    "abe7fe7aad801b1e2ab5fc963cbd0881d9670190262ae3df85e91c3380bd004c",
-                    3286418,
-                ),
-                (
-                    "politifact_real",
-                    "2500f86a7addca0f59fe8cf089c0f802d3eca6980f53538992b3b0e9687dbae0",
-                    8278658,
-                ),
-                (
-                    "gossipcop_fake",
-                    "c6932bffadb1230bc61c66bb2ca298f4ef28ce849d268313ad2eed41d18d4c99",
-                    12538704,
-                ),
-                (
-                    "gossipcop_real",
-                    "d721e9a8b7e660da05c089691743c33fecb25367074e936b5fab3d85cdcbe79f",
-                    19978126,
-                ),
-            )
-        ),
-        citation="Shu et al. 2018, 'FakeNewsNet', arXiv:1809.01286.",
-        notes=("Only titles and URLs: the article texts are not redistributed.",),
-    )
-)
-
-_register(
-    Source(
-        name="fakenewsnet_v1",
-        title="FakeNewsNet old version: BuzzFeed + PolitiFact full-text articles (Shu et al. 2017)",
-        homepage="https://github.com/KaiDMML/FakeNewsNet/tree/old-version/Data",
-        files=tuple(
-            RemoteFile(path, url=_FNN_V1 + path, sha256=digest)
-            for path, digest in sorted(_checksum_list("fakenewsnet_v1.sha256").items())
-        ),
-        citation="Shu et al. 2017, 'Fake News Detection on Social Media', SIGKDD Explorations.",
-    )
-)
-
-_register(
-    Source(
-        name="isot",
-        title="ISOT Fake News (Ahmed, Traore & Saad 2017)",
-        homepage="https://www.kaggle.com/datasets/clmentbisaillon/fake-and-real-news-dataset",
-        files=(
-            RemoteFile(
-                "Fake.csv",
-                sha256="bebf8bcfe95678bf2c732bf413a2ce5f621af0102c82bf08083b2e5d3c693d0c",
-                size=62789876,
-            ),
-            RemoteFile(
-                "True.csv",
-                sha256="ba0844414a65dc6ae7402b8eee5306da24b6b56488d6767135af466c7dcb2775",
-                size=53582940,
-            ),
-        ),
-        manual=_KAGGLE_HOWTO.format(
-            page="https://www.kaggle.com/datasets/clmentbisaillon/fake-and-real-news-dataset "
-            "(or https://onlineacademiccommunity.uvic.ca/isot/)",
-            files="Fake.csv and True.csv",
-            name="isot",
-        ),
-        citation="Ahmed, Traore & Saad 2017, ISDDC.",
-        notes=("Real articles start with a 'CITY (Reuters) -' dateline: a known shortcut.",),
-    )
-)
-
-_register(
-    Source(
-        name="welfake",
-        title="WELFake (Verma et al. 2021): 72k articles merged from four corpora",
-        homepage="https://zenodo.org/records/4561253",
-        files=(
-            RemoteFile(
-                "WELFake_Dataset.csv",
-                url="https://zenodo.org/records/4561253/files/WELFake_Dataset.csv?download=1",
-                md5="73c9675a4b3d09f86a6933d0b8d7d908",
-            ),
-        ),
-        citation="Verma et al. 2021, IEEE TCSS.",
-        notes=(
-            "The record says 0 = fake, 1 = real, yet its own counts (37,106 rows labelled 1 = "
-            "its fake count) show 1 = fake in the file; the loader keeps 1 = fake.",
-        ),
-    )
-)
-
-_register(
-    Source(
-        name="fake_or_real_news",
-        title="fake_or_real_news.csv (McIntire; 6,335 articles, REAL/FAKE)",
-        homepage="https://github.com/joolsa/fake_real_news_dataset",
-        archive=Archive(
-            url="https://github.com/joolsa/fake_real_news_dataset/raw/master/fake_or_real_news.csv.zip"
-        ),
-        files=(
-            RemoteFile(
-                "fake_or_real_news.csv",
-                sha256="bb7fa746dd7148b63b0a10e47b329f4b4825afc85b206d3fea18ecfce28ee731",
-                size=30696129,
-            ),
-        ),
-    )
-)
-
-_register(
-    CustomSource(
-        name=CUSTOM,
-        title="A user's own file (CSV/TSV/parquet/JSONL) described in params.yaml",
-        homepage="",
-        files=(),
-    )
-)
+# --------------------------------------------------------------------------------------------
+# Loader helpers: reading, checking, assembling the standard frame
 
 
-def source_for(dataset: str, options: DatasetConfig) -> Source:
-    """The dataset's source, after checking its options; ParamsError names the key at fault."""
-    from fakenews.core.config import ParamsError
+def where(path: Path | str, row: int | None = None) -> str:
+    return f"{path}, row {row}" if row else f"{path}"
 
-    name = options.source or dataset
-    if name not in SOURCES:
-        key = f"datasets.{dataset}.source" if options.source else f"datasets.{dataset}"
-        raise ParamsError(
-            f"params.yaml: {key}: unknown dataset source {name!r}; "
-            f"known sources: {', '.join(sorted(SOURCES))}"
+
+def with_rows(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` plus the bookkeeping columns naming its file and data rows (from 1)."""
+    table[FILE] = str(path)
+    table[ROW] = np.arange(1, len(table) + 1)
+    return table
+
+
+def read_rows(
+    path: Path,
+    *,
+    sep: str = ",",
+    header: bool = True,
+    quoting: int = csv.QUOTE_MINIMAL,
+    n_fields: int | None = None,
+) -> pd.DataFrame:
+    """A built-in source's CSV/TSV as all-str columns, plus ``_file`` and ``_row``."""
+    table = read_delimited(path, sep=sep, header=header, quoting=quoting, n_fields=n_fields)
+    return with_rows(table, path)
+
+
+def require_columns(frame: pd.DataFrame, path: Path, columns: Iterable[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        found = [c for c in frame.columns if c not in (FILE, ROW)]
+        raise DatasetError(f"{path}: missing column(s) {missing}; columns found: {found}")
+
+
+def first_bad(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.to_numpy())[0])
+
+
+def map_labels(
+    raw: pd.Series, mapping: Mapping[str, int], rows: pd.Series, path: Path, *, custom: bool = False
+) -> pd.Series:
+    """Map raw label strings to 1/0; the first value not in ``mapping`` raises with its row."""
+    mapped = raw.map(mapping)
+    bad = mapped.isna()
+    if bad.any():
+        pos = first_bad(bad)
+        value = raw.iloc[pos]
+        known = ", ".join(repr(k) for k in mapping)
+        if custom:
+            what = f"label {value!r} is not in label_map (keys: {known})"
+        else:
+            what = f"unknown label {value!r} (expected one of {known})"
+        raise DatasetError(
+            f"{where(path, int(rows.iloc[pos]))}: {what}; {int(bad.sum())} row(s) like this"
         )
-    source = SOURCES[name]
-    source.check_options(dataset, options)
-    return source
+    return mapped.astype("int64")
+
+
+def lower(series: pd.Series) -> pd.Series:
+    # Built-in labels are compared trimmed and case-folded: "REAL", "real " and "Real" agree.
+    return series.astype(str).str.strip().str.lower()
+
+
+def standard_frame(
+    table: pd.DataFrame,
+    *,
+    ids: Iterable[str] | pd.Series,
+    label: pd.Series,
+    title: Iterable[str] | pd.Series | str = "",
+    text: Iterable[str] | pd.Series | str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Assemble the standard columns (plus extras) aligned with ``table``'s rows."""
+    n = len(table)
+
+    def column(values: Any) -> Any:
+        if isinstance(values, str):
+            return [values] * n
+        return list(values)
+
+    out = {
+        "id": column(ids),
+        "title": column(title),
+        "text": column(text),
+        "label": list(label),
+    }
+    for name, values in (extra or {}).items():
+        out[name] = values if np.isscalar(values) else list(values)
+    out[FILE] = list(table[FILE])
+    out[ROW] = list(table[ROW])
+    return pd.DataFrame(out)
+
+
+def finish(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-file frames, check ids, order the columns, drop the bookkeeping."""
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
+    for name in ("id", "title", "text"):
+        frame[name] = frame[name].astype(str)
+    frame["label"] = frame["label"].astype("int64")
+
+    empty = frame["id"].str.strip() == ""
+    if empty.any():
+        pos = first_bad(empty)
+        raise DatasetError(f"{where(frame[FILE].iloc[pos], frame[ROW].iloc[pos])}: empty id")
+    duplicated = frame["id"].duplicated(keep="first")
+    if duplicated.any():
+        pos = first_bad(duplicated)
+        value = frame["id"].iloc[pos]
+        first = first_bad(frame["id"] == value)
+        raise DatasetError(
+            f"{where(frame[FILE].iloc[pos], frame[ROW].iloc[pos])}: duplicate id {value!r} "
+            f"(first seen in {where(frame[FILE].iloc[first], frame[ROW].iloc[first])}); "
+            f"{int(duplicated.sum())} duplicate(s) in all"
+        )
+
+    head = [*STANDARD_COLUMNS, *([SPLIT_COLUMN] if SPLIT_COLUMN in frame else [])]
+    rest = [c for c in frame.columns if c not in head and c not in (FILE, ROW)]
+    return frame[head + rest].reset_index(drop=True)
+
+
+def snake_case(name: str) -> str:
+    """``"Publish Date"``, ``"publishDate"`` -> ``"publish_date"``."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name))
+    return re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+
+
+def index_column(table: pd.DataFrame) -> str | None:
+    """The leading id/index column: named ``id`` or left unnamed (pandas: ``Unnamed: 0``)."""
+    first = str(table.columns[0])
+    if first.strip().lower() == "id" or first.startswith("Unnamed:") or not first.strip():
+        return first
+    return None

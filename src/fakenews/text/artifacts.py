@@ -1,18 +1,19 @@
 """Source artifacts: text that reveals the label without saying anything about the news.
 
-Two catalogues, kept as data so a new source or rule is one entry:
+The mechanism; the rules themselves live with their source (``fakenews/sources/<name>.py``, its
+``SOURCE.artifact_rules`` and ``label_checks``), so a new source or rule is one module's entry:
 
-- :data:`ARTIFACT_RULES` — boilerplate a source adds to one class (ISOT's "WASHINGTON (Reuters) -"
+- :class:`ArtifactRule` — boilerplate a source adds to one class (ISOT's "WASHINGTON (Reuters) -"
   dateline on real articles, "21st Century Wire says" on fake ones, CONSTRAINT's links and
   handles of official accounts). prepare always counts each rule's matches per class; with
   ``prepare.strip_artifacts`` on it also removes them, so both settings can be compared.
-- :data:`LABEL_CHECKS` — markers whose class is known (Reuters wire copy is real news). If most
+- :class:`LabelCheck` — markers whose class is known (Reuters wire copy is real news). If most
   rows carrying a marker are labelled the other way, the label mapping is inverted and prepare
   stops with an error naming the dataset, rather than train on flipped labels.
 
-Rules apply to the sources they list; a custom dataset names the ones it wants in params
-(``datasets.<name>.artifact_rules`` / ``label_checks``). Patterns run on cleaned text (whitespace
-already collapsed to single spaces).
+A dataset gets its source's rules; one may name others instead in params
+(``datasets.<name>.artifact_rules`` / ``label_checks``, any rule of any source), as custom
+datasets do. Patterns run on cleaned text (whitespace already collapsed to single spaces).
 """
 
 from __future__ import annotations
@@ -25,141 +26,77 @@ import pandas as pd
 
 from fakenews.core.errors import DatasetError
 
-# The dateline that opens Reuters wire copy: optional place names in capitals (accented ones
-# included), "(Reuters)", then a hyphen, en or em dash.
-_REUTERS_DATELINE = (
-    r"^(?:[A-Z\u00c0-\u00de][A-Z\u00c0-\u00de.'/,\- ]{0,80} )?\(Reuters\) ?[-\u2013\u2014] ?"
-)
-
 
 @dataclass(frozen=True)
 class ArtifactRule:
     name: str
     pattern: re.Pattern[str]
-    sources: frozenset[str]
     description: str
+
+    @classmethod
+    def of(cls, name: str, pattern: str, description: str, flags: int = 0) -> ArtifactRule:
+        return cls(name, re.compile(pattern, flags), description)
 
 
 @dataclass(frozen=True)
 class LabelCheck:
     name: str
     pattern: re.Pattern[str]
-    sources: frozenset[str]
     expected_label: Literal[0, 1]
     description: str
 
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        pattern: str,
+        expected_label: Literal[0, 1],
+        description: str,
+        flags: int = 0,
+    ) -> LabelCheck:
+        return cls(name, re.compile(pattern, flags), expected_label, description)
 
-def _rule(name: str, pattern: str, sources: set[str], description: str, flags: int = 0) -> Any:
-    return ArtifactRule(name, re.compile(pattern, flags), frozenset(sources), description)
 
-
-ARTIFACT_RULES: dict[str, ArtifactRule] = {
-    rule.name: rule
-    for rule in (
-        _rule(
-            "reuters_dateline",
-            _REUTERS_DATELINE,
-            {"isot", "welfake"},
-            "'WASHINGTON (Reuters) - ' dateline opening every real ISOT article",
-        ),
-        _rule(
-            "century_wire",
-            r"\b21st Century Wire says\b:? ?",
-            {"isot", "welfake"},
-            "'21st Century Wire says' opener of one fake-news site",
-            re.IGNORECASE,
-        ),
-        _rule(
-            "featured_image",
-            r" ?\bFeatured image\b.{0,200}$",
-            {"isot", "welfake", "fakenewsnet_v1"},
-            "'Featured image via …' photo credit closing partisan-site articles",
-            re.IGNORECASE,
-        ),
-        _rule(
-            "story_highlights",
-            r"^Story highlights ?",
-            {"fakenewsnet_v1"},
-            "'Story highlights' header of CNN pages (real only)",
-        ),
-        _rule(
-            "url",
-            r"(?:https?://|www\.|pic\.twitter\.com/)\S+ ?",
-            {"constraint", "isot", "welfake"},
-            "links (t.co, pic.twitter.com): official accounts post far more of them",
-            re.IGNORECASE,
-        ),
-        _rule(
-            "handle",
-            r"(?:\bRT )?(?<![\w@])@\w{1,30}:? ?",
-            {"constraint", "isot", "welfake"},
-            "@-handles and 'RT @account:' retweet prefixes that name the posting account",
-        ),
-    )
-}
-
-LABEL_CHECKS: dict[str, LabelCheck] = {
-    check.name: check
-    for check in (
-        LabelCheck(
-            "reuters_dateline_is_real",
-            re.compile(_REUTERS_DATELINE),
-            frozenset({"isot", "welfake"}),
-            0,
-            "texts opening with a Reuters dateline are wire copy, i.e. real news",
-        ),
-        LabelCheck(
-            "century_wire_is_fake",
-            re.compile(r"\b21st Century Wire says\b", re.IGNORECASE),
-            frozenset({"isot", "welfake"}),
-            1,
-            "'21st Century Wire says' marks ISOT's fake class",
-        ),
-        LabelCheck(
-            "story_highlights_is_real",
-            re.compile(r"^Story highlights\b"),
-            frozenset({"fakenewsnet_v1"}),
-            0,
-            "CNN pages ('Story highlights' header) are in the real class",
-        ),
-        LabelCheck(
-            "covid_tracking_update_is_real",
-            re.compile(r"^Our (?:daily|\d+ ?[ap]m) update is published", re.IGNORECASE),
-            frozenset({"constraint"}),
-            0,
-            "the COVID Tracking Project's 'Our daily update is published' posts are real",
-        ),
-    )
-}
+# The catalogues are the sources' (imported when asked: every source module imports this one).
 
 
 def check_names(dataset: str, rules: list[str] | None, checks: list[str] | None) -> None:
     """``datasets.<dataset>.artifact_rules`` / ``label_checks`` name known entries."""
     from fakenews.core.config import ParamsError
+    from fakenews.sources import artifact_rules, label_checks
 
     for key, names, catalogue in (
-        ("artifact_rules", rules, ARTIFACT_RULES),
-        ("label_checks", checks, LABEL_CHECKS),
+        ("artifact_rules", rules, artifact_rules),
+        ("label_checks", checks, label_checks),
     ):
-        unknown = [n for n in names or [] if n not in catalogue]
+        if not names:
+            continue  # no need to import every source
+        known = catalogue()
+        unknown = [n for n in names if n not in known]
         if unknown:
             raise ParamsError(
                 f"params.yaml: datasets.{dataset}.{key}: unknown name(s) {unknown}; "
-                f"known: {', '.join(sorted(catalogue))}"
+                f"known: {', '.join(sorted(known))}"
             )
 
 
 def rules_for(source: str, names: list[str] | None = None) -> list[ArtifactRule]:
-    """The rules that apply: those named (custom datasets), else those listing the source."""
+    """The rules that apply: those named (custom datasets), else the source's own."""
+    from fakenews.sources import artifact_rules, get_source
+
     if names is not None:
-        return [ARTIFACT_RULES[n] for n in names]
-    return [r for r in ARTIFACT_RULES.values() if source in r.sources]
+        known = artifact_rules()
+        return [known[n] for n in names]
+    return list(get_source(source).artifact_rules)
 
 
 def checks_for(source: str, names: list[str] | None = None) -> list[LabelCheck]:
+    from fakenews.sources import get_source, label_checks
+
     if names is not None:
-        return [LABEL_CHECKS[n] for n in names]
-    return [c for c in LABEL_CHECKS.values() if source in c.sources]
+        known = label_checks()
+        return [known[n] for n in names]
+    return list(get_source(source).label_checks)
 
 
 def class_counts(mask: pd.Series, labels: pd.Series) -> dict[str, int]:

@@ -3,10 +3,10 @@
 prepare cleans each field (``clean_text``) and strips the source's artifact rules from the body;
 a model learns from that text only. :class:`TextPreparation` is exactly that per-row transform:
 prepare applies it to every row it loads, training records it in ``model.json`` (the rules'
-patterns included, so a later edit of the catalogue in ``artifacts.py`` cannot change what a saved
-model serves), and ``fakenews predict``, the MLflow pyfunc and ``transfer`` apply the model's own
-copy to raw text. Row-level steps (dropping empty rows and duplicates, label checks) are
-properties of a dataset, not of one text, and are not part of it.
+patterns included, so a later edit of a source's rules in ``fakenews/sources/<name>.py`` cannot
+change what a saved model serves), and ``fakenews predict``, the MLflow pyfunc and ``transfer``
+apply the model's own copy to raw text. Row-level steps (dropping empty rows and duplicates,
+label checks) are properties of a dataset, not of one text, and are not part of it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fakenews.core.errors import DatasetError, ModelError
 from fakenews.core.io import read_json
 from fakenews.text.cleaning import clean_text
 
-if TYPE_CHECKING:  # the catalogue itself is prepare's: a saved preparation holds its patterns
+if TYPE_CHECKING:  # the rules are the sources': a saved preparation holds its own patterns
     from fakenews.text.artifacts import ArtifactRule
 
 # prepare keeps each field as loaded, before any clean-up, next to the prepared one: transfer
