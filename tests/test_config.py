@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fakenews.core.config import ParamsError, load_params, parse_params
+from fakenews.core.config import load_params, parse_params
+from fakenews.core.errors import ParamsError
 from fakenews.core.paths import Paths
 from fakenews.models import model_config
 from fakenews.serving.check import check_params

@@ -8,7 +8,8 @@ reported before the first stage runs. `make repro` runs it first.
 
 from __future__ import annotations
 
-from fakenews.core.config import DatasetConfig, Params, ParamsError, load_params
+from fakenews.core.config import DatasetConfig, Params, load_params
+from fakenews.core.errors import ParamsError
 from fakenews.core.paths import Paths
 from fakenews.models import check_model_params
 from fakenews.sources import source_for

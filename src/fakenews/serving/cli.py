@@ -340,7 +340,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    from fakenews.core.config import ParamsError
+    from fakenews.core.errors import ParamsError
     from fakenews.serving.check import check_params
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()

@@ -55,7 +55,7 @@ def all_sources() -> dict[str, Source]:
 
 def source_for(dataset: str, options: DatasetConfig) -> Source:
     """The dataset's source, after checking its options; ParamsError names the key at fault."""
-    from fakenews.core.config import ParamsError
+    from fakenews.core.errors import ParamsError
 
     name = options.source or dataset
     try:

@@ -103,7 +103,7 @@ class Source:
     label_checks: tuple[LabelCheck, ...] = ()
 
     def check_options(self, dataset: str, options: DatasetConfig) -> None:
-        from fakenews.core.config import ParamsError
+        from fakenews.core.errors import ParamsError
 
         custom_keys = [key for key in CUSTOM_OPTIONS if getattr(options, key) is not None]
         if custom_keys:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CustomSource(Source):
     def check_options(self, dataset: str, options: DatasetConfig) -> None:
-        from fakenews.core.config import ParamsError
+        from fakenews.core.errors import ParamsError
 
         for key in ("path", "text_column", "label_column", "label_map"):
             if getattr(options, key) in (None, "", {}):

@@ -62,7 +62,7 @@ class LabelCheck:
 
 def check_names(dataset: str, rules: list[str] | None, checks: list[str] | None) -> None:
     """``datasets.<dataset>.artifact_rules`` / ``label_checks`` name known entries."""
-    from fakenews.core.config import ParamsError
+    from fakenews.core.errors import ParamsError
     from fakenews.sources import artifact_rules, label_checks
 
     for key, names, catalogue in (
