@@ -1032,7 +1032,7 @@ def render_across_html(across: dict[str, Any] | None) -> list[str]:
     parts.append(f"<p>{html.escape(_across_summary(across))}</p>")
     if across.get("p_value") is not None:
         title = f"Critical difference diagram (Friedman p = {_fmt(across['p_value'])})"
-        parts.append(_figure(comparison.critical_difference_svg(across, title)))
+        parts.append(_figure(figures.critical_difference_svg(across, title)))
     parts.append(_html_table(["model", "average rank"], _across_rows(across)))
     return parts
 
