@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakenews.reporting import report
-from fakenews.reporting.report import ModelResult, RunResult
+from fakenews.reporting import html, tables
+from fakenews.reporting.collect import ModelResult, RunResult
+from fakenews.reporting.ranking import across_datasets, rank, summarise
+from fakenews.reporting.sections import across_section
 
 N = 400
 
@@ -53,19 +55,19 @@ def test_spread_ranking_and_marks() -> None:
     assert lstm.serving.seed == 43 and lstm.val_f1 == pytest.approx(0.71)
     assert lstm.mean_train_seconds == pytest.approx(11.0)
 
-    ranking = report.rank({"d": models}, alpha=0.05)["d"]
+    ranking = rank({"d": models}, alpha=0.05)["d"]
     # ★ on the best *mean* validation score; gru's 0.80 ties tfidf's: the first listed wins.
     assert ranking.best == "tfidf_logreg"
     against = ranking.against_best
     assert against["lstm"]["tested"] and against["lstm"]["significant"]  # a seed-free 1-run side
     assert not against["gru"]["tested"] and not against["gru"]["significant"]
-    rows = {row[0]: row for row in report.leaderboard_rows(models, ranking)}
+    rows = {row[0]: row for row in tables.leaderboard_rows(models, ranking)}
     assert set(rows) == {"★ tfidf_logreg", "▼ lstm", "○ gru"}
     assert rows["▼ lstm"][1] == "3" and rows["★ tfidf_logreg"][1] == "1 (seed-free)"
     assert rows["○ gru"][7] == "not tested"
     assert rows["▼ lstm"][4].startswith("0.7100 ± 0.0100 (0.700-0.720)")
 
-    summary = report.summarise({"d": models}, {"d": ranking})["d"]
+    summary = summarise({"d": models}, {"d": ranking})["d"]
     assert summary["lstm"]["runs"] == 3 and summary["lstm"]["seeds"] == [42, 43, 44]
     assert summary["lstm"]["f1_macro"] == pytest.approx(0.71)
     assert summary["lstm"]["f1_macro_std"] == pytest.approx(0.01, abs=1e-6)
@@ -83,10 +85,10 @@ def test_across_datasets_ranks_and_draws_the_diagram() -> None:
         }
         for i, d in enumerate(["d1", "d2", "d3", "d4"])
     }
-    across = report.across_datasets(results, alpha=0.05)
+    across = across_datasets(results, alpha=0.05)
     assert across is not None
     assert across["average_ranks"] == {"a": 1.0, "b": 2.0, "c": 3.0}
     assert across["p_value"] == pytest.approx(np.exp(-4.0), rel=1e-6)  # chi2(2) = 8: p = e^-4
-    html = "\n".join(report.render_across_html(across))
-    assert "<svg" in html and "Friedman" in html and "critical difference" in html
-    assert report.across_datasets({"d1": results["d1"]}, alpha=0.05) is None
+    page = "\n".join(html.section_parts(across_section(across)))
+    assert "<svg" in page and "Friedman" in page and "critical difference" in page
+    assert across_datasets({"d1": results["d1"]}, alpha=0.05) is None
