@@ -29,7 +29,7 @@ from fakenews.analysis.selection import SELECTED_ON
 from fakenews.reporting import audit_tables as at
 from fakenews.reporting import tables as t
 from fakenews.reporting.collect import AuditFindings, ModelResult, Results, transfer_matrix
-from fakenews.reporting.model import Bullets, Figures, Paragraph, Section, Table
+from fakenews.reporting.model import Block, Bullets, Figures, Paragraph, Section, Table
 from fakenews.reporting.ranking import Ranking
 
 TITLE = "Fake-news detection benchmark"
@@ -67,6 +67,7 @@ def title_of(anchor: str) -> str:
 
 
 def top(anchor: str, *, html_only: bool = False, **content: Any) -> Section:
+    """A top-level section: titled from :data:`SECTIONS`, anchored for the contents."""
     return Section(title_of(anchor), anchor=anchor, html_only=html_only, **content)
 
 
@@ -123,7 +124,7 @@ def across_section(across: dict[str, Any] | None) -> Section:
     if across is None:
         none = "Only one dataset in this run: nothing to rank across."
         return top("across", blocks=[Paragraph(none, "plain")])
-    blocks: list[Any] = [
+    blocks: list[Block] = [
         Paragraph(t.ACROSS_LEGEND.format(alpha=across["alpha"])),
         Paragraph(t.across_summary(across), "plain"),
     ]
@@ -300,7 +301,7 @@ def _curve_figures(models: dict[str, ModelResult], dataset: str) -> list[str]:
 
 
 def curves_section(results: Results) -> Section:
-    blocks: list[Any] = [Figures(_curve_figures(ms, d)) for d, ms in results.items()]
+    blocks: list[Block] = [Figures(_curve_figures(ms, d)) for d, ms in results.items()]
     return top("curves", html_only=True, blocks=blocks)
 
 
