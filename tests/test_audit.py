@@ -38,7 +38,9 @@ from fakenews.pipeline.audit import audit_dataset, run_probes
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import clean_frame, prepare_dataset
 from fakenews.pipeline.split import split_dataset
-from fakenews.reporting.report import AuditFindings, render_audit_html, render_audit_markdown
+from fakenews.reporting import html, markdown
+from fakenews.reporting.collect import AuditFindings
+from fakenews.reporting.sections import audit_section
 from fakenews.sources import artifact_rules, label_checks
 from fakenews.text.artifacts import checks_for, rules_for
 
@@ -489,17 +491,18 @@ def test_report_renders_the_audit(tmp_path: Path) -> None:
     params = make_params()
     audits = {d: audit_dataset(d, params, paths) for d in ("demo", "other")}
     findings = AuditFindings(audits, dataset_overlap(params, paths))
-    markdown = "\n".join(render_audit_markdown(findings, {}))
-    assert "## Audit: leaks and shortcuts" in markdown
-    assert "| demo | 60 |" in markdown
-    assert "2 groups: 1 val + 1 test rows moved" in markdown
-    assert "### Cross-dataset overlap" in markdown and "0 of " in markdown
-    html = "\n".join(render_audit_html(findings, {}))
-    assert "id='audit'" in html and "Shortcut probes" in html
+    section = audit_section(findings, {})
+    text = "\n".join(markdown.section_lines(section))
+    assert "## Audit: leaks and shortcuts" in text
+    assert "| demo | 60 |" in text
+    assert "2 groups: 1 val + 1 test rows moved" in text
+    assert "### Cross-dataset overlap" in text and "0 of " in text
+    page = "\n".join(html.section_parts(section))
+    assert "id='audit'" in page and "Shortcut probes" in page
 
 
 def test_report_says_how_test_splits_differ_from_the_release() -> None:
-    from fakenews.reporting.report import split_provenance
+    from fakenews.reporting.audit_tables import split_provenance
 
     official = {
         "rows": {"train": 6690, "val": 1962, "test": 1904},
@@ -522,7 +525,7 @@ def test_report_says_how_test_splits_differ_from_the_release() -> None:
 
 
 def test_transfer_cells_flag_a_constant_predictor() -> None:
-    from fakenews.reporting.report import transfer_cell
+    from fakenews.reporting.tables import transfer_cell
 
     ci = {k: {"value": 0.5, "low": 0.4, "high": 0.6} for k in ("f1_macro", "roc_auc")}
     scores = {"f1_macro": 0.5, "roc_auc": 0.5, "ci": ci, "constant": True}

@@ -1,4 +1,5 @@
-"""Tests for fakenews.analysis.comparison on synthetic runs: seed bootstrap, pairwise table, Friedman."""
+"""fakenews.analysis.comparison on synthetic runs: seed bootstrap, pairwise table, Friedman;
+and the critical-difference diagram (fakenews.reporting.figures) drawn from a Friedman result."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from sklearn.metrics import f1_score
 
 from fakenews.analysis.comparison import (
     compare_runs,
-    critical_difference_svg,
     friedman_ranks,
     nemenyi_critical_difference,
     seed_bootstrap_test,
 )
 from fakenews.analysis.stats import bootstrap_indices, holm_correction
+from fakenews.reporting.figures import critical_difference_svg
 
 
 def _labels(n: int, seed: int = 0) -> np.ndarray:
@@ -346,7 +347,7 @@ def test_critical_difference_svg_bytes_do_not_depend_on_string_hashing() -> None
 
     script = (
         "import hashlib, json, sys\n"
-        "from fakenews.analysis.comparison import critical_difference_svg\n"
+        "from fakenews.reporting.figures import critical_difference_svg\n"
         "result = json.loads(sys.stdin.read())\n"
         "print(hashlib.sha256(critical_difference_svg(result, 't').encode()).hexdigest())\n"
     )

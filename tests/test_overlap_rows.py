@@ -13,12 +13,9 @@ from fakenews.analysis.overlap_rows import overlapping_ids, without_overlap
 from fakenews.core.config import EvaluateConfig
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import write_json
-from fakenews.reporting.report import (
-    AuditFindings,
-    ModelResult,
-    render_without_overlap_html,
-    render_without_overlap_markdown,
-)
+from fakenews.reporting import html, markdown
+from fakenews.reporting.collect import AuditFindings, ModelResult
+from fakenews.reporting.sections import without_overlap_section
 
 CONFIG = EvaluateConfig(bootstrap_resamples=200)
 
@@ -101,11 +98,14 @@ def test_report_shows_counts_and_scores_with_and_without_the_rows() -> None:
         },
     }  # fmt: skip
     findings = AuditFindings({}, overlap)
-    markdown = "\n".join(render_without_overlap_markdown(findings, results))
-    assert "word 3-grams" in markdown and "60%" in markdown
+    section = without_overlap_section(findings, results)
+    assert section is not None
+    text = "\n".join(markdown.section_lines(section, level=3))
+    assert text.startswith("### Transfer without the rows that overlap the training data")
+    assert "word 3-grams" in text and "60%" in text
     f1_all, f1_without = f"{full['f1_macro']:.4f}", f"{without['f1_macro']:.4f}"
-    assert f"| a → b | 0 | 2 / 1 | 2 of 40 | tfidf_logreg | {f1_all}" in markdown
-    assert f"| {f1_without} [" in markdown
-    assert "| b → a | 0 | 0 / 0 | 0 of 40 | all | unchanged |" in markdown
-    assert "Transfer without the rows" in "".join(render_without_overlap_html(findings, results))
-    assert render_without_overlap_markdown(None, results) == []
+    assert f"| a → b | 0 | 2 / 1 | 2 of 40 | tfidf_logreg | {f1_all}" in text
+    assert f"| {f1_without} [" in text
+    assert "| b → a | 0 | 0 / 0 | 0 of 40 | all | unchanged |" in text
+    assert "<h3>Transfer without the rows" in "".join(html.section_parts(section, level=3))
+    assert without_overlap_section(None, results) is None

@@ -12,7 +12,8 @@ import pytest
 
 from fakenews.core.config import parse_params
 from fakenews.pipeline.evaluate import Scored, first_window_probs, first_window_scores
-from fakenews.reporting.report import ModelResult, RunResult, first_window_rows, reading_rows
+from fakenews.reporting.collect import ModelResult, RunResult
+from fakenews.reporting.tables import first_window_rows, reading_rows
 
 
 class Windowed:

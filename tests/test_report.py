@@ -1,13 +1,24 @@
-"""The report ranks distributions over runs: spreads, ★ on mean validation, seed-aware tests."""
+"""The report ranks distributions over runs: spreads, ★ on mean validation, seed-aware tests;
+and report.md and report.html render one list of sections: same headings, order and tables."""
 
 from __future__ import annotations
+
+import itertools
+import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
 import pytest
+from report_study import write_study
 
-from fakenews.reporting import report
-from fakenews.reporting.report import ModelResult, RunResult
+from fakenews.core.config import Params
+from fakenews.core.paths import Paths
+from fakenews.reporting import audit_tables, html, sections, tables
+from fakenews.reporting.collect import ModelResult, RunResult
+from fakenews.reporting.ranking import across_datasets, rank, summarise
+from fakenews.reporting.report import build_report
+from fakenews.reporting.sections import across_section
 
 N = 400
 
@@ -53,19 +64,19 @@ def test_spread_ranking_and_marks() -> None:
     assert lstm.serving.seed == 43 and lstm.val_f1 == pytest.approx(0.71)
     assert lstm.mean_train_seconds == pytest.approx(11.0)
 
-    ranking = report.rank({"d": models}, alpha=0.05)["d"]
+    ranking = rank({"d": models}, alpha=0.05)["d"]
     # ★ on the best *mean* validation score; gru's 0.80 ties tfidf's: the first listed wins.
     assert ranking.best == "tfidf_logreg"
     against = ranking.against_best
     assert against["lstm"]["tested"] and against["lstm"]["significant"]  # a seed-free 1-run side
     assert not against["gru"]["tested"] and not against["gru"]["significant"]
-    rows = {row[0]: row for row in report.leaderboard_rows(models, ranking)}
+    rows = {row[0]: row for row in tables.leaderboard_rows(models, ranking)}
     assert set(rows) == {"★ tfidf_logreg", "▼ lstm", "○ gru"}
     assert rows["▼ lstm"][1] == "3" and rows["★ tfidf_logreg"][1] == "1 (seed-free)"
     assert rows["○ gru"][7] == "not tested"
     assert rows["▼ lstm"][4].startswith("0.7100 ± 0.0100 (0.700-0.720)")
 
-    summary = report.summarise({"d": models}, {"d": ranking})["d"]
+    summary = summarise({"d": models}, {"d": ranking})["d"]
     assert summary["lstm"]["runs"] == 3 and summary["lstm"]["seeds"] == [42, 43, 44]
     assert summary["lstm"]["f1_macro"] == pytest.approx(0.71)
     assert summary["lstm"]["f1_macro_std"] == pytest.approx(0.01, abs=1e-6)
@@ -83,10 +94,121 @@ def test_across_datasets_ranks_and_draws_the_diagram() -> None:
         }
         for i, d in enumerate(["d1", "d2", "d3", "d4"])
     }
-    across = report.across_datasets(results, alpha=0.05)
+    across = across_datasets(results, alpha=0.05)
     assert across is not None
     assert across["average_ranks"] == {"a": 1.0, "b": 2.0, "c": 3.0}
     assert across["p_value"] == pytest.approx(np.exp(-4.0), rel=1e-6)  # chi2(2) = 8: p = e^-4
-    html = "\n".join(report.render_across_html(across))
-    assert "<svg" in html and "Friedman" in html and "critical difference" in html
-    assert report.across_datasets({"d1": results["d1"]}, alpha=0.05) is None
+    page = "\n".join(html.section_parts(across_section(across)))
+    assert "<svg" in page and "Friedman" in page and "critical difference" in page
+    assert across_datasets({"d1": results["d1"]}, alpha=0.05) is None
+
+
+# --- One list of sections, two renderings -----------------------------------------------------
+
+# Figure galleries and example texts: only report.html has them (README: "the same plus figures").
+HTML_ONLY = {"confusion", "curves", "training", "calibration", "efficiency", "errors"}
+
+
+def md_headings(text: str) -> list[tuple[int, str]]:
+    return [(len(m[1]), m[2]) for m in re.finditer(r"^(#{2,6}) (.+)$", text, flags=re.MULTILINE)]
+
+
+def html_headings(page: str, skip: set[str] = HTML_ONLY) -> list[tuple[int, str]]:
+    """Headings below the title, leaving out the top-level sections whose anchor is in ``skip``."""
+    headings, skipping = [], False
+    for m in re.finditer(r"<h([2-6])(?: id='([^']*)')?>(.*?)</h\1>", page):
+        level, anchor, title = int(m[1]), m[2], unescape(m[3])
+        if level == 2:
+            skipping = anchor in skip
+        if not skipping:
+            headings.append((level, title))
+    return headings
+
+
+def md_table_headers(text: str) -> list[list[str]]:
+    lines = text.splitlines()
+    return [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line, below in itertools.pairwise(lines)
+        if line.startswith("| ") and below.startswith("|---|")
+    ]
+
+
+def html_table_headers(page: str, skip: set[str] = HTML_ONLY) -> list[list[str]]:
+    kept = "".join(
+        part
+        for part in re.split(r"(?=<h2 )", page)
+        if not any(part.startswith(f"<h2 id='{a}'>") for a in skip)
+    )
+    return [
+        [unescape(h) for h in re.findall(r"<th>(.*?)</th>", head)]
+        for head in re.findall(r"<thead><tr>(.*?)</tr></thead>", kept)
+    ]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[Params, Paths]:
+    return write_study(tmp_path_factory.mktemp("study"))
+
+
+@pytest.fixture(scope="module")
+def rendered(study: tuple[Params, Paths]) -> tuple[str, str]:
+    params, paths = study
+    build_report(params, paths)
+    return paths.report.read_text(), paths.report_html.read_text()
+
+
+def test_markdown_and_html_have_the_same_headings_in_the_same_order(
+    rendered: tuple[str, str],
+) -> None:
+    md, page = rendered
+    headings = md_headings(md)
+    assert headings == html_headings(page)
+    # Every top-level section of the fixture study, in SECTIONS order, in both files.
+    top = [title for level, title in html_headings(page, skip=set()) if level == 2]
+    assert top == [title for _, title in sections.SECTIONS]
+    assert [title for level, title in headings if level == 2] == [
+        title for anchor, title in sections.SECTIONS if anchor not in HTML_ONLY
+    ]
+    # The transfer block's subsections, in one order in both files.
+    assert ("### " + sections.WITHOUT_OVERLAP_TITLE) in md
+    assert (3, "In-domain minus out-of-domain macro-F1 per model family") in headings
+
+
+def test_markdown_and_html_tables_have_the_same_headers(rendered: tuple[str, str]) -> None:
+    md, page = rendered
+    md_headers = md_table_headers(md)
+    assert md_headers == html_table_headers(page)
+    for header in (
+        tables.LEADERBOARD_HEADER,
+        tables.SIGNIFICANCE_HEADER,
+        tables.ACROSS_HEADER,
+        tables.GAP_HEADER,
+        tables.PREPARATION_HEADER,
+        audit_tables.AUDIT_HEADER,
+        audit_tables.PROBE_HEADER,
+        audit_tables.WITHOUT_OVERLAP_HEADER,
+    ):
+        assert header in md_headers, header
+    # The example texts stay in the HTML report only.
+    assert tables.ERRORS_HEADER not in md_headers
+    assert tables.ERRORS_HEADER in html_table_headers(page, skip=set())
+
+
+def test_a_section_renamed_in_one_place_is_renamed_in_both_reports(
+    study: tuple[Params, Paths], rendered: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    params, paths = study
+    old = dict(sections.SECTIONS)["audit"]
+    new = "Leaks, shortcuts and other audit findings"
+    renamed = [(a, new if a == "audit" else title) for a, title in sections.SECTIONS]
+    monkeypatch.setattr(sections, "SECTIONS", renamed)
+    build_report(params, paths)
+    md, page = paths.report.read_text(), paths.report_html.read_text()
+    assert f"## {new}\n" in md and f"## {old}\n" not in md
+    assert f"<h2 id='audit'>{new}</h2>" in page and f">{old}<" not in page
+    assert f"<a href='#audit'>{new}</a>" in page  # the table of contents follows
+    # Nothing else moved: the reports differ from the first build only by that title.
+    before_md, before_html = rendered
+    assert md == before_md.replace(f"## {old}\n", f"## {new}\n")
+    assert page == before_html.replace(f">{old}<", f">{new}<")

@@ -4,8 +4,9 @@ Within a dataset every model has one or more runs (one per training seed; with k
 out-of-fold predictions of a run are pooled, so each run predicts every row once), all scored
 on the same rows in the same order. :func:`seed_bootstrap_test` compares two models over both
 sources of noise, :func:`compare_runs` does every pair with Holm's correction. Across datasets,
-:func:`friedman_ranks` ranks the models (Friedman test + Nemenyi post-hoc, Demšar 2006) and
-:func:`critical_difference_svg` draws the critical-difference diagram.
+:func:`friedman_ranks` ranks the models (Friedman test + Nemenyi post-hoc, Demšar 2006); its
+diagram is drawn by :func:`fakenews.reporting.figures.critical_difference_svg` (analysis never
+imports the reporting layer).
 
 Randomness comes only from an explicit ``seed``: the same inputs give the same results.
 """
@@ -13,7 +14,6 @@ Randomness comes only from an explicit ``seed``: the same inputs give the same r
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from inspect import signature
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from fakenews.core.io import rounded
 if TYPE_CHECKING:
     import pandas as pd
 
-# scipy.stats, scikit_posthocs (which pulls in seaborn and statsmodels) and matplotlib are
+# scipy.stats and scikit_posthocs (which pulls in seaborn and statsmodels) are
 # imported in the functions that use them: seconds of start-up the seed test never needs.
 
 METRICS = ("accuracy", "f1_macro")
@@ -100,9 +100,9 @@ def seed_bootstrap_test(
     model's score also moves with its training seed (Reimers & Gurevych 2017; Dodge et al.
     2020), so a one-run "win" may be a lucky seed. Each resample here draws n test rows with
     replacement (the same rows for both models: paired, and the same rows as
-    :func:`fakenews.analysis.stats.metric_cis` with this seed) and, independently, ``r_a`` runs of A and
-    ``r_b`` runs of B with replacement; the statistic is the mean metric of the drawn A runs
-    minus that of the drawn B runs, on the drawn rows.
+    :func:`fakenews.analysis.stats.metric_cis` with this seed) and, independently, ``r_a`` runs
+    of A and ``r_b`` runs of B with replacement; the statistic is the mean metric of the drawn A
+    runs minus that of the drawn B runs, on the drawn rows.
 
     ``preds_a`` has shape (r_a, n), ``preds_b`` (r_b, n) (a 1-D array is one run). ``metric``
     is ``"accuracy"`` or ``"f1_macro"`` (as :mod:`fakenews.analysis.stats`: a class absent from both
@@ -299,52 +299,3 @@ def friedman_ranks(scores: pd.DataFrame, alpha: float = 0.05) -> dict[str, Any]:
         },
     )
     return result
-
-
-def critical_difference_svg(result: dict[str, Any], title: str) -> str:
-    """Critical-difference diagram of a :func:`friedman_ranks` result, as inline SVG text.
-
-    Models joined by a bar do not differ significantly (Nemenyi, at the result's alpha); the
-    title carries the Friedman p-value and the critical difference. Raises ValueError when the
-    Friedman test could not run (``result["p_value"]`` is None): without it there is nothing
-    to draw, and a caller shows ``result["reason"]`` instead. The same result gives the same
-    bytes (see :func:`fakenews.reporting.figures.to_svg`).
-    """
-    if result.get("p_value") is None or result.get("nemenyi") is None:
-        reason = result.get("reason", "no Friedman test in the result")
-        raise ValueError(f"no critical-difference diagram: {reason}")
-    import pandas as pd
-    import scikit_posthocs
-
-    from fakenews.reporting.figures import (  # sets the Agg backend and the stable SVG salt
-        plt,
-        to_svg,
-    )
-
-    ranks = pd.Series(result["average_ranks"], dtype=np.float64)
-    names = list(ranks.index)
-    p_values = pd.DataFrame(result["nemenyi"], dtype=np.float64).loc[names, names]
-    # Significance as 0 (differ) / 1 (do not): honours our alpha even in scikit-posthocs
-    # releases whose diagram has no ``alpha`` and always thresholds at 0.05.
-    sig = (p_values >= result["alpha"]).astype(np.float64)
-    draw = scikit_posthocs.critical_difference_diagram
-    # Releases before the ``cd`` argument draw no CD bar; the title still gives the value.
-    extra = {"cd": result["critical_difference"]} if "cd" in signature(draw).parameters else {}
-    fig, ax = plt.subplots(figsize=(5.6, 1.2 + 0.3 * len(names)))
-    drawn = draw(ranks, sig, ax=ax, **extra)
-    # scikit-posthocs draws each crossbar through its models in set order, which varies with
-    # Python's string hashing between processes: sort the points so the SVG bytes do not.
-    for lines in drawn.get("crossbars", []):
-        for line in lines:
-            xs, ys = line.get_data()
-            order = np.argsort(np.asarray(xs, dtype=np.float64), kind="stable")
-            line.set_data(np.asarray(xs)[order], np.asarray(ys)[order])
-    ax.grid(False)  # figures.py turns the grid on; here it would cross the elbows
-    ax.set_title(
-        f"{title}\nFriedman p = {result['p_value']:.3g} "
-        f"({result['n_models']} models, {result['n_datasets']} datasets); "
-        f"Nemenyi CD = {result['critical_difference']:.3f} at alpha = {result['alpha']:g}",
-        fontsize=8,
-        pad=24,  # room for the CD bar and its label above the rank axis
-    )
-    return to_svg(fig)

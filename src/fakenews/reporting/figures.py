@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from inspect import signature
+from typing import Any
 
 import matplotlib
 
@@ -116,4 +118,50 @@ def scatter(
     if log_x:
         ax.set_xscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return to_svg(fig)
+
+
+def critical_difference_svg(result: dict[str, Any], title: str) -> str:
+    """Critical-difference diagram of a Friedman result, as inline SVG text.
+
+    ``result`` is what :func:`fakenews.analysis.comparison.friedman_ranks` returns.
+
+    Models joined by a bar do not differ significantly (Nemenyi, at the result's alpha); the
+    title carries the Friedman p-value and the critical difference. Raises ValueError when the
+    Friedman test could not run (``result["p_value"]`` is None): without it there is nothing
+    to draw, and a caller shows ``result["reason"]`` instead. The same result gives the same
+    bytes (see :func:`to_svg`).
+    """
+    if result.get("p_value") is None or result.get("nemenyi") is None:
+        reason = result.get("reason", "no Friedman test in the result")
+        raise ValueError(f"no critical-difference diagram: {reason}")
+    import pandas as pd
+    import scikit_posthocs  # pulls in seaborn and statsmodels: only when a diagram is drawn
+
+    ranks = pd.Series(result["average_ranks"], dtype=np.float64)
+    names = list(ranks.index)
+    p_values = pd.DataFrame(result["nemenyi"], dtype=np.float64).loc[names, names]
+    # Significance as 0 (differ) / 1 (do not): honours our alpha even in scikit-posthocs
+    # releases whose diagram has no ``alpha`` and always thresholds at 0.05.
+    sig = (p_values >= result["alpha"]).astype(np.float64)
+    draw = scikit_posthocs.critical_difference_diagram
+    # Releases before the ``cd`` argument draw no CD bar; the title still gives the value.
+    extra = {"cd": result["critical_difference"]} if "cd" in signature(draw).parameters else {}
+    fig, ax = plt.subplots(figsize=(5.6, 1.2 + 0.3 * len(names)))
+    drawn = draw(ranks, sig, ax=ax, **extra)
+    # scikit-posthocs draws each crossbar through its models in set order, which varies with
+    # Python's string hashing between processes: sort the points so the SVG bytes do not.
+    for lines in drawn.get("crossbars", []):
+        for line in lines:
+            xs, ys = line.get_data()
+            order = np.argsort(np.asarray(xs, dtype=np.float64), kind="stable")
+            line.set_data(np.asarray(xs)[order], np.asarray(ys)[order])
+    ax.grid(False)  # figures.py turns the grid on; here it would cross the elbows
+    ax.set_title(
+        f"{title}\nFriedman p = {result['p_value']:.3g} "
+        f"({result['n_models']} models, {result['n_datasets']} datasets); "
+        f"Nemenyi CD = {result['critical_difference']:.3f} at alpha = {result['alpha']:g}",
+        fontsize=8,
+        pad=24,  # room for the CD bar and its label above the rank axis
+    )
     return to_svg(fig)
