@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: repro test lint venv clean-venv full-study push pull worker queue-seeds queue-start \
-	tracking-server
+	tracking-server dvc-yaml
 
 venv: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ lint: venv
 
 clean-venv:
 	rm -rf $(VENV)
+
+# dvc.yaml is generated from dvc.template.yaml and the imports of each stage's code: run this
+# after editing the template or moving/importing modules (tests/test_dvc_yaml.py checks it).
+dvc-yaml: venv
+	$(BIN)/python tools/generate_dvc_yaml.py
 
 # The full-scale study as a DVC experiment: every dataset and model, the reference fine-tuning
 # recipe (max_len 512, batch 16 x 2, warmup 500, 3 epochs), 5 seeds for every model whose fit

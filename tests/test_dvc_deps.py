@@ -1,4 +1,4 @@
-"""Every stage in dvc.yaml declares exactly the project code it runs (see depcheck.py).
+"""Every stage in dvc.yaml declares exactly the project code it runs (see tools/depcheck.py).
 
 The checker is tested on small synthetic DVC repos and on a copy of this one.
 """
@@ -33,7 +33,8 @@ def test_every_stage_declares_exactly_what_it_uses() -> None:
     problems = format_problems(report)
     assert not problems, (
         "dvc.yaml: these stages' deps differ from the project code they run "
-        "(see tests/depcheck.py for the rules):\n" + problems
+        "(see tools/depcheck.py for the rules; dvc.yaml is generated: `make dvc-yaml`):\n"
+        + problems
     )
 
 
@@ -353,7 +354,7 @@ def repo_copy(tmp_path: Path) -> Path:
 
 
 def test_checker_catches_a_lazy_import_planted_in_this_repo(repo_copy: Path) -> None:
-    planted = "src/fakenews/report.py"
+    planted = "src/fakenews/reporting/report.py"
     stages = load_stages(repo_copy)
     split_stages = [
         s.name for s in stages if any("stages/split.py" in command for command in s.commands)
@@ -362,8 +363,8 @@ def test_checker_catches_a_lazy_import_planted_in_this_repo(repo_copy: Path) -> 
     before = check_stages(repo_copy, stages)
     assert all(planted not in before[name].undeclared for name in split_stages)
 
-    with (repo_copy / "src/fakenews/data/split.py").open("a", encoding="utf-8") as handle:
-        handle.write("\n\ndef _planted():\n    from fakenews import report\n")
+    with (repo_copy / "src/fakenews/pipeline/split.py").open("a", encoding="utf-8") as handle:
+        handle.write("\n\ndef _planted():\n    from fakenews.reporting import report\n")
     after = check_stages(repo_copy, stages)
     for name in split_stages:
         assert planted in after[name].undeclared, format_problems({name: after[name]})

@@ -24,7 +24,9 @@ folders expanded to their files (``__pycache__``, ``*.pyc`` and ``*.egg-info`` i
 A used file is declared when it, or a folder above it, is any of the stage's deps. A declared
 code dep that does not exist is reported as unused.
 
-This module is library code for ``tests/test_dvc_deps.py``; it needs DVC, not pytest.
+This module is library code for ``tests/test_dvc_deps.py`` (the check) and
+``tools/generate_dvc_yaml.py`` (which writes each stage's code deps from the same closure, through
+:class:`CodeIndex`); it needs DVC, not pytest.
 """
 
 from __future__ import annotations
@@ -202,6 +204,40 @@ def load_stages(root: Path) -> list[StageSpec]:
                 )
             )
         return specs
+
+
+class CodeIndex:
+    """The project code under one repo root, as the check sees it (each file parsed once).
+
+    For tools that derive deps from the closure rather than check them.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._project = _Project(Path(root).resolve())
+
+    def used(
+        self, invocation: Invocation, wdir: str = "."
+    ) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The files one invocation uses, as :func:`check_stages` requires them (docstring-only
+        ``__init__.py`` left out), and what could not be resolved."""
+        usage = _Usage()
+        self._project._add_invocation(invocation, wdir, usage)
+        files = frozenset(p for p in usage.files if not self._project._is_trivial_init(p))
+        return files, tuple(dict.fromkeys(usage.errors))
+
+    def files_under(self, dep: str) -> frozenset[str]:
+        """The files a declared dep stands for (a folder: its files, docstring-only
+        ``__init__.py`` and caches left out)."""
+        return frozenset(self._project._expand([dep]))
+
+    def module_file(self, module: str) -> str | None:
+        """The file of a module of the package, relative to the repo root, if there is one."""
+        path = self._project._resolve(module, (self._project.src,))
+        return None if path is None else self._project._rel(path)
+
+    def model_names(self) -> list[str]:
+        """Every model module's name (see :data:`MODELS_PACKAGE`)."""
+        return self._project.model_names()
 
 
 def parse_command(command: str, wdir: str = ".") -> list[Invocation]:

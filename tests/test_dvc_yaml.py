@@ -1,0 +1,242 @@
+"""dvc.yaml is generated from dvc.template.yaml (tools/generate_dvc_yaml.py), and is current."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from depcheck import check_stage_deps, format_problems
+from dvc.repo import Repo
+from generate_dvc_yaml import (
+    HEADER,
+    Families,
+    GenerateError,
+    diff,
+    expand,
+    generate,
+    load_families,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATOR = REPO / "tools" / "generate_dvc_yaml.py"
+DOC = '"""A docstring only."""\n'
+
+
+@pytest.fixture(scope="module")
+def families() -> Families:
+    """This repo's families and models (read once: it imports every model module)."""
+    from depcheck import CodeIndex
+
+    return load_families(REPO, CodeIndex(REPO).model_names())
+
+
+def test_committed_dvc_yaml_is_what_the_template_generates(families: Families) -> None:
+    committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
+    difference = diff(committed, generate(REPO, families))
+    assert not difference, (
+        "dvc.yaml differs from what dvc.template.yaml and the code generate; edit the template "
+        "(never dvc.yaml), then run `make dvc-yaml` (python tools/generate_dvc_yaml.py):\n"
+        + difference
+    )
+
+
+def test_every_family_has_its_model_stages() -> None:
+    stages = (REPO / "dvc.yaml").read_text(encoding="utf-8")
+    from fakenews.core.config import FAMILIES
+
+    for family in FAMILIES:
+        for kind in (
+            "train-{}",
+            "evaluate-{}",
+            "transfer-{}",
+            "train-{}-union",
+            "transfer-{}-union",
+        ):
+            assert f"\n  {kind.format(family)}:\n" in stages
+
+
+def test_a_dep_removed_by_hand_fails_the_check(tmp_path: Path, families: Families) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("src", "stages", "tools"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    for name in ("dvc.template.yaml", "dvc.yaml", "params.yaml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    generated = (tmp_path / "dvc.yaml").read_text(encoding="utf-8")
+    removed = "        - src/fakenews/pipeline/split.py\n"
+    assert generated.count(removed) == 1
+    (tmp_path / "dvc.yaml").write_text(generated.replace(removed, ""), encoding="utf-8")
+
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "tools" / GENERATOR.name), "--check", "--root", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "+" + removed in result.stdout
+    assert "make dvc-yaml" in result.stdout
+    # Regenerating puts it back (tests/test_dvc_deps.py would also fail on the edited file).
+    assert generate(tmp_path, families) == generated
+
+
+# --- the template language, on small synthetic repos ------------------------------------------
+
+
+def test_expand_writes_loops_and_conditions() -> None:
+    template = textwrap.dedent("""\
+        #@ a template-only comment
+        stages:
+          #@for family
+          train-{family}:
+            cmd: python stages/train.py ${item.dataset} ${item.model} --family {family}
+            deps:
+              - data/embeddings  #@if family=b,c
+          #@end
+          #@for stage=get,get-eval source=datasets,evaluate_on
+          {stage}:
+            foreach: ${{source}}
+          #@end
+        """)
+    text = "".join(line.text for line in expand(template, ("a", "b")))
+    assert text == textwrap.dedent("""\
+        stages:
+          train-a:
+            cmd: python stages/train.py ${item.dataset} ${item.model} --family a
+            deps:
+          train-b:
+            cmd: python stages/train.py ${item.dataset} ${item.model} --family b
+            deps:
+              - data/embeddings
+          get:
+            foreach: ${datasets}
+          get-eval:
+            foreach: ${evaluate_on}
+        """)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("stages:\n  x-{family}:\n", "unknown placeholder {family}"),
+        ("#@for family\nx\n", "#@for without #@end"),
+        ("x  #@if family=a\n", "not a #@for variable"),
+        ("#@for a=1,2 b=3\n#@end\n", "lists of different lengths"),
+    ],
+)
+def test_expand_rejects_bad_templates(template: str, message: str) -> None:
+    with pytest.raises(GenerateError, match=message):
+        expand(template, ("a",))
+
+
+SYNTHETIC_TEMPLATE = """\
+stages:
+  prepare:
+    foreach: ${datasets}
+    do:
+      cmd: python stages/prepare.py ${key}
+      deps:
+        - {code}
+        - data/raw/${key}
+      outs:
+        - data/prepared/${key}
+  #@for family
+  train-{family}:
+    matrix:
+      dataset: ${datasets}
+      model: ${models.{family}}
+    cmd: python stages/train.py ${item.dataset} ${item.model} --family {family}
+    deps:
+      - {code}
+      - data/prepared/${item.dataset}
+  #@end
+"""
+SYNTHETIC_FILES = {
+    "params.yaml": "datasets: {a: {}}\nmodels: {f: [m1, m2], g: [solo]}\n",
+    "stages/prepare.py": "from fakenews.core.run import run\n",
+    "stages/train.py": "from fakenews.models import get_model\nfrom fakenews.core import run\n",
+    "src/fakenews/__init__.py": DOC,
+    "src/fakenews/core/__init__.py": DOC,
+    "src/fakenews/core/run.py": "from fakenews.core import util\n",
+    "src/fakenews/core/util.py": "X = 1\n",
+    "src/fakenews/models/__init__.py": """\
+        import importlib
+
+
+        def get_model(name):
+            return importlib.import_module(f"fakenews.models.{name}").Model
+        """,
+    "src/fakenews/models/base.py": "class Model:\n    pass\n",
+    "src/fakenews/models/m1.py": "from fakenews.models.base import Model\nimport fakenews.nn.f\n",
+    "src/fakenews/models/m2.py": "from fakenews.models.base import Model\nimport fakenews.nn.f\n",
+    "src/fakenews/models/solo.py": "from fakenews.models.base import Model\n",
+    "src/fakenews/nn/__init__.py": DOC,
+    "src/fakenews/nn/f.py": "F = 1\n",
+    "src/fakenews/nn/g.py": "G = 1\n",
+}
+SYNTHETIC_FAMILIES = Families(("f", "g"), {"m1": "f", "m2": "f", "solo": "g"})
+
+
+def synthetic_repo(root: Path, files: Mapping[str, str]) -> Path:
+    (root / "dvc.template.yaml").write_text(SYNTHETIC_TEMPLATE, encoding="utf-8")
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def test_generate_folds_folders_and_keeps_the_model_pattern(tmp_path: Path) -> None:
+    root = synthetic_repo(tmp_path, SYNTHETIC_FILES)
+    text = generate(root, SYNTHETIC_FAMILIES)
+    assert text.startswith(HEADER)
+    deps = {
+        # Every file of core/ (its docstring-only __init__.py aside): the folder.
+        "prepare": ["stages/prepare.py", "src/fakenews/core"],
+        # One model module per instance; nn/f.py but not nn/g.py: the file, not the folder.
+        "train-f": [
+            "stages/train.py",
+            "src/fakenews/core",
+            "src/fakenews/models/__init__.py",
+            "src/fakenews/models/base.py",
+            "src/fakenews/models/${item.model}.py",
+            "src/fakenews/nn/f.py",
+        ],
+        "train-g": [
+            "stages/train.py",
+            "src/fakenews/core",
+            "src/fakenews/models/__init__.py",
+            "src/fakenews/models/base.py",
+            "src/fakenews/models/${item.model}.py",
+        ],
+    }
+    for stage, expected in deps.items():
+        block = text.split(f"\n  {stage}:\n", 1)[1].split("\n  train-", 1)[0]
+        listed = [line.strip()[2:] for line in block.splitlines() if line.strip().startswith("- ")]
+        assert listed[: len(expected)] == expected, stage
+    # What it writes is what the stage check requires, instance by instance.
+    (root / "dvc.yaml").write_text(text, encoding="utf-8")
+    Repo.init(str(root), no_scm=True).close()
+    report = check_stage_deps(root)
+    assert set(report) == {"prepare@a", "train-f@a-m1", "train-f@a-m2", "train-g@a-solo"}
+    assert not format_problems(report)
+
+
+def test_generate_refuses_a_family_whose_models_run_different_code(tmp_path: Path) -> None:
+    files = {**SYNTHETIC_FILES, "src/fakenews/models/m2.py": "import fakenews.nn.g\n"}
+    root = synthetic_repo(tmp_path, files)
+    with pytest.raises(GenerateError, match=r"train-f: models m1 run different code") as error:
+        generate(root, SYNTHETIC_FAMILIES)
+    assert "src/fakenews/nn/f.py" in str(error.value)
+    assert "src/fakenews/nn/g.py" in str(error.value)
+
+
+def test_generate_refuses_a_family_without_models(tmp_path: Path) -> None:
+    root = synthetic_repo(tmp_path, SYNTHETIC_FILES)
+    families = Families(("f", "g", "h"), SYNTHETIC_FAMILIES.of_model)
+    with pytest.raises(GenerateError, match="train-h: no model module of family 'h'"):
+        generate(root, families)
