@@ -12,6 +12,8 @@ A stage's project code is found statically, from its ``cmd`` alone:
   ``fakenews.models.<name>``) is used, a stage whose script takes a MODEL argument
   (:data:`MODEL_ARG`) uses that model's module; any other stage may load any model named in
   params.yaml, so it uses every model module (public, not ``base``);
+* catalogue modules loaded by name (:data:`CATALOGUES`, e.g. the dataset sources): a stage
+  that imports a name from such a package itself may load any of its public modules;
 * package data: the files and folders a used module lists in its module-level
   ``PACKAGE_DATA = ("relative/path", ...)``, relative to the module's own folder. They are
   files the code reads, not imports: a ``.py`` listed there is not followed.
@@ -51,6 +53,10 @@ CODE_DIRS = ("src", "stages")
 MODELS_PACKAGE = f"{PACKAGE}.models"
 #: Modules of :data:`MODELS_PACKAGE` that are not models.
 NOT_MODELS = frozenset({"base"})
+#: Packages whose ``__init__`` looks a module up by name (``importlib``, a name from params):
+#: a stage that imports a name from the package itself (``from fakenews.sources import
+#: source_for``), not only one of its modules, may load any of its public modules but these.
+CATALOGUES: Mapping[str, frozenset[str]] = {f"{PACKAGE}.sources": frozenset({"base", "tables"})}
 #: Scripts taking a MODEL argument: script path (relative to the repo root) -> its position
 #: among the script's arguments (``python stages/train.py DATASET MODEL``: 1).
 MODEL_ARG: Mapping[str, int] = {
@@ -133,6 +139,8 @@ class _Usage:
     files: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    catalogues: set[str] = field(default_factory=set)
+    """The :data:`CATALOGUES` whose lookup the stage uses."""
 
 
 def check_stage_deps(root: Path) -> dict[str, Problems]:
@@ -344,14 +352,18 @@ class _Project:
 
     def model_names(self) -> list[str]:
         """The model modules (and subpackages) of :data:`MODELS_PACKAGE`, like ``pkgutil``."""
-        folder = self.src.joinpath(*MODELS_PACKAGE.split("."))
+        return self._public_modules(MODELS_PACKAGE, NOT_MODELS)
+
+    def _public_modules(self, package: str, exclude: frozenset[str]) -> list[str]:
+        """The public modules (and subpackages) of ``package``, like ``pkgutil``."""
+        folder = self.src.joinpath(*package.split("."))
         names = set()
         for path in folder.iterdir() if folder.is_dir() else ():
             if path.suffix == ".py" and path.stem != "__init__":
                 names.add(path.stem)
             elif path.is_dir() and (path / "__init__.py").is_file():
                 names.add(path.name)
-        return sorted(n for n in names if not n.startswith("_") and n not in NOT_MODELS)
+        return sorted(n for n in names if not n.startswith("_") and n not in exclude)
 
     # --- the import closure ------------------------------------------------------------------
 
@@ -378,8 +390,14 @@ class _Project:
             self._add_package_data(path, entry, usage)
         package = _package_of(module, path)
         for ref in info.imports:
-            for target in self._targets(ref, package, search):
+            targets = list(self._targets(ref, package, search))
+            if targets and targets[0] in CATALOGUES and len(targets) <= len(ref.names):
+                usage.catalogues.add(targets[0])  # a name from the package's own lookup
+            for target in targets:
                 self._add_module(target, search, usage)
+        for catalogue in sorted(usage.catalogues):
+            for name in self._public_modules(catalogue, CATALOGUES[catalogue]):
+                self._add_module(f"{catalogue}.{name}", search, usage)
 
     def _targets(
         self, ref: _ImportRef, package: str | None, search: tuple[Path, ...]

@@ -147,8 +147,8 @@ class Embedder:
             return np.zeros((0, 0), dtype=np.float32)
         import torch
 
+        from fakenews.nn.cores import available_cores
         from fakenews.nn.encoder import collate
-        from fakenews.nn.trainer import available_cores
 
         loaded = self._load()
         torch.set_num_threads(self.num_threads or available_cores())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import random
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +24,7 @@ from tqdm.auto import tqdm
 
 from fakenews.models.base import MetricsCallback, ModelConfig
 from fakenews.nn import distributed
+from fakenews.nn.cores import available_cores
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,6 @@ def autocast_dtype(config: TorchTrainingConfig, device: torch.device) -> torch.d
     if config.precision == "bf16":
         return torch.bfloat16
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def available_cores() -> int:
-    """Cores this process may run on: its CPU affinity (taskset, cgroups), not the machine's."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def configure_threads(config: TorchTrainingConfig) -> int:
