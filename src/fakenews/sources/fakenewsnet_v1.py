@@ -27,7 +27,7 @@ from fakenews.sources.tables import read_text
 from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 # Files shipped inside the package that this module reads (relative to this folder); the
-# dependency check (tests/depcheck.py) makes every stage importing it declare them.
+# dependency check (tools/depcheck.py) makes every stage importing it declare them.
 PACKAGE_DATA = ("checksums/fakenewsnet_v1.sha256",)
 
 STORY_HIGHLIGHTS = ArtifactRule.of(
