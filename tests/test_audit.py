@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import write_source_fixture
-from prepared import write_prepared
+from helpers.prepared import write_prepared
+from helpers.source_fixtures import write_source_fixture
 
 from fakenews.analysis.near_duplicates import (
     group_ids,

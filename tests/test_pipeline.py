@@ -9,10 +9,7 @@ reproducing the evaluate stage.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,75 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers.news import CLAIM, custom_datasets, custom_options, write_news
+from helpers.params import tiny_params
+from helpers.repo import make_repo, run, stages_run, write_params
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-FAKE_WORDS = [
-    "shocking",
-    "secret",
-    "exposed",
-    "hoax",
-    "miracle",
-    "banned",
-    "truth",
-    "they",
-    "hide",
-    "cure",
-    "plot",
-]
-REAL_WORDS = [
-    "officials",
-    "reported",
-    "statement",
-    "according",
-    "data",
-    "agency",
-    "percent",
-    "ministry",
-]
-COMMON = [
-    "the",
-    "a",
-    "of",
-    "in",
-    "on",
-    "today",
-    "people",
-    "new",
-    "year",
-    "government",
-    "city",
-    "health",
-]
-
-
-def generated_news(seed: int, n_per_class: int = 60, quoting: str = "") -> pd.DataFrame:
-    """Rows whose words give the label away; ``quoting``: every 10th body quotes that text."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in (("FAKE", FAKE_WORDS), ("TRUE", REAL_WORDS)):
-        for i in range(n_per_class):
-            body = rng.choice(words + COMMON, size=int(rng.integers(12, 30))).tolist()
-            title = rng.choice(words + COMMON, size=5).tolist()
-            if quoting and i % 10 == 0:
-                body.insert(len(body) // 2, quoting)
-            rows.append(
-                {"headline": " ".join(title), "body": f"{' '.join(body)} {i}", "verdict": label}
-            )
-    return pd.DataFrame(rows)
-
-
-# alpha's first row states a claim (words of its own) that some beta articles quote: the overlap
-# stage must find it (containment), and transfer must score alpha's models on beta without them.
-SEEDS = {"alpha": 1, "beta": 2, "gamma": 3}
-CLAIM = "the senator quietly approved seventeen bridges across the northern river valley"
-
-
-def alpha_claim() -> str:
-    """alpha's first row as the pipeline reads it: headline, then the claim as body."""
-    return f"{generated_news(SEEDS['alpha']).loc[0, 'headline']} {CLAIM}"
-
 
 # Each model's family: its train/evaluate/transfer stages are `<stage>-<family>@<dataset>-<model>`.
 FAMILY = {"tfidf_logreg": "linear", "lstm": "recurrent"}
@@ -115,94 +48,28 @@ def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) 
     return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
 
 
-def write_news(root: Path, name: str, seed: int) -> None:
-    folder = root / "data" / "external" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    frame = generated_news(seed, quoting=alpha_claim() if name == "beta" else "")
-    if name == "alpha":
-        frame.loc[0, "body"] = CLAIM
-    frame.to_csv(folder / f"{name}.csv", index=False)
-
-
-def custom_options(name: str) -> dict[str, Any]:
-    return {
-        "source": "custom",
-        "path": f"data/external/{name}/{name}.csv",
-        "text_column": "body",
-        "title_column": "headline",
-        "label_column": "verdict",
-        "label_map": {"FAKE": 1, "TRUE": 0},
-    }
-
-
-def run(repo: Path, *args: str) -> str:
-    result = subprocess.run(args, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
-
-
-def stage_env(repo: Path) -> dict[str, str]:
-    """The environment commands run in: this venv, the repo's own package, default backends."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
-    }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    # Stages import the package copied into the repo, not whichever checkout is installed.
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
+def study_params() -> dict[str, Any]:
+    """The real params, shrunk: two generated datasets, the baseline and a small LSTM."""
+    return tiny_params(
+        custom_datasets("alpha", "beta"),
+        ["tfidf_logreg", "lstm"],
+        seeds={
+            "linear": SEEDS_RUN["tfidf_logreg"],
+            "recurrent": SEEDS_RUN["lstm"],
+            "transformer": [42],
+            "embedding": [42],
+        },
+        train={"lstm": {"epochs": 2, "max_len": 64, "embedding_dim": 16, "hidden_sizes": [16]}},
+        # test_generalisation_end_to_end has unions and evaluate_on (none here).
+        # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3
+        # folds here, for time).
+        split={"folds": 3},
     )
-    return env
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def write_params(repo: Path, params: dict[str, Any]) -> None:
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def make_repo(root: Path, params: dict[str, Any]) -> Path:
-    """A git + DVC repo at ``root``: the project's code and pipeline, these params, and
-    generated CSVs for the datasets alpha, beta and gamma in data/external/."""
-    root.mkdir(parents=True)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / "stages", root / "stages")
-    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, seed in SEEDS.items():
-        write_news(root, name, seed)
-    write_params(root, params)
-    run(root, "git", "init", "-q")
-    run(root, "git", "config", "user.email", "test@example.com")
-    run(root, "git", "config", "user.name", "test")
-    run(root, "dvc", "init", "-q")
-    run(root, "dvc", "config", "core.analytics", "false")
-    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # custom plot templates
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-q", "-m", "init")
-    return root
 
 
 @pytest.fixture
-def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
-    # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": [],
-                        "embedding": []}  # fmt: skip
-    params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
-    params["seeds"] = {"linear": SEEDS_RUN["tfidf_logreg"], "recurrent": SEEDS_RUN["lstm"],
-                       "transformer": [42], "embedding": [42]}  # fmt: skip
-    params["unions"], params["evaluate_on"] = {}, {}  # test_generalisation_end_to_end has them
-    # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3 folds
-    # here, for time).
-    params["split"] = {**params["split"], "folds": 3}
-    return make_repo(tmp_path / "repo", params)
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", study_params())
 
 
 def mlflow_runs(repo: Path) -> list[Any]:
@@ -589,17 +456,16 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
         assert rerun == metrics, model
 
 
-def test_generalisation_end_to_end(tmp_path: Path, real_params: dict[str, Any]) -> None:
+def test_generalisation_end_to_end(tmp_path: Path) -> None:
     """Unions, leave-one-dataset-out and an evaluation-only dataset through `dvc repro`, with the
     baseline and the embedding family (the packaged MiniLM, frozen)."""
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [],
-                        "embedding": ["minilm_embed"]}  # fmt: skip
-    params["seeds"] = {"linear": [42], "recurrent": [42], "transformer": [42], "embedding": [42]}
-    params["unions"] = {"both": ["alpha", "beta"], "without_alpha": ["beta"]}
-    params["evaluate_on"] = {}
-    params["split"] = {**params["split"], "folds": 3}
+    params = tiny_params(
+        custom_datasets("alpha", "beta"),
+        ["tfidf_logreg", "minilm_embed"],
+        seeds=42,
+        unions={"both": ["alpha", "beta"], "without_alpha": ["beta"]},
+        split={"folds": 3},
+    )
     repo = make_repo(tmp_path / "repo", params)
     models = ("tfidf_logreg", "minilm_embed")
     family = {"tfidf_logreg": "linear", "minilm_embed": "embedding"}

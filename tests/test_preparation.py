@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_models import train_folder
+from helpers.tiny_models import train_folder
 
 from fakenews.core.config import PrepareConfig
 from fakenews.core.errors import ModelError

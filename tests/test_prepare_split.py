@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from prepared import write_prepared
+from helpers.prepared import write_prepared
 
 from fakenews.core.config import PrepareConfig, SplitConfig
 from fakenews.core.errors import DatasetError

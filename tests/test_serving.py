@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import write_source_fixture
-from prepared import write_prepared
-from tiny_models import TINY_LSTM, make_tiny_bert
+from helpers.prepared import write_prepared
+from helpers.source_fixtures import write_source_fixture
+from helpers.tiny_models import TINY_LSTM, make_tiny_bert
 
 from fakenews.core.config import DatasetConfig, MlflowConfig, Params, PrepareConfig, SplitConfig
 from fakenews.core.paths import Paths
