@@ -4,6 +4,10 @@ Covers the full DAG (audit and overlap included), the no-op rerun, the one-model
 `dvc exp run -S`, a new dataset running only its own branch, the MLflow runs (one per train stage
 execution), the registry (one version per dataset across reruns) and `fakenews predict`
 reproducing the evaluate stage.
+
+The ``study`` tests share one repo and its first `dvc repro` (module scope): they run in file
+order, the read-only checks first; from ``test_a_params_variant_reruns_one_model_and_the_report``
+on, each changes the repo (experiments, a new dataset) for the ones after it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +25,22 @@ import pytest
 import yaml
 from helpers.news import CLAIM, custom_datasets, custom_options, write_news
 from helpers.params import tiny_params
-from helpers.repo import make_repo, run, stages_run, write_params
+from helpers.repo import make_repo, run, stage_name, stages_run, write_params
 
 pytestmark = pytest.mark.slow
 
-# Each model's family: its train/evaluate/transfer stages are `<stage>-<family>@<dataset>-<model>`.
-FAMILY = {"tfidf_logreg": "linear", "lstm": "recurrent"}
-
-
 # The shrunk study: tfidf_logreg is seed-free (one run), lstm runs two seeds (a third is added
 # by `dvc exp run -S` below).
+MODELS = ["tfidf_logreg", "lstm"]
 SEEDS_RUN = {"tfidf_logreg": [42], "lstm": [42, 43]}
-
-
-def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
-    """A stage's name; train/evaluate stages have one per seed (the first seed by default)."""
-    name = f"{stage}-{FAMILY[model]}@{dataset}-{model}"
-    if stage == "transfer":
-        return name
-    return f"{name}-{SEEDS_RUN[model][0] if seed is None else seed}"
-
-
-def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
-    """Every seed's stage of ``stage`` for these datasets and models."""
-    if stage == "transfer":
-        return {model_stage(stage, d, m) for d in datasets for m in models}
-    return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
+DATASETS = ("alpha", "beta")
 
 
 def study_params() -> dict[str, Any]:
     """The real params, shrunk: two generated datasets, the baseline and a small LSTM."""
     return tiny_params(
-        custom_datasets("alpha", "beta"),
-        ["tfidf_logreg", "lstm"],
+        custom_datasets(*DATASETS),
+        MODELS,
         seeds={
             "linear": SEEDS_RUN["tfidf_logreg"],
             "recurrent": SEEDS_RUN["lstm"],
@@ -67,9 +55,18 @@ def study_params() -> dict[str, Any]:
     )
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", study_params())
+def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
+    """A stage's name; train/evaluate stages have one per seed (the first seed by default)."""
+    if stage == "transfer":
+        return stage_name(stage, dataset, model)
+    return stage_name(stage, dataset, model, SEEDS_RUN[model][0] if seed is None else seed)
+
+
+def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
+    """Every seed's stage of ``stage`` for these datasets and models."""
+    if stage == "transfer":
+        return {model_stage(stage, d, m) for d in datasets for m in models}
+    return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
 
 
 def mlflow_runs(repo: Path) -> list[Any]:
@@ -88,8 +85,32 @@ def registered_versions(repo: Path, dataset: str) -> list[Any]:
     return client.search_model_versions(f"name = 'fakenews-{dataset}'")
 
 
-def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
+@dataclass
+class Study:
+    repo: Path
+    first: str  # the first `dvc repro`'s output
+    n_runs: int  # the MLflow runs it logged
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    """The shrunk study's repo after its first `dvc repro` (run once for the module)."""
+    repo = make_repo(tmp_path_factory.mktemp("study") / "repo", study_params())
     first = run(repo, "dvc", "repro")
+    return Study(repo, first, len(mlflow_runs(repo)))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh repo of the shrunk study, nothing run yet."""
+    return make_repo(tmp_path / "repo", study_params())
+
+
+# --- the first `dvc repro` ---------------------------------------------------------------------
+
+
+def test_the_first_repro_runs_every_stage(study: Study) -> None:
+    repo = study.repo
     expected = {
         f"{stage}@{d}"
         for stage in ("download", "prepare", "split", "audit")
@@ -99,9 +120,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     # embed@<dataset> runs per dataset; with no embedding model listed it writes an empty cache.
     embeds = {"embed@alpha", "embed@beta"}
-    assert stages_run(first) == expected | embeds | {"overlap", "report"}
+    assert stages_run(study.first) == expected | embeds | {"overlap", "report"}
     assert json.loads((repo / "data/embeddings/alpha/index.json").read_text())["keys"] == []
 
+
+def test_every_row_is_scored_once_by_k_fold_and_audited(study: Study) -> None:
+    repo = study.repo
     for dataset in ("alpha", "beta"):
         metrics = json.loads(
             (repo / "metrics" / dataset / "tfidf_logreg" / "seed-42.json").read_text()
@@ -132,23 +156,37 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
         assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
         assert audit["probes"]["majority"]["accuracy"] > 0
-    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
-    assert set(overlap["pairs"]["alpha"]) == {"beta"}
-    # alpha's claim sits in its train split and is quoted by beta test articles (if the split
-    # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
-    alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
+    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
+    assert [row["epoch"] for row in lstm["history"]] == [1, 2]
+
+
+def quoting_rows(repo: Path) -> pd.Series:
+    """The ids of beta's test rows that quote alpha's claim."""
     # beta is k-fold: its test rows, here and in transfer, are all of its rows.
     beta_test = pd.concat(
         pd.read_parquet(repo / "data" / "split" / "beta" / f"{name}.parquet")
         for name in ("train", "val", "test")
     )
-    quoting = beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
+    return beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
+
+
+def test_overlap_finds_the_quoted_claim_by_containment(study: Study) -> None:
+    repo = study.repo
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    assert set(overlap["pairs"]["alpha"]) == {"beta"}
+    # alpha's claim sits in its train split and is quoted by beta test articles (if the split
+    # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
+    alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
+    quoting = quoting_rows(repo)
     assert CLAIM in alpha_train["text"].tolist() and len(quoting) > 0
     contained = overlap["pairs"]["alpha"]["beta"]["containment"]
     assert contained["source_in_target"] == contained["test_rows"] == len(quoting)
     overlap_rows = json.loads((repo / "data" / "overlap" / "rows.json").read_text())["pairs"]
     assert sorted(overlap_rows["alpha"]["beta"]["containment"]) == sorted(quoting.astype(str))
-    removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
+
+
+def test_the_summary_pools_seeds_and_tests_nothing_on_two_runs(study: Study) -> None:
+    repo = study.repo
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta", "domain_gap", "across_datasets"}
     lstm_row = summary["alpha"]["lstm"]
@@ -168,6 +206,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # Two lstm runs: too few to test against anything, so nothing is marked worse.
     assert lstm_row["tested_against_best"] in (False, None)
     assert lstm_row["significantly_worse_than_best"] is False
+
+
+def test_the_report_has_every_section_and_is_self_contained(study: Study) -> None:
+    repo = study.repo
     report_md = (repo / "reports" / "report.md").read_text()
     assert "mean ± std" in report_md and "[95% CI]" in report_md
     assert "3-fold cross-validation" in report_md and "not tested" in report_md
@@ -193,6 +235,14 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert f"id='{section}'" in html, section
     # Self-contained: figures inline, nothing fetched from elsewhere.
     assert html.count("<svg") >= 10 and not re.search(r"(src|href)=[\"']https?:", html)
+
+
+def test_transfer_scores_alpha_models_on_beta_with_and_without_overlap(study: Study) -> None:
+    repo = study.repo
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    overlap_rows = json.loads((repo / "data" / "overlap" / "rows.json").read_text())["pairs"]
+    removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
+    report_md = (repo / "reports" / "report.md").read_text()
     transfer = json.loads(
         (repo / "metrics" / "alpha" / "transfer" / "tfidf_logreg.json").read_text()
     )
@@ -206,17 +256,24 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert (without["n"], without["n_removed"]) == (beta["n"] - len(removed), len(removed))
     assert "### Transfer without the rows that overlap the training data" in report_md
     assert f"| alpha → beta | {overlap['pairs']['alpha']['beta']['near']} |" in report_md
-    plots = run(repo, "dvc", "plots", "show", "--json")
+
+
+def test_dvc_shows_the_plots_and_metrics(study: Study) -> None:
+    plots = run(study.repo, "dvc", "plots", "show", "--json")
     assert "plots/curves/roc.json" in plots and "plots/curves/pr.json" in plots
-    shown = run(repo, "dvc", "metrics", "show", "--json")
+    shown = run(study.repo, "dvc", "metrics", "show", "--json")
     assert "alpha" in shown and "accuracy" in shown
 
-    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
-    assert [row["epoch"] for row in lstm["history"]] == [1, 2]
+
+# --- what the first `dvc repro` tracked, registered and serves ----------------------------------
+
+
+def test_mlflow_holds_a_run_per_stage_execution(study: Study, real_params: dict[str, Any]) -> None:
     # MLflow: one parent per dataset x model, a train and an evaluate child per seed, each with
     # its own true duration, the split as its dataset input; a model-training experiment.
+    repo = study.repo
     runs = mlflow_runs(repo)
-    n_runs = len(runs)
+    assert len(runs) == study.n_runs
     kinds = [r.data.tags.get("fakenews.run_kind") for r in runs]
     n_seeded = 2 * sum(len(s) for s in SEEDS_RUN.values())  # (dataset, model, seed) triples
     folds = 3 * n_seeded  # each train run holds one child run per fold
@@ -271,10 +328,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     experiment = client.get_experiment_by_name("fakenews")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
+
+def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
     # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
     # gives the probabilities evaluate got from that model on its test fold.
     from fakenews.serving.predict import resolve_model_dir
 
+    repo = study.repo
     for model in ("tfidf_logreg", "lstm"):
         served = resolve_model_dir(f"alpha/{model}", root=repo)
         seed_dir, fold = served.parent.name, served.name
@@ -290,9 +350,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         expected = evaluated.loc[predicted["id"].astype(str), "prob_fake"].to_numpy()
         np.testing.assert_allclose(predicted["prob_fake"], expected, atol=1e-6)
 
+
+def test_the_registry_holds_each_datasets_best_model(study: Study) -> None:
     # The report registered each dataset's best model by mean validation F1 over its runs
     # (ties: first listed), serving its best-validation run.
-    models = ["tfidf_logreg", "lstm"]
+    repo = study.repo
+    summary = json.loads((repo / "metrics" / "summary.json").read_text())
+    models = MODELS
     for dataset in ("alpha", "beta"):
         val_f1 = {
             m: {
@@ -315,16 +379,25 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert summary[dataset][best]["serving_seed"] == best_seed
         assert f"★ {best} |" in (repo / "reports" / "report.md").read_text()
 
+
+# --- reruns: what each change invalidates --------------------------------------------------------
+
+
+def test_a_second_repro_does_nothing_and_logs_nothing(study: Study) -> None:
     # A second repro does nothing, and logs nothing; a forced report registers nothing new.
+    repo = study.repo
     report_before = (repo / "reports" / "report.md").read_bytes()
     assert stages_run(run(repo, "dvc", "repro")) == set()
     assert stages_run(run(repo, "dvc", "repro", "--force", "--single-item", "report")) == {"report"}
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
-    assert len(mlflow_runs(repo)) == n_runs
+    assert len(mlflow_runs(repo)) == study.n_runs
     assert (repo / "reports" / "report.md").read_bytes() == report_before
     assert [len(registered_versions(repo, d)) for d in ("alpha", "beta")] == [1, 1]
 
-    # Code edits invalidate exactly the stages that run that code (dvc.yaml deps are true).
+
+def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Study) -> None:
+    # dvc.yaml deps are true: an edit changes the stages that import the edited module only.
+    repo = study.repo
     every_stage = set(run(repo, "dvc", "stage", "list", "--name-only").split())
     model_stages = {
         family: set().union(
@@ -344,7 +417,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ("src/fakenews/analysis/containment.py", {"overlap"}),
         (
             "src/fakenews/analysis/overlap_rows.py",  # which rows are a dataset's test rows
-            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY}
+            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in MODELS}
             | {"overlap"},
         ),
         ("src/fakenews/core/io.py", None),  # every stage: io.py writes and reads every output
@@ -356,7 +429,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert changed == (expected_changed or every_stage), edited
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
 
+
+def test_editing_a_custom_datasets_file_reruns_its_branch(study: Study) -> None:
     # Editing a custom dataset's file in place reruns its branch (the folder is a dependency).
+    repo = study.repo
     csv = repo / "data" / "external" / "alpha" / "alpha.csv"
     saved = csv.read_bytes()
     csv.write_bytes(saved + b"extra headline,extra body words here,FAKE\n")
@@ -364,7 +440,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     csv.write_bytes(saved)
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
 
+
+# --- changes that stay: experiments and a new dataset (these tests change the repo) -------------
+
+
+def test_a_params_variant_reruns_one_model_and_the_report(study: Study) -> None:
     # A variant of one model's params reruns that model's train/evaluate and the report only.
+    repo = study.repo
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
         model_stage(stage, d, "tfidf_logreg")
@@ -375,33 +457,39 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # A new config: a new parent per dataset, and its train, fold and evaluate runs (plus a
     # register run per dataset where it became the best model).
     registered = sum(r.data.tags.get("fakenews.run_kind") == "register" for r in runs)
-    assert len(runs) - registered == n_runs - 2 + 2 * (1 + 1 + 3 + 1)
+    assert len(runs) - registered == study.n_runs - 2 + 2 * (1 + 1 + 3 + 1)
     low_c = [r for r in runs if r.data.tags.get("dvc_experiment") == "low-c"]
     assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["fold"] * 6 + ["train"] * 2
 
+
+def test_adding_a_seed_trains_only_that_seed_and_removing_it_retrains_nothing(
+    study: Study,
+) -> None:
     # Adding a seed trains and evaluates only that seed, then the report; no transfer reruns
     # (it uses the first seed). With 3 runs, lstm is now tested against the seed-free model.
+    repo = study.repo
     exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43,44]", "-n", "seed-44")
     assert stages_run(exp) == {
         model_stage(stage, d, "lstm", 44)
         for stage in ("train", "evaluate")
         for d in ("alpha", "beta")
     } | {"report"}
-    SEEDS_RUN["lstm"] = [42, 43, 44]
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     for dataset in ("alpha", "beta"):
         assert summary[dataset]["lstm"]["runs"] == 3
-        tested = [summary[dataset][m]["tested_against_best"] for m in models]
+        tested = [summary[dataset][m]["tested_against_best"] for m in MODELS]
         assert True in tested  # the non-best model, against the best
     shown = run(repo, "dvc", "exp", "show", "--json")
     assert "seed-44" in shown
     # Removing it again retrains nothing.
     exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43]", "-n", "no-44")
     assert stages_run(exp) <= {"report"}
-    SEEDS_RUN["lstm"] = [42, 43]
 
+
+def test_a_new_dataset_runs_only_its_own_branch_and_the_transfers_to_it(study: Study) -> None:
     # A new dataset runs only its own branch, plus the existing models' transfer to its test
     # split (nothing is retrained or re-evaluated), and the report.
+    repo = study.repo
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["datasets"]["gamma"] = custom_options("gamma")
     write_params(repo, params)
@@ -421,6 +509,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ),
         "report",
     }
+
+
+# --- fresh repos -------------------------------------------------------------------------------
 
 
 def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
