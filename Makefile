@@ -25,8 +25,8 @@ test: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "slow or not slow"
 
 lint: venv
-	$(BIN)/ruff check src stages tests
-	$(BIN)/ruff format --check src stages tests
+	$(BIN)/ruff check src stages tests tools benchmarks
+	$(BIN)/ruff format --check src stages tests tools benchmarks
 
 clean-venv:
 	rm -rf $(VENV)

@@ -26,7 +26,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_pipeline import custom_options, make_repo, run, stage_env  # noqa: E402
+from helpers.news import custom_options  # noqa: E402
+from helpers.repo import make_repo, run, stage_env  # noqa: E402
 
 GRIDS = {1: "0.25,0.5,1.0,2.0", 2: "0.3,0.6,1.2,2.4", 3: "0.35,0.7,1.4,2.8", 4: "0.4,0.8,1.6,3.2"}
 

@@ -1,4 +1,5 @@
-"""Shared test helpers. Tests never read ../shared: they build their own data."""
+"""Shared fixtures. Tests never read ../shared: they build their own data. Shared helper code
+lives in tests/helpers/ (no test module imports another)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from helpers.params import project_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,4 +20,4 @@ if str(REPO / "tools") not in sys.path:
 @pytest.fixture
 def real_params() -> dict[str, Any]:
     """The project's own params.yaml, for tests to shrink rather than invent a config."""
-    return yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    return project_params()

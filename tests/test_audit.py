@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import write_source_fixture
-from prepared import write_prepared
+from helpers.prepared import write_prepared
+from helpers.source_fixtures import write_source_fixture
 
 from fakenews.analysis.near_duplicates import (
     group_ids,
@@ -23,17 +23,17 @@ from fakenews.analysis.near_duplicates import (
     near_duplicate_groups,
     shingle_set,
 )
-from fakenews.core.config import (
-    AuditConfig,
-    DatasetConfig,
-    NearDuplicateConfig,
-    Params,
-    PrepareConfig,
-    SplitConfig,
-)
+from fakenews.core.config import Params
 from fakenews.core.errors import AuditError, DatasetError
 from fakenews.core.io import read_json
 from fakenews.core.paths import Paths
+from fakenews.core.settings import (
+    AuditConfig,
+    DatasetConfig,
+    NearDuplicateConfig,
+    PrepareConfig,
+    SplitConfig,
+)
 from fakenews.pipeline.audit import audit_dataset, run_probes
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import clean_frame, prepare_dataset

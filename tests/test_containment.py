@@ -14,7 +14,7 @@ from fakenews.analysis.containment import (
     shingle_matrix,
     shingles,
 )
-from fakenews.core.config import ContainmentConfig
+from fakenews.core.settings import ContainmentConfig
 
 VOCABULARY = [f"word{i}" for i in range(400)]
 CONFIG = ContainmentConfig()  # word 3-grams, containment >= 0.6, >= 4 shared

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fakenews import sources
-from fakenews.core.config import DatasetConfig
 from fakenews.core.errors import DownloadError
+from fakenews.core.settings import DatasetConfig
 from fakenews.pipeline.download import download_dataset, http_session, safe_extract
 from fakenews.sources.base import Archive, RemoteFile, Source
 

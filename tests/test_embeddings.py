@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers.imports import heavy, loaded_after
 
 from fakenews.core.config import parse_params
 from fakenews.core.errors import ModelError
@@ -230,7 +231,5 @@ def test_first_window_model_reads_one_window(embedder: Embedder) -> None:
 
 
 def test_the_embed_stage_and_the_model_module_import_no_heavy_library() -> None:
-    from test_imports import heavy, loaded_after
-
     code = "import fakenews.core.stage, fakenews.pipeline.embed, fakenews.models.minilm_embed"
     assert heavy(loaded_after(code)) == []

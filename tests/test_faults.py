@@ -10,16 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pipeline import (
-    REPO,
-    custom_options,
-    generated_news,
-    make_repo,
-    model_stage,
-    run,
-    stage_env,
-    stages_run,
-)
+from helpers import REPO
+from helpers.news import custom_datasets, generated_news
+from helpers.params import tiny_params
+from helpers.repo import make_repo, run, stage_env, stage_name, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +37,9 @@ if _folder:
 """
 
 
-def small_params(real_params: dict[str, Any]) -> dict[str, Any]:
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha")}
-    params["models"] = {
-        "linear": ["tfidf_logreg"],
-        "recurrent": [],
-        "transformer": [],
-        "embedding": [],
-    }
-    params["unions"], params["evaluate_on"] = {}, {}
-    return params
+def small_params() -> dict[str, Any]:
+    """The real params, shrunk: one generated dataset, the baseline alone."""
+    return tiny_params(custom_datasets("alpha"), ["tfidf_logreg"])
 
 
 def temp_leftovers(repo: Path) -> list[str]:
@@ -81,8 +67,8 @@ def without_timing(model_json: bytes) -> dict[str, Any]:
     return info
 
 
-def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[str, Any]) -> None:
-    params = small_params(real_params)
+def test_killed_stages_leave_nothing_behind(tmp_path: Path) -> None:
+    params = small_params()
     reference = make_repo(tmp_path / "undisturbed", params)
     run(reference, "dvc", "repro")
 
@@ -90,7 +76,7 @@ def test_killed_stages_leave_nothing_behind(tmp_path: Path, real_params: dict[st
     killer = tmp_path / "killer"
     killer.mkdir()
     (killer / "sitecustomize.py").write_text(KILLER)
-    train = model_stage("train", "alpha", "tfidf_logreg")
+    train = stage_name("train", "alpha", "tfidf_logreg", 42)
     run(repo, "dvc", "repro", "download@alpha")
     for stage, folder in (
         ("prepare@alpha", "data/prepared"),
@@ -167,10 +153,8 @@ def readme_custom_dataset() -> str:
     return block[block.index("  my_news:") :]
 
 
-def test_readme_custom_dataset_example_runs_as_written(
-    tmp_path: Path, real_params: dict[str, Any]
-) -> None:
-    repo = make_repo(tmp_path / "repo", small_params(real_params))
+def test_readme_custom_dataset_example_runs_as_written(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", small_params())
     entry = readme_custom_dataset()
     assert "label_map:" in entry and "path: data/external/my_news/my_news.csv" in entry
     folder = repo / "data" / "external" / "my_news"
@@ -187,14 +171,12 @@ def test_readme_custom_dataset_example_runs_as_written(
     assert metrics["accuracy"] > 0.8 and metrics["n"] > 0
 
 
-def test_unreachable_tracking_server_costs_one_warning_not_minutes(
-    tmp_path: Path, real_params: dict[str, Any]
-) -> None:
+def test_unreachable_tracking_server_costs_one_warning_not_minutes(tmp_path: Path) -> None:
     import socket
     import time
 
-    repo = make_repo(tmp_path / "repo", small_params(real_params))
-    train = model_stage("train", "alpha", "tfidf_logreg")
+    repo = make_repo(tmp_path / "repo", small_params())
+    train = stage_name("train", "alpha", "tfidf_logreg", 42)
     run(repo, "dvc", "repro", train)
 
     def forced_train(env: dict[str, str]) -> tuple[float, str]:

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from prepared import write_prepared
+from helpers.params import tiny_params
+from helpers.prepared import write_prepared
 
 from fakenews.analysis.generalisation import Score, collect_generalisation, combine, verdict
 from fakenews.analysis.overlap_rows import scored_rows, scored_splits
@@ -21,17 +22,11 @@ from fakenews.pipeline.split import split_dataset
 from fakenews.pipeline.transfer import target_roles
 from fakenews.pipeline.union import build_union, union_preparation
 
-MODELS = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []}
-
 
 def params(**extra: Any) -> Params:
-    raw = {
-        "datasets": {"a": {}, "b": {}, "c": {}},
-        "models": MODELS,
-        "train": {"tfidf_logreg": {}},
-        **extra,
-    }
-    return parse_params(raw)
+    """The real params, shrunk: datasets a, b and c, the baseline; ``extra``: unions and
+    evaluation-only datasets."""
+    return parse_params(tiny_params({"a": {}, "b": {}, "c": {}}, ["tfidf_logreg"], **extra))
 
 
 def frame(n: int, prefix: str, seed: int) -> pd.DataFrame:
@@ -184,13 +179,12 @@ def test_combined_interval_adds_dataset_variances() -> None:
 def test_generalisation_reads_transfers_and_names_the_best_family(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     p = parse_params(
-        {
-            "datasets": {"a": {}, "b": {}},
-            "models": {**MODELS, "embedding": ["minilm_embed"]},
-            "train": {"tfidf_logreg": {}, "minilm_embed": {}},
-            "unions": {"without_a": ["b"], "without_b": ["a"]},
-            "evaluate_on": {"x": {}},
-        }
+        tiny_params(
+            {"a": {}, "b": {}},
+            ["tfidf_logreg", "minilm_embed"],
+            unions={"without_a": ["b"], "without_b": ["a"]},
+            evaluate_on={"x": {}},
+        )
     )
 
     def scores(auc: float, role: str) -> dict[str, Any]:
@@ -233,9 +227,9 @@ def test_a_one_class_evaluation_set_is_scored_by_accuracy() -> None:
 
 def test_an_evaluation_only_set_may_hold_one_class(tmp_path: Path) -> None:
     """A private set of known fakes: refused as a training set, prepared as an evaluation one."""
-    from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
+    from helpers.source_fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
-    from fakenews.core.config import DatasetConfig, PrepareConfig
+    from fakenews.core.settings import DatasetConfig, PrepareConfig
     from fakenews.pipeline.prepare import prepare_dataset
 
     raw = tmp_path / "raw"

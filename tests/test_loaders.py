@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
+from helpers.source_fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
-from fakenews.core.config import DatasetConfig
 from fakenews.core.errors import DatasetError, ParamsError
+from fakenews.core.settings import DatasetConfig
 from fakenews.sources import (
     SOURCE_NAMES,
     all_sources,

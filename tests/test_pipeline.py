@@ -4,16 +4,18 @@ Covers the full DAG (audit and overlap included), the no-op rerun, the one-model
 `dvc exp run -S`, a new dataset running only its own branch, the MLflow runs (one per train stage
 execution), the registry (one version per dataset across reruns) and `fakenews predict`
 reproducing the evaluate stage.
+
+The ``study`` tests share one repo and its first `dvc repro` (module scope): they run in file
+order, the read-only checks first; from ``test_a_params_variant_reruns_one_model_and_the_report``
+on, each changes the repo (experiments, a new dataset) for the ones after it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,91 +23,43 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers.news import CLAIM, custom_datasets, custom_options, write_news
+from helpers.params import tiny_params
+from helpers.repo import make_repo, run, stage_name, stages_run, write_params
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-FAKE_WORDS = [
-    "shocking",
-    "secret",
-    "exposed",
-    "hoax",
-    "miracle",
-    "banned",
-    "truth",
-    "they",
-    "hide",
-    "cure",
-    "plot",
-]
-REAL_WORDS = [
-    "officials",
-    "reported",
-    "statement",
-    "according",
-    "data",
-    "agency",
-    "percent",
-    "ministry",
-]
-COMMON = [
-    "the",
-    "a",
-    "of",
-    "in",
-    "on",
-    "today",
-    "people",
-    "new",
-    "year",
-    "government",
-    "city",
-    "health",
-]
-
-
-def generated_news(seed: int, n_per_class: int = 60, quoting: str = "") -> pd.DataFrame:
-    """Rows whose words give the label away; ``quoting``: every 10th body quotes that text."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in (("FAKE", FAKE_WORDS), ("TRUE", REAL_WORDS)):
-        for i in range(n_per_class):
-            body = rng.choice(words + COMMON, size=int(rng.integers(12, 30))).tolist()
-            title = rng.choice(words + COMMON, size=5).tolist()
-            if quoting and i % 10 == 0:
-                body.insert(len(body) // 2, quoting)
-            rows.append(
-                {"headline": " ".join(title), "body": f"{' '.join(body)} {i}", "verdict": label}
-            )
-    return pd.DataFrame(rows)
-
-
-# alpha's first row states a claim (words of its own) that some beta articles quote: the overlap
-# stage must find it (containment), and transfer must score alpha's models on beta without them.
-SEEDS = {"alpha": 1, "beta": 2, "gamma": 3}
-CLAIM = "the senator quietly approved seventeen bridges across the northern river valley"
-
-
-def alpha_claim() -> str:
-    """alpha's first row as the pipeline reads it: headline, then the claim as body."""
-    return f"{generated_news(SEEDS['alpha']).loc[0, 'headline']} {CLAIM}"
-
-
-# Each model's family: its train/evaluate/transfer stages are `<stage>-<family>@<dataset>-<model>`.
-FAMILY = {"tfidf_logreg": "linear", "lstm": "recurrent"}
-
 
 # The shrunk study: tfidf_logreg is seed-free (one run), lstm runs two seeds (a third is added
 # by `dvc exp run -S` below).
+MODELS = ["tfidf_logreg", "lstm"]
 SEEDS_RUN = {"tfidf_logreg": [42], "lstm": [42, 43]}
+DATASETS = ("alpha", "beta")
+
+
+def study_params() -> dict[str, Any]:
+    """The real params, shrunk: two generated datasets, the baseline and a small LSTM."""
+    return tiny_params(
+        custom_datasets(*DATASETS),
+        MODELS,
+        seeds={
+            "linear": SEEDS_RUN["tfidf_logreg"],
+            "recurrent": SEEDS_RUN["lstm"],
+            "transformer": [42],
+            "embedding": [42],
+        },
+        train={"lstm": {"epochs": 2, "max_len": 64, "embedding_dim": 16, "hidden_sizes": [16]}},
+        # test_generalisation_end_to_end has unions and evaluate_on (none here).
+        # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3
+        # folds here, for time).
+        split={"folds": 3},
+    )
 
 
 def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
     """A stage's name; train/evaluate stages have one per seed (the first seed by default)."""
-    name = f"{stage}-{FAMILY[model]}@{dataset}-{model}"
     if stage == "transfer":
-        return name
-    return f"{name}-{SEEDS_RUN[model][0] if seed is None else seed}"
+        return stage_name(stage, dataset, model)
+    return stage_name(stage, dataset, model, SEEDS_RUN[model][0] if seed is None else seed)
 
 
 def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
@@ -113,96 +67,6 @@ def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) 
     if stage == "transfer":
         return {model_stage(stage, d, m) for d in datasets for m in models}
     return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
-
-
-def write_news(root: Path, name: str, seed: int) -> None:
-    folder = root / "data" / "external" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    frame = generated_news(seed, quoting=alpha_claim() if name == "beta" else "")
-    if name == "alpha":
-        frame.loc[0, "body"] = CLAIM
-    frame.to_csv(folder / f"{name}.csv", index=False)
-
-
-def custom_options(name: str) -> dict[str, Any]:
-    return {
-        "source": "custom",
-        "path": f"data/external/{name}/{name}.csv",
-        "text_column": "body",
-        "title_column": "headline",
-        "label_column": "verdict",
-        "label_map": {"FAKE": 1, "TRUE": 0},
-    }
-
-
-def run(repo: Path, *args: str) -> str:
-    result = subprocess.run(args, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
-    return output
-
-
-def stage_env(repo: Path) -> dict[str, str]:
-    """The environment commands run in: this venv, the repo's own package, default backends."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
-    }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    # Stages import the package copied into the repo, not whichever checkout is installed.
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
-    )
-    return env
-
-
-def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def write_params(repo: Path, params: dict[str, Any]) -> None:
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def make_repo(root: Path, params: dict[str, Any]) -> Path:
-    """A git + DVC repo at ``root``: the project's code and pipeline, these params, and
-    generated CSVs for the datasets alpha, beta and gamma in data/external/."""
-    root.mkdir(parents=True)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
-        shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / "stages", root / "stages")
-    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, seed in SEEDS.items():
-        write_news(root, name, seed)
-    write_params(root, params)
-    run(root, "git", "init", "-q")
-    run(root, "git", "config", "user.email", "test@example.com")
-    run(root, "git", "config", "user.name", "test")
-    run(root, "dvc", "init", "-q")
-    run(root, "dvc", "config", "core.analytics", "false")
-    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # custom plot templates
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-q", "-m", "init")
-    return root
-
-
-@pytest.fixture
-def repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
-    # The real params, shrunk: two generated datasets, the baseline and a small LSTM.
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": [],
-                        "embedding": []}  # fmt: skip
-    params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
-    params["seeds"] = {"linear": SEEDS_RUN["tfidf_logreg"], "recurrent": SEEDS_RUN["lstm"],
-                       "transformer": [42], "embedding": [42]}  # fmt: skip
-    params["unions"], params["evaluate_on"] = {}, {}  # test_generalisation_end_to_end has them
-    # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3 folds
-    # here, for time).
-    params["split"] = {**params["split"], "folds": 3}
-    return make_repo(tmp_path / "repo", params)
 
 
 def mlflow_runs(repo: Path) -> list[Any]:
@@ -221,8 +85,32 @@ def registered_versions(repo: Path, dataset: str) -> list[Any]:
     return client.search_model_versions(f"name = 'fakenews-{dataset}'")
 
 
-def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
+@dataclass
+class Study:
+    repo: Path
+    first: str  # the first `dvc repro`'s output
+    n_runs: int  # the MLflow runs it logged
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+    """The shrunk study's repo after its first `dvc repro` (run once for the module)."""
+    repo = make_repo(tmp_path_factory.mktemp("study") / "repo", study_params())
     first = run(repo, "dvc", "repro")
+    return Study(repo, first, len(mlflow_runs(repo)))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A fresh repo of the shrunk study, nothing run yet."""
+    return make_repo(tmp_path / "repo", study_params())
+
+
+# --- the first `dvc repro` ---------------------------------------------------------------------
+
+
+def test_the_first_repro_runs_every_stage(study: Study) -> None:
+    repo = study.repo
     expected = {
         f"{stage}@{d}"
         for stage in ("download", "prepare", "split", "audit")
@@ -232,9 +120,12 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     # embed@<dataset> runs per dataset; with no embedding model listed it writes an empty cache.
     embeds = {"embed@alpha", "embed@beta"}
-    assert stages_run(first) == expected | embeds | {"overlap", "report"}
+    assert stages_run(study.first) == expected | embeds | {"overlap", "report"}
     assert json.loads((repo / "data/embeddings/alpha/index.json").read_text())["keys"] == []
 
+
+def test_every_row_is_scored_once_by_k_fold_and_audited(study: Study) -> None:
+    repo = study.repo
     for dataset in ("alpha", "beta"):
         metrics = json.loads(
             (repo / "metrics" / dataset / "tfidf_logreg" / "seed-42.json").read_text()
@@ -265,23 +156,37 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         audit = json.loads((repo / "metrics" / dataset / "audit.json").read_text())
         assert audit["passed"] and audit["duplicates"]["cross_split_groups"] == 0
         assert audit["probes"]["majority"]["accuracy"] > 0
-    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
-    assert set(overlap["pairs"]["alpha"]) == {"beta"}
-    # alpha's claim sits in its train split and is quoted by beta test articles (if the split
-    # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
-    alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
+    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
+    assert [row["epoch"] for row in lstm["history"]] == [1, 2]
+
+
+def quoting_rows(repo: Path) -> pd.Series:
+    """The ids of beta's test rows that quote alpha's claim."""
     # beta is k-fold: its test rows, here and in transfer, are all of its rows.
     beta_test = pd.concat(
         pd.read_parquet(repo / "data" / "split" / "beta" / f"{name}.parquet")
         for name in ("train", "val", "test")
     )
-    quoting = beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
+    return beta_test.loc[beta_test["text"].str.contains(CLAIM, regex=False), "id"]
+
+
+def test_overlap_finds_the_quoted_claim_by_containment(study: Study) -> None:
+    repo = study.repo
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    assert set(overlap["pairs"]["alpha"]) == {"beta"}
+    # alpha's claim sits in its train split and is quoted by beta test articles (if the split
+    # changes and this fails, quote the claim in more beta rows): containment finds exactly those.
+    alpha_train = pd.read_parquet(repo / "data" / "split" / "alpha" / "train.parquet")
+    quoting = quoting_rows(repo)
     assert CLAIM in alpha_train["text"].tolist() and len(quoting) > 0
     contained = overlap["pairs"]["alpha"]["beta"]["containment"]
     assert contained["source_in_target"] == contained["test_rows"] == len(quoting)
     overlap_rows = json.loads((repo / "data" / "overlap" / "rows.json").read_text())["pairs"]
     assert sorted(overlap_rows["alpha"]["beta"]["containment"]) == sorted(quoting.astype(str))
-    removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
+
+
+def test_the_summary_pools_seeds_and_tests_nothing_on_two_runs(study: Study) -> None:
+    repo = study.repo
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     assert set(summary) == {"alpha", "beta", "domain_gap", "across_datasets"}
     lstm_row = summary["alpha"]["lstm"]
@@ -301,6 +206,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # Two lstm runs: too few to test against anything, so nothing is marked worse.
     assert lstm_row["tested_against_best"] in (False, None)
     assert lstm_row["significantly_worse_than_best"] is False
+
+
+def test_the_report_has_every_section_and_is_self_contained(study: Study) -> None:
+    repo = study.repo
     report_md = (repo / "reports" / "report.md").read_text()
     assert "mean ± std" in report_md and "[95% CI]" in report_md
     assert "3-fold cross-validation" in report_md and "not tested" in report_md
@@ -326,6 +235,14 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert f"id='{section}'" in html, section
     # Self-contained: figures inline, nothing fetched from elsewhere.
     assert html.count("<svg") >= 10 and not re.search(r"(src|href)=[\"']https?:", html)
+
+
+def test_transfer_scores_alpha_models_on_beta_with_and_without_overlap(study: Study) -> None:
+    repo = study.repo
+    overlap = json.loads((repo / "metrics" / "overlap.json").read_text())
+    overlap_rows = json.loads((repo / "data" / "overlap" / "rows.json").read_text())["pairs"]
+    removed = {i for ids in overlap_rows["alpha"]["beta"].values() for i in ids}
+    report_md = (repo / "reports" / "report.md").read_text()
     transfer = json.loads(
         (repo / "metrics" / "alpha" / "transfer" / "tfidf_logreg.json").read_text()
     )
@@ -339,17 +256,24 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     assert (without["n"], without["n_removed"]) == (beta["n"] - len(removed), len(removed))
     assert "### Transfer without the rows that overlap the training data" in report_md
     assert f"| alpha → beta | {overlap['pairs']['alpha']['beta']['near']} |" in report_md
-    plots = run(repo, "dvc", "plots", "show", "--json")
+
+
+def test_dvc_shows_the_plots_and_metrics(study: Study) -> None:
+    plots = run(study.repo, "dvc", "plots", "show", "--json")
     assert "plots/curves/roc.json" in plots and "plots/curves/pr.json" in plots
-    shown = run(repo, "dvc", "metrics", "show", "--json")
+    shown = run(study.repo, "dvc", "metrics", "show", "--json")
     assert "alpha" in shown and "accuracy" in shown
 
-    lstm = json.loads((repo / "plots" / "alpha" / "lstm" / "seed-42" / "training.json").read_text())
-    assert [row["epoch"] for row in lstm["history"]] == [1, 2]
+
+# --- what the first `dvc repro` tracked, registered and serves ----------------------------------
+
+
+def test_mlflow_holds_a_run_per_stage_execution(study: Study, real_params: dict[str, Any]) -> None:
     # MLflow: one parent per dataset x model, a train and an evaluate child per seed, each with
     # its own true duration, the split as its dataset input; a model-training experiment.
+    repo = study.repo
     runs = mlflow_runs(repo)
-    n_runs = len(runs)
+    assert len(runs) == study.n_runs
     kinds = [r.data.tags.get("fakenews.run_kind") for r in runs]
     n_seeded = 2 * sum(len(s) for s in SEEDS_RUN.values())  # (dataset, model, seed) triples
     folds = 3 * n_seeded  # each train run holds one child run per fold
@@ -404,10 +328,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     experiment = client.get_experiment_by_name("fakenews")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
+
+def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
     # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
     # gives the probabilities evaluate got from that model on its test fold.
     from fakenews.serving.predict import resolve_model_dir
 
+    repo = study.repo
     for model in ("tfidf_logreg", "lstm"):
         served = resolve_model_dir(f"alpha/{model}", root=repo)
         seed_dir, fold = served.parent.name, served.name
@@ -423,9 +350,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         expected = evaluated.loc[predicted["id"].astype(str), "prob_fake"].to_numpy()
         np.testing.assert_allclose(predicted["prob_fake"], expected, atol=1e-6)
 
+
+def test_the_registry_holds_each_datasets_best_model(study: Study) -> None:
     # The report registered each dataset's best model by mean validation F1 over its runs
     # (ties: first listed), serving its best-validation run.
-    models = ["tfidf_logreg", "lstm"]
+    repo = study.repo
+    summary = json.loads((repo / "metrics" / "summary.json").read_text())
+    models = MODELS
     for dataset in ("alpha", "beta"):
         val_f1 = {
             m: {
@@ -448,16 +379,25 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert summary[dataset][best]["serving_seed"] == best_seed
         assert f"★ {best} |" in (repo / "reports" / "report.md").read_text()
 
+
+# --- reruns: what each change invalidates --------------------------------------------------------
+
+
+def test_a_second_repro_does_nothing_and_logs_nothing(study: Study) -> None:
     # A second repro does nothing, and logs nothing; a forced report registers nothing new.
+    repo = study.repo
     report_before = (repo / "reports" / "report.md").read_bytes()
     assert stages_run(run(repo, "dvc", "repro")) == set()
     assert stages_run(run(repo, "dvc", "repro", "--force", "--single-item", "report")) == {"report"}
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
-    assert len(mlflow_runs(repo)) == n_runs
+    assert len(mlflow_runs(repo)) == study.n_runs
     assert (repo / "reports" / "report.md").read_bytes() == report_before
     assert [len(registered_versions(repo, d)) for d in ("alpha", "beta")] == [1, 1]
 
-    # Code edits invalidate exactly the stages that run that code (dvc.yaml deps are true).
+
+def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Study) -> None:
+    # dvc.yaml deps are true: an edit changes the stages that import the edited module only.
+    repo = study.repo
     every_stage = set(run(repo, "dvc", "stage", "list", "--name-only").split())
     model_stages = {
         family: set().union(
@@ -479,7 +419,7 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ("src/fakenews/analysis/containment.py", {"overlap"}),
         (
             "src/fakenews/analysis/overlap_rows.py",  # which rows are a dataset's test rows
-            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in FAMILY}
+            {model_stage("transfer", d, m) for d in ("alpha", "beta") for m in MODELS}
             | {"overlap"},
         ),
         ("src/fakenews/core/io.py", None),  # every stage: io.py writes and reads every output
@@ -491,7 +431,10 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         assert changed == (expected_changed or every_stage), edited
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
 
+
+def test_editing_a_custom_datasets_file_reruns_its_branch(study: Study) -> None:
     # Editing a custom dataset's file in place reruns its branch (the folder is a dependency).
+    repo = study.repo
     csv = repo / "data" / "external" / "alpha" / "alpha.csv"
     saved = csv.read_bytes()
     csv.write_bytes(saved + b"extra headline,extra body words here,FAKE\n")
@@ -499,7 +442,13 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     csv.write_bytes(saved)
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
 
+
+# --- changes that stay: experiments and a new dataset (these tests change the repo) -------------
+
+
+def test_a_params_variant_reruns_one_model_and_the_report(study: Study) -> None:
     # A variant of one model's params reruns that model's train/evaluate and the report only.
+    repo = study.repo
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
         model_stage(stage, d, "tfidf_logreg")
@@ -510,33 +459,39 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
     # A new config: a new parent per dataset, and its train, fold and evaluate runs (plus a
     # register run per dataset where it became the best model).
     registered = sum(r.data.tags.get("fakenews.run_kind") == "register" for r in runs)
-    assert len(runs) - registered == n_runs - 2 + 2 * (1 + 1 + 3 + 1)
+    assert len(runs) - registered == study.n_runs - 2 + 2 * (1 + 1 + 3 + 1)
     low_c = [r for r in runs if r.data.tags.get("dvc_experiment") == "low-c"]
     assert sorted(r.data.tags["fakenews.run_kind"] for r in low_c) == ["fold"] * 6 + ["train"] * 2
 
+
+def test_adding_a_seed_trains_only_that_seed_and_removing_it_retrains_nothing(
+    study: Study,
+) -> None:
     # Adding a seed trains and evaluates only that seed, then the report; no transfer reruns
     # (it uses the first seed). With 3 runs, lstm is now tested against the seed-free model.
+    repo = study.repo
     exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43,44]", "-n", "seed-44")
     assert stages_run(exp) == {
         model_stage(stage, d, "lstm", 44)
         for stage in ("train", "evaluate")
         for d in ("alpha", "beta")
     } | {"report"}
-    SEEDS_RUN["lstm"] = [42, 43, 44]
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
     for dataset in ("alpha", "beta"):
         assert summary[dataset]["lstm"]["runs"] == 3
-        tested = [summary[dataset][m]["tested_against_best"] for m in models]
+        tested = [summary[dataset][m]["tested_against_best"] for m in MODELS]
         assert True in tested  # the non-best model, against the best
     shown = run(repo, "dvc", "exp", "show", "--json")
     assert "seed-44" in shown
     # Removing it again retrains nothing.
     exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43]", "-n", "no-44")
     assert stages_run(exp) <= {"report"}
-    SEEDS_RUN["lstm"] = [42, 43]
 
+
+def test_a_new_dataset_runs_only_its_own_branch_and_the_transfers_to_it(study: Study) -> None:
     # A new dataset runs only its own branch, plus the existing models' transfer to its test
     # split (nothing is retrained or re-evaluated), and the report.
+    repo = study.repo
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["datasets"]["gamma"] = custom_options("gamma")
     write_params(repo, params)
@@ -556,6 +511,9 @@ def test_dvc_repro_end_to_end(repo: Path, real_params: dict[str, Any]) -> None:
         ),
         "report",
     }
+
+
+# --- fresh repos -------------------------------------------------------------------------------
 
 
 def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
@@ -591,17 +549,16 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
         assert rerun == metrics, model
 
 
-def test_generalisation_end_to_end(tmp_path: Path, real_params: dict[str, Any]) -> None:
+def test_generalisation_end_to_end(tmp_path: Path) -> None:
     """Unions, leave-one-dataset-out and an evaluation-only dataset through `dvc repro`, with the
     baseline and the embedding family (the packaged MiniLM, frozen)."""
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha"), "beta": custom_options("beta")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [],
-                        "embedding": ["minilm_embed"]}  # fmt: skip
-    params["seeds"] = {"linear": [42], "recurrent": [42], "transformer": [42], "embedding": [42]}
-    params["unions"] = {"both": ["alpha", "beta"], "without_alpha": ["beta"]}
-    params["evaluate_on"] = {}
-    params["split"] = {**params["split"], "folds": 3}
+    params = tiny_params(
+        custom_datasets("alpha", "beta"),
+        ["tfidf_logreg", "minilm_embed"],
+        seeds=42,
+        unions={"both": ["alpha", "beta"], "without_alpha": ["beta"]},
+        split={"folds": 3},
+    )
     repo = make_repo(tmp_path / "repo", params)
     models = ("tfidf_logreg", "minilm_embed")
     family = {"tfidf_logreg": "linear", "minilm_embed": "embedding"}

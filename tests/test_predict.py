@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tiny_models import TINY_LSTM, toy_rows, train_folder
+from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
 
 from fakenews.core.errors import ModelError
 from fakenews.core.paths import RUN_INFO_FILE, Paths

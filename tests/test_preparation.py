@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny_models import train_folder
+from helpers.tiny_models import train_folder
 
-from fakenews.core.config import PrepareConfig
 from fakenews.core.errors import ModelError
+from fakenews.core.settings import PrepareConfig
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.pipeline.prepare import clean_frame
 from fakenews.serving.predict import load_predictor

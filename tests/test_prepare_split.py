@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from prepared import write_prepared
+from helpers.prepared import write_prepared
 
-from fakenews.core.config import PrepareConfig, SplitConfig
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, read_json
 from fakenews.core.paths import fold_dirs
+from fakenews.core.settings import PrepareConfig, SplitConfig
 from fakenews.pipeline.prepare import clean_frame
 from fakenews.pipeline.split import split_dataset
 from fakenews.text.cleaning import clean_text

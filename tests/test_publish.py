@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.params import tiny_params
 
 from fakenews.core.config import parse_params
 from fakenews.core.errors import InputError
@@ -13,13 +14,14 @@ from fakenews.core.paths import Paths
 from fakenews.reporting.publish import publish_metrics, published_files
 
 
-def small(real_params: dict[str, Any]) -> Any:
-    raw = dict(real_params)
-    raw["datasets"] = {"liar": {}, "constraint": {}}
-    raw["models"] = {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": [],
-                     "embedding": []}  # fmt: skip
-    raw["seeds"] = {**raw["seeds"], "recurrent": [1, 2]}
-    raw["unions"], raw["evaluate_on"] = {"both": ["liar", "constraint"]}, {}
+def small() -> Any:
+    """The real params, shrunk: two datasets, the baseline and an LSTM with two seeds, a union."""
+    raw = tiny_params(
+        {"liar": {}, "constraint": {}},
+        ["tfidf_logreg", "lstm"],
+        seeds={"recurrent": [1, 2]},
+        unions={"both": ["liar", "constraint"]},
+    )
     return parse_params(raw)
 
 
@@ -27,7 +29,7 @@ def test_every_result_dvc_yaml_defines_is_published_at_its_old_path(
     real_params: dict[str, Any], tmp_path: Path
 ) -> None:
     paths = Paths(tmp_path)
-    pairs = published_files(small(real_params), paths)
+    pairs = published_files(small(), paths)
     assert pairs[Path("liar/lstm/seed-2.json")] == paths.evaluation("liar", "lstm", 2) / (
         "metrics.json"
     )
@@ -42,7 +44,7 @@ def test_every_result_dvc_yaml_defines_is_published_at_its_old_path(
 def test_publishing_copies_bytes_and_names_what_is_missing(
     real_params: dict[str, Any], tmp_path: Path
 ) -> None:
-    params, paths = small(real_params), Paths(tmp_path)
+    params, paths = small(), Paths(tmp_path)
     pairs = published_files(params, paths)
     for index, cached in enumerate(pairs.values()):
         cached.parent.mkdir(parents=True, exist_ok=True)

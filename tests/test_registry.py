@@ -10,39 +10,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tiny_models import TINY_LSTM, toy_rows, train_folder
+from helpers.params import tiny_params
+from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
 
-from fakenews.core.config import MlflowConfig, Params
+from fakenews.core.config import Params, parse_params
 from fakenews.core.io import sha256_tree, write_json
 from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.models.base import model_input
-from fakenews.tracking.client import (
-    TAG_DATASET,
-    TAG_MODEL,
-    TAG_MODEL_HASH,
-    TAG_RUN_KIND,
-    TAG_SEED,
-    tracked_run,
-)
+from fakenews.tracking.client import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED
 from fakenews.tracking.model_registry import best_model, register_best_models
+from fakenews.tracking.runs import tracked_run
 
 MODELS = ["tfidf_logreg", "lstm"]
 
 
 def make_params(**mlflow: object) -> Params:
-    return Params(
-        datasets={"alpha": {}, "beta": {}},
-        models={
-            "linear": ["tfidf_logreg"],
-            "recurrent": ["lstm"],
-            "transformer": [],
-            "embedding": [],
-        },
-        train={m: {} for m in MODELS},
-        seeds={"linear": [SEED], "recurrent": [SEED], "transformer": [SEED], "embedding": [SEED]},
-        mlflow=MlflowConfig(experiment="fakenews", **mlflow),
+    """The real params, shrunk: datasets alpha and beta, both models, one seed."""
+    raw = tiny_params(
+        {"alpha": {}, "beta": {}},
+        MODELS,
+        seeds=SEED,
+        mlflow={"experiment": "fakenews", **mlflow},
     )
+    return parse_params(raw)
 
 
 SEED = 42

@@ -10,7 +10,7 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
-from report_study import write_study
+from helpers.report_study import write_study
 
 from fakenews.core.config import Params
 from fakenews.core.paths import Paths

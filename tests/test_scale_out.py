@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pipeline import custom_options, make_repo, run, stage_env, stages_run
+from helpers.news import custom_datasets
+from helpers.params import tiny_params
+from helpers.repo import make_repo, run, stage_env, stages_run
 
 from fakenews.core.errors import InputError
 from fakenews.core.paths import find_repo_root
@@ -92,19 +94,17 @@ def test_a_queued_experiment_writes_into_its_own_copy(
 # --- end to end (slow) -------------------------------------------------------------------------
 
 
-def tiny_params(
-    real_params: dict[str, Any], datasets: tuple[str, ...], recurrent: tuple[str, ...] = ("lstm",)
+def small_study(
+    datasets: tuple[str, ...], recurrent: tuple[str, ...] = ("lstm",)
 ) -> dict[str, Any]:
     """The real params, shrunk: generated datasets, the TF-IDF baseline and a small LSTM."""
-    params = dict(real_params)
-    params["datasets"] = {name: custom_options(name) for name in datasets}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": list(recurrent),
-                        "transformer": [], "embedding": []}  # fmt: skip
-    params["train"]["lstm"].update(epochs=1, max_len=32, embedding_dim=8, hidden_sizes=[8])
-    params["seeds"] = {"linear": [42], "recurrent": [42], "transformer": [42], "embedding": [42]}
-    params["unions"], params["evaluate_on"] = {}, {}
-    params["split"] = {**params["split"], "folds": 3}
-    return params
+    return tiny_params(
+        custom_datasets(*datasets),
+        ["tfidf_logreg", *recurrent],
+        seeds=42,
+        train={"lstm": {"epochs": 1, "max_len": 32, "embedding_dim": 8, "hidden_sizes": [8]}},
+        split={"folds": 3},
+    )
 
 
 def clone(source: Path, target: Path) -> Path:
@@ -129,10 +129,8 @@ def expensive(stages: set[str]) -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_clone_that_pulls_the_run_cache_retrains_nothing(
-    tmp_path: Path, real_params: dict[str, Any]
-) -> None:
-    a = make_repo(tmp_path / "a", tiny_params(real_params, ("alpha", "beta")))
+def test_a_clone_that_pulls_the_run_cache_retrains_nothing(tmp_path: Path) -> None:
+    a = make_repo(tmp_path / "a", small_study(("alpha", "beta")))
     with_remote(a, tmp_path / "remote")
     ran_in_a = stages_run(run(a, "dvc", "repro"))
     assert "train-recurrent@alpha-lstm-42" in ran_in_a
@@ -161,9 +159,9 @@ def test_a_clone_that_pulls_the_run_cache_retrains_nothing(
 
 @pytest.mark.slow
 def test_two_workers_split_the_train_stages_and_a_third_clone_trains_nothing(
-    tmp_path: Path, real_params: dict[str, Any]
+    tmp_path: Path,
 ) -> None:
-    a = make_repo(tmp_path / "a", tiny_params(real_params, ("alpha", "beta"), recurrent=()))
+    a = make_repo(tmp_path / "a", small_study(("alpha", "beta"), recurrent=()))
     with_remote(a, tmp_path / "remote")
     shard = {part: run(a, "fakenews", "shard", part).split() for part in ("data", "0/2", "1/2")}
     trains = {s for part in ("0/2", "1/2") for s in shard[part] if s.startswith("train-")}
@@ -203,10 +201,8 @@ def wait_for_queue(repo: Path, limit_s: float, jobs: int) -> None:
 
 
 @pytest.mark.slow
-def test_a_queued_grid_runs_two_at_a_time_and_lands_in_exp_show_and_mlflow(
-    tmp_path: Path, real_params: dict[str, Any]
-) -> None:
-    params = tiny_params(real_params, ("alpha",), recurrent=())
+def test_a_queued_grid_runs_two_at_a_time_and_lands_in_exp_show_and_mlflow(tmp_path: Path) -> None:
+    params = small_study(("alpha",), recurrent=())
     repo = make_repo(tmp_path / "repo", params)
     # A queued experiment runs in a temporary copy made from git: hand-placed files must be in it.
     run(repo, "git", "add", "-f", "data/external")

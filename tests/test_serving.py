@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures import write_source_fixture
-from prepared import write_prepared
-from tiny_models import TINY_LSTM, make_tiny_bert
+from helpers.prepared import write_prepared
+from helpers.source_fixtures import write_source_fixture
+from helpers.tiny_models import TINY_LSTM, make_tiny_bert
 
-from fakenews.core.config import DatasetConfig, MlflowConfig, Params, PrepareConfig, SplitConfig
+from fakenews.core.config import Params
 from fakenews.core.paths import Paths
+from fakenews.core.settings import DatasetConfig, MlflowConfig, PrepareConfig, SplitConfig
 from fakenews.models.base import model_input
 from fakenews.pipeline.evaluate import evaluate
 from fakenews.pipeline.overlap import dataset_overlap

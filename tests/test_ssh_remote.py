@@ -25,7 +25,10 @@ from typing import Any, NoReturn
 
 import pytest
 import yaml
-from test_pipeline import custom_options, make_repo, run, stages_run
+from helpers.mlflow_server import free_port
+from helpers.news import custom_datasets
+from helpers.params import tiny_params
+from helpers.repo import make_repo, run, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +49,6 @@ class SSHServer:
 
     def url(self, path: Path) -> str:
         return f"ssh://{self.user}@127.0.0.1:{self.port}{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def skip(reason: str) -> NoReturn:
@@ -207,13 +204,9 @@ def lock_entries(repo: Path) -> dict[str, Any]:
     return {name: stages[name] for name in CHAIN}
 
 
-def test_run_cache_over_ssh(tmp_path: Path, real_params: dict[str, Any], ssh_server: SSHServer):
-    # The real params, shrunk like test_pipeline's: one generated dataset, the baseline alone.
-    params = dict(real_params)
-    params["datasets"] = {"alpha": custom_options("alpha")}
-    params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [],
-                        "embedding": []}  # fmt: skip
-    params["unions"], params["evaluate_on"] = {}, {}
+def test_run_cache_over_ssh(tmp_path: Path, ssh_server: SSHServer):
+    # The real params, shrunk: one generated dataset, the baseline alone.
+    params = tiny_params(custom_datasets("alpha"), ["tfidf_logreg"])
     a = make_repo(tmp_path / "a", params)
     remote = tmp_path / "remote"
 

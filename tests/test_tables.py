@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tiny_models import train_folder
+from helpers.tiny_models import train_folder
 
-from fakenews.core.config import DatasetConfig, PrepareConfig
 from fakenews.core.errors import DatasetError, InputError
+from fakenews.core.settings import DatasetConfig, PrepareConfig
 from fakenews.pipeline.prepare import prepare_dataset
 from fakenews.serving.cli import EXIT_BAD_INPUT, main
 from fakenews.serving.predict import load_predictor, predict_file, predict_frame, read_input

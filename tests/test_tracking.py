@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from fakenews.core.config import MlflowConfig, Params
+from fakenews.core.config import Params
 from fakenews.core.io import write_json
 from fakenews.core.paths import RUN_INFO_FILE, Paths
+from fakenews.core.settings import MlflowConfig
 from fakenews.tracking import client as tracking
 from fakenews.tracking.client import (
     EXPERIMENT_KIND,
@@ -29,19 +30,17 @@ from fakenews.tracking.client import (
     TAG_RUN_KIND,
     TAG_SEED,
     TIMEOUT_VARIABLE,
-    Tracker,
     TrackingUnavailable,
     check_timeout,
-    child_run,
     ensure_reachable,
     flatten,
     limit_mlflow_retries,
     numeric_only,
     probe,
     tag_filter,
-    tracked_run,
 )
 from fakenews.tracking.model_registry import register_best_models
+from fakenews.tracking.runs import Tracker, child_run, tracked_run
 
 
 @pytest.fixture(autouse=True)

@@ -7,33 +7,32 @@ registered model and its version, and the artifacts the server wrote under its
 with one warning that the server is unreachable, and within seconds. The same with a PostgreSQL
 backend store when PostgreSQL and a driver are installed (skipped otherwise).
 
-:func:`start_mlflow_server` starts a server on any backend store URI, for other tests to reuse.
+The server is :func:`helpers.mlflow_server.start_mlflow_server`'s, which starts one on any backend
+store URI.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pipeline import custom_options, make_repo, stage_env, stages_run
+from helpers.mlflow_server import MlflowServer, answers, free_port, start_mlflow_server
+from helpers.news import custom_datasets
+from helpers.params import tiny_params
+from helpers.repo import make_repo, stage_env, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -41,105 +40,12 @@ DATASET = "alpha"
 MODEL = "tfidf_logreg"
 TRAIN_STAGE = f"train-linear@{DATASET}-{MODEL}-42"
 EVALUATE_STAGE = f"evaluate-linear@{DATASET}-{MODEL}-42"
-# fakenews.tracking.client's tag names and run kind, written out: the test reads the server, not the code.
+# fakenews.tracking.client's tag names and run kind, written out: the test reads the server, not
+# the code.
 TAG_MODEL, TAG_RUN_KIND = "fakenews.model", "fakenews.run_kind"
-SERVER_START_TIMEOUT = 60.0
 
 
 # --- an MLflow tracking server ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A local TCP port nothing listens on now (bound, read, released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def server_command(backend_store_uri: str, artifacts: Path, port: int) -> list[str]:
-    """The ``mlflow server`` command line: runs, models and the registry in the backend store,
-    artifacts proxied by the server (``mlflow-artifacts:/``) into ``artifacts``. No
-    ``--allowed-hosts`` is needed: MLflow 3's default host check lets localhost and 127.0.0.1 in.
-    """
-    return [
-        *(sys.executable, "-m", "mlflow", "server"),
-        *("--backend-store-uri", backend_store_uri),
-        *("--artifacts-destination", str(artifacts)),
-        *("--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
-    ]
-
-
-@dataclass
-class MlflowServer:
-    uri: str
-    artifacts: Path  # the server's --artifacts-destination
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        """Terminate the server's process group (mlflow, uvicorn); idempotent."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=20)
-        # What is left of the group (uvicorn outliving `mlflow server`, or a hung server).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
-def answers(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
-    except (OSError, urllib.error.URLError):
-        return False
-
-
-def start_mlflow_server(
-    backend_store_uri: str, folder: Path, timeout: float = SERVER_START_TIMEOUT
-) -> MlflowServer:
-    """Start ``mlflow server`` on ``backend_store_uri`` (sqlite:///..., postgresql://...) in its
-    own process group, with artifacts under ``folder/artifacts`` and its log in
-    ``folder/server.log``; return once ``GET /health`` answers 200. The caller stops it
-    (:meth:`MlflowServer.stop`); a server that does not come up is stopped here and fails the
-    test with its log.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    artifacts = folder / "artifacts"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.pop("PYTHONPATH", None)  # the server needs mlflow, not this project
-    # No GenAI job runner (an extra process and a /dev/shm folder): nothing here uses jobs.
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            server_command(backend_store_uri, artifacts, port),
-            cwd=folder,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() ends uvicorn too
-        )
-    server = MlflowServer(f"http://127.0.0.1:{port}", artifacts, log, process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if answers(f"{server.uri}/health"):
-            return server
-        if process.poll() is not None:
-            break
-        time.sleep(0.5)
-    server.stop()
-    state = "exited" if process.returncode is not None else f"no /health within {timeout:g} s"
-    pytest.fail(f"mlflow server {state}:\n{server.log_tail()}")
 
 
 @pytest.fixture
@@ -231,19 +137,14 @@ def postgres_uri() -> Iterator[str]:
 # --- the pipeline's repo and the server's REST API ----------------------------------------------
 
 
-def tiny_repo(tmp_path: Path, real_params: dict[str, Any]) -> Path:
+def tiny_repo(tmp_path: Path) -> Path:
     """test_pipeline's repo, shrunk further: one dataset (k-fold, 3 folds), the baseline only."""
-    params = dict(real_params)
-    params["datasets"] = {DATASET: custom_options(DATASET)}
-    params["models"] = {"linear": [MODEL], "recurrent": [], "transformer": [], "embedding": []}
-    params["seeds"] = {"linear": [42], "recurrent": [42], "transformer": [42], "embedding": [42]}
-    params["unions"], params["evaluate_on"] = {}, {}
-    params["split"] = {**params["split"], "folds": 3}
+    params = tiny_params(custom_datasets(DATASET), [MODEL], seeds=42, split={"folds": 3})
     return make_repo(tmp_path / "repo", params)
 
 
 def tracked(repo: Path, uri: str, *args: str) -> tuple[int, str, float]:
-    """Run a command as test_pipeline's ``run`` does, with MLflow pointed at ``uri``: its exit
+    """Run a command as ``helpers.repo.run`` does, with MLflow pointed at ``uri``: its exit
     status, its stdout and stderr interleaved (a stage's warnings follow its "Running stage"
     line), and the seconds it took."""
     env = {**stage_env(repo), "MLFLOW_TRACKING_URI": uri}
@@ -338,7 +239,7 @@ def assert_tracked_on_server(server: MlflowServer, experiment_name: str) -> str:
 def test_the_pipeline_tracks_to_a_server_and_survives_losing_it(
     tmp_path: Path, real_params: dict[str, Any], sqlite_server: MlflowServer
 ) -> None:
-    repo = tiny_repo(tmp_path, real_params)
+    repo = tiny_repo(tmp_path)
     code, output, _ = tracked(repo, sqlite_server.uri, "dvc", "repro", "report")
     assert code == 0, output
     assert {TRAIN_STAGE, EVALUATE_STAGE, "report"} <= stages_run(output)
@@ -378,7 +279,7 @@ def test_the_pipeline_tracks_to_a_server_on_postgresql(
 ) -> None:
     server = start_mlflow_server(postgres_uri, tmp_path / "server", timeout=120)
     try:
-        repo = tiny_repo(tmp_path, real_params)
+        repo = tiny_repo(tmp_path)
         code, output, _ = tracked(repo, server.uri, "dvc", "repro", "report")
         assert code == 0, output
         assert "is unreachable" not in output and "Warning: MLflow" not in output, output

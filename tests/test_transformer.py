@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_models import make_tiny_bert
+from helpers.tiny_models import make_tiny_bert
 
 from fakenews.core.errors import ModelError
 from fakenews.models import get_model_class, load_model, save_model

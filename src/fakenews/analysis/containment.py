@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from fakenews.analysis.near_duplicates import words
-from fakenews.core.config import ContainmentConfig
 from fakenews.core.io import rounded
+from fakenews.core.settings import ContainmentConfig
 
 if TYPE_CHECKING:
     from scipy import sparse

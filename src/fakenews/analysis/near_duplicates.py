@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from fakenews.core.config import NearDuplicateConfig
+from fakenews.core.settings import NearDuplicateConfig
 from fakenews.text.cleaning import content_key
 
 _WORD = re.compile(r"\w+")

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from fakenews.core.io import rounded
 
 if TYPE_CHECKING:
-    from fakenews.core.config import EvaluateConfig
+    from fakenews.core.settings import EvaluateConfig
 
 # scipy.stats and sklearn.metrics are imported in the functions that use them: together ~2 s of
 # start-up that most callers (e.g. the bootstrap CIs) never need.
@@ -348,7 +348,8 @@ def roc_points(labels: ArrayLike, prob: ArrayLike, max_points: int = 201) -> lis
 
     Thinned to at most ``max_points`` rows (endpoints kept), floats rounded to 6 decimals.
     sklearn's leading threshold of +inf is reported as 1.0 (JSON has no infinity), as in
-    :func:`fakenews.analysis.metrics.roc_points`. Empty list when only one class is present (undefined).
+    :func:`fakenews.analysis.metrics.roc_points`. Empty list when only one class is present
+    (undefined).
     """
     y, p = _labels_probs(labels, prob)
     if not _two_classes(y):

@@ -40,10 +40,11 @@ from fakenews.analysis.near_duplicates import (
     shingle_set,
     words,
 )
-from fakenews.core.config import AuditConfig, NearDuplicateConfig, Params
+from fakenews.core.config import Params
 from fakenews.core.errors import AuditError
 from fakenews.core.io import SPLITS, read_json, read_split, rounded, write_json
 from fakenews.core.paths import Paths
+from fakenews.core.settings import AuditConfig, NearDuplicateConfig
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import RAW_COLUMNS
 

@@ -34,9 +34,8 @@ from fakenews.tracking.client import (
     TAG_RUN_KIND,
     TAG_SEED,
     flatten,
-    parent_tags,
-    tracked_run,
 )
+from fakenews.tracking.runs import parent_tags, tracked_run
 
 log = logging.getLogger(__name__)
 

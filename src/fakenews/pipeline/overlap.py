@@ -26,10 +26,11 @@ from fakenews.analysis.containment import Match, containment_matches, shared_win
 from fakenews.analysis.findings import combined, failure_message, snippet
 from fakenews.analysis.near_duplicates import group_keys, near_duplicate_groups
 from fakenews.analysis.overlap_rows import scored_splits
-from fakenews.core.config import ContainmentConfig, Params
+from fakenews.core.config import Params
 from fakenews.core.errors import AuditError
 from fakenews.core.io import SPLITS, read_split, rounded, write_json
 from fakenews.core.paths import Paths
+from fakenews.core.settings import ContainmentConfig
 from fakenews.text.cleaning import content_key
 
 log = logging.getLogger(__name__)

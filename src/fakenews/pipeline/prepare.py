@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from fakenews.core.config import DatasetConfig, PrepareConfig
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import atomic_dir, write_json, write_parquet
+from fakenews.core.settings import DatasetConfig, PrepareConfig
 from fakenews.sources import load_source, source_for
 from fakenews.text.artifacts import (
     ArtifactRule,

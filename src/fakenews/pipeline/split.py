@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.near_duplicates import group_ids, group_keys
-from fakenews.core.config import NearDuplicateConfig, SplitConfig
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, atomic_dir, rounded, sha256_file, write_json, write_parquet
 from fakenews.core.paths import FOLDS_DIR, fold_name
+from fakenews.core.settings import NearDuplicateConfig, SplitConfig
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import PREPARATION_FILE, read_preparation
 

@@ -21,16 +21,8 @@ from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.models import check_family, get_model_class, model_config, save_model
 from fakenews.models.base import model_input
 from fakenews.text.preparation import read_preparation
-from fakenews.tracking.client import (
-    TAG_MODEL_HASH,
-    TAG_RUN_KIND,
-    TAG_SEED,
-    child_run,
-    flatten,
-    parent_tags,
-    tracked_run,
-    train_tags,
-)
+from fakenews.tracking.client import TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED, flatten
+from fakenews.tracking.runs import child_run, parent_tags, tracked_run, train_tags
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,10 @@ reported before the first stage runs. `make repro` runs it first.
 
 from __future__ import annotations
 
-from fakenews.core.config import DatasetConfig, Params, load_params
+from fakenews.core.config import Params, load_params
 from fakenews.core.errors import ParamsError
 from fakenews.core.paths import Paths
+from fakenews.core.settings import DatasetConfig
 from fakenews.models import check_model_params
 from fakenews.sources import source_for
 from fakenews.text.artifacts import check_names

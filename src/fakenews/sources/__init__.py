@@ -18,7 +18,7 @@ import pandas as pd
 from fakenews.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from fakenews.core.config import DatasetConfig
+    from fakenews.core.settings import DatasetConfig
     from fakenews.sources.base import Source
     from fakenews.text.artifacts import ArtifactRule, LabelCheck
 

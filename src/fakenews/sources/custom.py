@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from fakenews.core.config import DatasetConfig
 from fakenews.core.errors import DatasetError
+from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     EXTERNAL_DIR,
     FILE,

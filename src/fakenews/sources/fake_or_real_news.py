@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.config import DatasetConfig
+from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     FAKE_REAL,
     ROW,

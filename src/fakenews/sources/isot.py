@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.config import DatasetConfig
+from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     KAGGLE_HOWTO,
     ROW,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.config import DatasetConfig
+from fakenews.core.settings import DatasetConfig
 from fakenews.sources import isot
 from fakenews.sources.base import (
     ROW,

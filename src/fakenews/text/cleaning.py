@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 
-from fakenews.core.config import PrepareConfig
+from fakenews.core.settings import PrepareConfig
 
 # A tag starts with a letter, "/" or "!" right after "<": plain "a < b" text is left alone.
 _TAG = re.compile(r"<(?:!--.*?--|[/!]?[A-Za-z][^<>]{0,1000})>", re.DOTALL)

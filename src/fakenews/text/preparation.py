@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fakenews.core.config import PrepareConfig
 from fakenews.core.errors import DatasetError, ModelError
 from fakenews.core.io import read_json
+from fakenews.core.settings import PrepareConfig
 from fakenews.text.cleaning import clean_text
 
 if TYPE_CHECKING:  # the rules are the sources': a saved preparation holds its own patterns

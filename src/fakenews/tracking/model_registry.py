@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.analysis.selection import best_run, mean_score, run_scores
-from fakenews.core.config import MlflowConfig, Params
+from fakenews.core.config import Params
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import read_json, sha256_tree
 from fakenews.core.paths import Paths, run_name, serving_dir
+from fakenews.core.settings import MlflowConfig
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.tracking.client import (
     MLFLOW_PARENT_RUN_ID,
@@ -99,8 +100,8 @@ class Candidate:
 
 
 def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
-    """The dataset's best model (:mod:`fakenews.analysis.selection`: highest mean validation macro-F1
-    over its runs) and the run that serves it (its best-validation seed)."""
+    """The dataset's best model (:mod:`fakenews.analysis.selection`: highest mean validation
+    macro-F1 over its runs) and the run that serves it (its best-validation seed)."""
     per_model = {
         model: run_scores(paths.model(dataset, model), params.seeds_of(model))
         for model in params.model_names

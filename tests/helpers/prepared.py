@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from fakenews.core.config import PrepareConfig
 from fakenews.core.io import write_json, write_parquet
+from fakenews.core.settings import PrepareConfig
 from fakenews.text.preparation import PREPARATION_FILE, TextPreparation
 
 

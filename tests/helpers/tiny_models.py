@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prepared import preparation_json
 
 from fakenews.models import get_model_class, save_model
 from fakenews.models.base import model_input
+from helpers.prepared import preparation_json
 
 FAKE = ["shocking", "secret", "hoax", "miracle", "exposed", "banned"]
 REAL = ["officials", "reported", "ministry", "according", "data", "study"]

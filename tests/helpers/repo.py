@@ -1,0 +1,81 @@
+"""A temporary git + DVC copy of the project (code, pipeline, generated data) and running
+commands in it as DVC runs the stages."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers import REPO
+from helpers.news import SEEDS, write_news
+from helpers.params import family_of
+
+
+def stage_env(repo: Path) -> dict[str, str]:
+    """The environment commands run in: this venv, the repo's own package, default backends."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "FAKENEWS_DATA_MIRROR", "DVC_ROOT"}
+    }
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # Stages import the package copied into the repo, not whichever checkout is installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo / "src"), env.get("PYTHONPATH", "")) if p
+    )
+    return env
+
+
+def run(repo: Path, *args: str) -> str:
+    """Run a command in ``repo`` (:func:`stage_env`); fail the test unless it succeeds. Returns
+    its stdout and stderr."""
+    result = subprocess.run(args, cwd=repo, env=stage_env(repo), capture_output=True, text=True)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{output}"
+    return output
+
+
+def stages_run(output: str) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` output says it ran."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def write_params(repo: Path, params: dict[str, Any]) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(root: Path, params: dict[str, Any]) -> Path:
+    """A git + DVC repo at ``root``: the project's code and pipeline, these params, and
+    generated CSVs for the datasets alpha, beta and gamma in data/external/."""
+    root.mkdir(parents=True)
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / "stages", root / "stages")
+    shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for name, seed in SEEDS.items():
+        write_news(root, name, seed)
+    write_params(root, params)
+    run(root, "git", "init", "-q")
+    run(root, "git", "config", "user.email", "test@example.com")
+    run(root, "git", "config", "user.name", "test")
+    run(root, "dvc", "init", "-q")
+    run(root, "dvc", "config", "core.analytics", "false")
+    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # custom plot templates
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-q", "-m", "init")
+    return root
+
+
+def stage_name(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
+    """A model's stage in dvc.yaml: ``<stage>-<family>@<dataset>-<model>``, then ``-<seed>`` for
+    the train and evaluate stages (one per seed; transfer stages have none)."""
+    name = f"{stage}-{family_of(model)}@{dataset}-{model}"
+    return name if seed is None else f"{name}-{seed}"
