@@ -54,10 +54,8 @@ def known_models() -> list[str]:
 
 
 def _models_example() -> str:
-    return (
-        "expected a mapping of family -> list of models, e.g. "
-        "{linear: [tfidf_logreg], recurrent: [lstm], transformer: []}"
-    )
+    example = ", ".join(f"{family}: [{model}]" for family, model in FAMILIES.items())
+    return f"expected a mapping of family -> list of models, e.g. {{{example}}}"
 
 
 class Params(StrictModel):
