@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from depcheck import check_stage_deps, format_problems
 from dvc.repo import Repo
+import networkx as nx
+import yaml
 from generate_dvc_yaml import (
     HEADER,
     Families,
     GenerateError,
-    diff,
+    check,
     expand,
     generate,
     load_families,
@@ -36,17 +38,15 @@ def families() -> Families:
 
 
 def test_committed_dvc_yaml_is_what_the_template_generates(families: Families) -> None:
-    committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    difference = diff(committed, generate(REPO, families))
+    difference = check(REPO, generate(REPO, families))
     assert not difference, (
-        "dvc.yaml differs from what dvc.template.yaml and the code generate; edit the template "
-        "(never dvc.yaml), then run `make dvc-yaml` (python tools/generate_dvc_yaml.py):\n"
-        + difference
+        "the dvc.yaml files differ from what dvc.template.yaml and the code generate; edit the "
+        "template (never a dvc.yaml), then run `make dvc-yaml` (python tools/generate_dvc_yaml.py):"
+        "\n" + difference
     )
 
 
-def test_every_family_has_its_model_stages() -> None:
-    stages = (REPO / "dvc.yaml").read_text(encoding="utf-8")
+def test_every_family_has_its_model_stages_each_group_in_its_own_file() -> None:
     from fakenews.core.config import FAMILIES
 
     for family in FAMILIES:
@@ -57,7 +57,21 @@ def test_every_family_has_its_model_stages() -> None:
             "train-{}-union",
             "transfer-{}-union",
         ):
-            assert f"\n  {kind.format(family)}:\n" in stages
+            group = kind.format(family)
+            text = (REPO / "pipelines" / group / "dvc.yaml").read_text(encoding="utf-8")
+            assert f"\n  {group}:\n    wdir: ../..\n" in text
+            assert text.count("\n  ") and yaml.safe_load(text)["stages"].keys() == {group}
+
+
+def test_plain_dvc_repro_reaches_every_stage() -> None:
+    """`dvc repro` with no target runs the root dvc.yaml and what it depends on: `report`
+    depends on every model stage, so nothing in pipelines/ is left out."""
+    with Repo(str(REPO)) as repo:
+        graph = repo.index.graph
+        report = next(s for s in graph.nodes if s.name == "report")
+        upstream = set(nx.descendants(graph, report)) | {report}
+        missing = sorted(s.addressing for s in graph.nodes if s not in upstream)
+    assert not missing, f"stages `dvc repro` would not run: {missing}"
 
 
 def test_a_dep_removed_by_hand_fails_the_check(tmp_path: Path, families: Families) -> None:
@@ -66,6 +80,7 @@ def test_a_dep_removed_by_hand_fails_the_check(tmp_path: Path, families: Familie
         shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
     for name in ("dvc.template.yaml", "dvc.yaml", "params.yaml"):
         shutil.copy2(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
     generated = (tmp_path / "dvc.yaml").read_text(encoding="utf-8")
     removed = "        - src/fakenews/pipeline/split.py\n"
     assert generated.count(removed) == 1
@@ -81,7 +96,7 @@ def test_a_dep_removed_by_hand_fails_the_check(tmp_path: Path, families: Familie
     assert "+" + removed in result.stdout
     assert "make dvc-yaml" in result.stdout
     # Regenerating puts it back (tests/test_dvc_deps.py would also fail on the edited file).
-    assert generate(tmp_path, families) == generated
+    assert generate(tmp_path, families)["dvc.yaml"] == generated
 
 
 # --- the template language, on small synthetic repos ------------------------------------------
@@ -192,7 +207,7 @@ def synthetic_repo(root: Path, files: Mapping[str, str]) -> Path:
 
 def test_generate_folds_folders_and_keeps_the_model_pattern(tmp_path: Path) -> None:
     root = synthetic_repo(tmp_path, SYNTHETIC_FILES)
-    text = generate(root, SYNTHETIC_FAMILIES)
+    text = generate(root, SYNTHETIC_FAMILIES)["dvc.yaml"]
     assert text.startswith(HEADER)
     deps = {
         # Every file of core/ (its docstring-only __init__.py aside): the folder.
@@ -240,3 +255,34 @@ def test_generate_refuses_a_family_without_models(tmp_path: Path) -> None:
     families = Families(("f", "g", "h"), SYNTHETIC_FAMILIES.of_model)
     with pytest.raises(GenerateError, match="train-h: no model module of family 'h'"):
         generate(root, families)
+
+
+def test_file_directive_puts_a_group_in_its_own_dvc_yaml(tmp_path: Path) -> None:
+    template = SYNTHETIC_TEMPLATE.replace(
+        "  #@for family\n", "  #@for family\n  #@file pipelines/train-{family}\n"
+    ).replace("  #@end\n", "  #@end\n  #@file dvc.yaml\n  report:\n    cmd: echo\n")
+    root = synthetic_repo(tmp_path, SYNTHETIC_FILES)
+    (root / "dvc.template.yaml").write_text(template, encoding="utf-8")
+    files = generate(root, SYNTHETIC_FAMILIES)
+    assert list(files) == ["dvc.yaml", "pipelines/train-f/dvc.yaml", "pipelines/train-g/dvc.yaml"]
+    root_stages = yaml.safe_load(files["dvc.yaml"])["stages"]
+    assert list(root_stages) == ["prepare", "report"]
+    sub = yaml.safe_load(files["pipelines/train-f/dvc.yaml"])
+    assert sub["vars"] == ["../../params.yaml"]
+    assert sub["stages"]["train-f"]["wdir"] == "../.."
+    # Code deps are the same as in one file: paths from the repo root.
+    assert "src/fakenews/nn/f.py" in sub["stages"]["train-f"]["deps"]
+    # DVC resolves them from the root: the stage's check passes and params interpolate.
+    from generate_dvc_yaml import write
+
+    write(root, files)
+    Repo.init(str(root), no_scm=True).close()
+    report = check_stage_deps(root)
+    assert {"train-f@a-m1", "train-g@a-solo", "prepare@a"} <= set(report)
+    assert not format_problems(report)
+    # A generated file the template no longer makes is a difference, and `write` removes it.
+    (root / "pipelines/train-old").mkdir()
+    (root / "pipelines/train-old/dvc.yaml").write_text("stages: {}\n")
+    assert "pipelines/train-old/dvc.yaml (committed)" in check(root, files)
+    assert write(root, files) == ["pipelines/train-old/dvc.yaml"]
+    assert not check(root, files)

@@ -13,7 +13,7 @@ import pytest
 from helpers import REPO
 from helpers.news import custom_datasets, generated_news
 from helpers.params import tiny_params
-from helpers.repo import make_repo, run, stage_env, stage_name, stages_run
+from helpers.repo import lock_entry, make_repo, run, stage_env, stage_name, stages_run, target
 
 pytestmark = pytest.mark.slow
 
@@ -55,10 +55,7 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def lock_outs(repo: Path, stage: str) -> list[Any]:
-    import yaml
-
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    return [(o["path"], o["md5"], o.get("nfiles")) for o in lock["stages"][stage]["outs"]]
+    return [(o["path"], o["md5"], o.get("nfiles")) for o in lock_entry(repo, stage)["outs"]]
 
 
 def without_timing(model_json: bytes) -> dict[str, Any]:
@@ -84,14 +81,14 @@ def test_killed_stages_leave_nothing_behind(tmp_path: Path) -> None:
         (train, "models"),
     ):
         killed = subprocess.run(
-            ["dvc", "repro", stage],
+            ["dvc", "repro", target(stage)],
             cwd=repo, env=killing_env(repo, killer, folder), capture_output=True, text=True,
         )  # fmt: skip
         # SIGKILL shows as -9, or as 137 where DVC runs the command through a shell such as bash.
         assert re.search(r"exited with (-9|137)\b", killed.stderr), killed.stderr
         left = temp_leftovers(repo)
         assert any(p.startswith(folder) for p in left), (stage, left)  # killed mid-write
-        assert stage in re.findall(r"Running stage '([^']+)'", run(repo, "dvc", "repro", stage))
+        assert stage in stages_run(run(repo, "dvc", "repro", target(stage)))
         assert temp_leftovers(repo) == [], stage
     run(repo, "dvc", "repro")
 
@@ -177,12 +174,12 @@ def test_unreachable_tracking_server_costs_one_warning_not_minutes(tmp_path: Pat
 
     repo = make_repo(tmp_path / "repo", small_params())
     train = stage_name("train", "alpha", "tfidf_logreg", 42)
-    run(repo, "dvc", "repro", train)
+    run(repo, "dvc", "repro", target(train))
 
     def forced_train(env: dict[str, str]) -> tuple[float, str]:
         started = time.perf_counter()
         result = subprocess.run(
-            ["dvc", "repro", "-f", "-s", train], cwd=repo, env=env, capture_output=True, text=True
+            ["dvc", "repro", "-f", "-s", target(train)], cwd=repo, env=env, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
         return time.perf_counter() - started, result.stdout + result.stderr

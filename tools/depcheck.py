@@ -144,7 +144,7 @@ class _Usage:
 
 
 def check_stage_deps(root: Path) -> dict[str, Problems]:
-    """Check every stage instance of ``root/dvc.yaml``; one entry per stage, in file order.
+    """Check every stage instance of the repo's dvc.yaml files; one entry per stage.
 
     A stage whose :class:`Problems` are empty (``.ok``) declares exactly the code it uses.
     """
@@ -186,12 +186,13 @@ def format_problems(report: Mapping[str, Problems]) -> str:
 
 
 def load_stages(root: Path) -> list[StageSpec]:
-    """Every stage instance of ``root/dvc.yaml`` as DVC resolves it (foreach/matrix expanded,
-    ``${...}`` interpolated), with path deps relative to the repo root."""
+    """Every stage instance of the repo's dvc.yaml files (the root one and
+    ``pipelines/*/dvc.yaml``) as DVC resolves it (foreach/matrix expanded, ``${...}``
+    interpolated), with path deps relative to the repo root."""
     with Repo(os.fspath(root)) as repo:
         repo_root = Path(repo.root_dir)
         specs = []
-        for stage in repo.stage.load_all(path=os.fspath(repo_root / "dvc.yaml")):
+        for stage in repo.index.stages:
             if not isinstance(stage, PipelineStage):
                 continue
             deps = []

@@ -45,7 +45,7 @@ def run(repo: Path, *args: str) -> str:
 
 def stages_run(output: str) -> set[str]:
     """The stages a `dvc repro` / `dvc exp run` output says it ran."""
-    return set(re.findall(r"Running stage '([^']+)'", output))
+    return plain_names(re.findall(r"Running stage '([^']+)'", output))
 
 
 def write_params(repo: Path, params: dict[str, Any]) -> None:
@@ -58,6 +58,7 @@ def make_repo(root: Path, params: dict[str, Any]) -> Path:
     root.mkdir(parents=True)
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / "pipelines", root / "pipelines")  # the model stages' dvc.yaml files
     shutil.copytree(REPO / "stages", root / "stages")
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for name, seed in SEEDS.items():
@@ -75,7 +76,27 @@ def make_repo(root: Path, params: dict[str, Any]) -> Path:
 
 
 def stage_name(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
-    """A model's stage in dvc.yaml: ``<stage>-<family>@<dataset>-<model>``, then ``-<seed>`` for
-    the train and evaluate stages (one per seed; transfer stages have none)."""
+    """A model's stage: ``<stage>-<family>@<dataset>-<model>``, then ``-<seed>`` for the train
+    and evaluate stages (one per seed; transfer stages have none)."""
     name = f"{stage}-{family_of(model)}@{dataset}-{model}"
     return name if seed is None else f"{name}-{seed}"
+
+
+def target(name: str) -> str:
+    """A stage name as a DVC target: model stages live in pipelines/<group>/dvc.yaml."""
+    group = name.partition("@")[0]
+    if group.startswith(("train-", "evaluate-", "transfer-")):
+        return f"pipelines/{group}/dvc.yaml:{name}"
+    return name
+
+
+def plain_names(addressings: Any) -> set[str]:
+    """Stage names without their dvc.yaml (DVC prints ``pipelines/<group>/dvc.yaml:<name>``)."""
+    return {a.rpartition(":")[2] for a in addressings}
+
+
+def lock_entry(repo: Path, name: str) -> dict[str, Any]:
+    """A stage's entry in the dvc.lock beside its dvc.yaml."""
+    file, _, name = target(name).rpartition(":")
+    lock = (repo / (file or "dvc.yaml")).with_name("dvc.lock")
+    return yaml.safe_load(lock.read_text())["stages"][name]

@@ -37,7 +37,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def _graph(root: Path) -> tuple[dict[str, set[str]], list[str]]:
-    """Each stage's direct upstream stages, and every stage name in dvc.yaml order."""
+    """Each stage's direct upstream stages, and every stage in dvc.yaml order (as DVC addresses
+    it: a stage of pipelines/<group>/dvc.yaml with its file)."""
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
@@ -56,15 +57,15 @@ def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[
     A follower (evaluate/transfer) joins the shard of the one train stage it depends on; one that
     depends on several, or none, is refused rather than guessed.
     """
-    trains = [name for name in order if name.startswith(TRAIN_PREFIX)]
+    trains = [name for name in order if _name(name).startswith(TRAIN_PREFIX)]
     shard_of = {name: i % workers for i, name in enumerate(trains)}
     parts: dict[str, list[str]] = {"data": [], **{str(i): [] for i in range(workers)}, "final": []}
     for name in order:
-        if name in FINAL_STAGES:
+        if _name(name) in FINAL_STAGES:
             parts["final"].append(name)
         elif name in shard_of:
             parts[str(shard_of[name])].append(name)
-        elif name.startswith(FOLLOWER_PREFIXES):
+        elif _name(name).startswith(FOLLOWER_PREFIXES):
             owners = sorted(dep for dep in upstream.get(name, set()) if dep in shard_of)
             if len(owners) != 1:
                 raise InputError(
@@ -75,6 +76,11 @@ def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[
         else:
             parts["data"].append(name)
     return parts
+
+
+def _name(addressing: str) -> str:
+    """A stage's name without its dvc.yaml (``pipelines/<group>/dvc.yaml:<name>``)."""
+    return addressing.rpartition(":")[2]
 
 
 def shard_stages(root: Path, part: str) -> list[str]:
