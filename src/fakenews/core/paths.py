@@ -50,6 +50,16 @@ class Paths:
         return self.root / "dvc.lock"
 
     @property
+    def stage_seconds(self) -> Path:
+        """Each stage's last run time (`fakenews repro` records them: its order and estimates)."""
+        return self.root / "pipelines" / "stage_seconds.json"
+
+    @property
+    def repro_log(self) -> Path:
+        """`fakenews repro`'s log: every stage's output and one JSON event line per stage."""
+        return self.root / "logs" / "repro.log"
+
+    @property
     def mlflow_db(self) -> Path:
         return self.root / "mlflow.db"
 

@@ -179,6 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="project root (default: found from here)"
     )
     shard.set_defaults(handler=cmd_shard)
+
+    repro = commands.add_parser(
+        "repro",
+        help="`dvc repro` on every core, with progress (what `make repro` runs)",
+        description="Runs the stages `dvc status` finds changed and everything downstream, each "
+        "as `dvc repro -s <stage>`, several at a time on separate cores (DVC records each one "
+        "as usual). Prints stages done/total and the time left by the recorded stage times; "
+        "the log (every stage's output and one JSON event line per stage) is what "
+        "`benchmarks/stage_overhead.py --log` reads.",
+    )
+    repro.add_argument(
+        "--jobs", type=_positive, default=None, help="stages at a time (default: one per core)"
+    )
+    repro.add_argument("--log", type=Path, default=None, help="log file (default logs/repro.log)")
+    repro.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+    repro.set_defaults(handler=cmd_repro)
     return parser
 
 
@@ -360,6 +378,15 @@ def cmd_shard(args: argparse.Namespace) -> None:
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
     for name in shard_stages(paths.root, args.part):
         print(name)
+
+
+def cmd_repro(args: argparse.Namespace) -> None:
+    from fakenews.serving.scheduler import repro
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    code = repro(paths, args.jobs, args.log)
+    if code:
+        sys.exit(code)
 
 
 # --- entry point ---------------------------------------------------------------------------------
