@@ -1,0 +1,201 @@
+"""`fakenews repro`: what it runs, in which order, on which cores, and what it prints."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from fakenews.serving.scheduler import (
+    Plan,
+    Scheduler,
+    StageTimes,
+    critical_path,
+    parse_timing,
+    stage_kind,
+    stage_name,
+)
+
+# A data stage feeding two chains of different length, joined by a report.
+UPSTREAM = {
+    "prepare@a": set(),
+    "pipelines/train-x/dvc.yaml:train-x@a-long-1": {"prepare@a"},
+    "pipelines/evaluate-x/dvc.yaml:evaluate-x@a-long-1": {
+        "pipelines/train-x/dvc.yaml:train-x@a-long-1"
+    },
+    "pipelines/train-x/dvc.yaml:train-x@a-short-1": {"prepare@a"},
+    "report": {
+        "pipelines/evaluate-x/dvc.yaml:evaluate-x@a-long-1",
+        "pipelines/train-x/dvc.yaml:train-x@a-short-1",
+    },
+}
+SECONDS = {
+    "prepare@a": 1.0,
+    "train-x@a-long-1": 3.0,
+    "evaluate-x@a-long-1": 1.0,
+    "train-x@a-short-1": 1.0,
+    "report": 1.0,
+}
+
+
+def study_plan() -> Plan:
+    return Plan(list(UPSTREAM), {k: set(v) for k, v in UPSTREAM.items()}, total=7)
+
+
+def test_names_and_kinds_drop_the_dvc_yaml() -> None:
+    assert stage_name("pipelines/train-x/dvc.yaml:train-x@a-long-1") == "train-x@a-long-1"
+    assert stage_kind("pipelines/train-x/dvc.yaml:train-x@a-long-1") == "train-x"
+    assert stage_kind("report") == "report"
+
+
+def test_critical_path_and_estimates_for_stages_never_timed() -> None:
+    times = StageTimes({"train-x@a-long-1": 3.0, "train-x@b-long-1": 5.0, "report": 1.0})
+    assert times.estimate("pipelines/train-x/dvc.yaml:train-x@c-new-1") == 4.0  # kind median
+    assert times.estimate("prepare@a") == 10.0  # a kind never timed: the default
+    lengths = critical_path(study_plan(), StageTimes(SECONDS))
+    assert lengths["prepare@a"] == 1 + 3 + 1 + 1
+    assert lengths["pipelines/train-x/dvc.yaml:train-x@a-short-1"] == 2.0
+    assert study_plan().downstream()["prepare@a"] == set(UPSTREAM) - {"prepare@a"}
+
+
+def test_timing_line_is_parsed() -> None:
+    line = "[x] INFO timing: startup 0.61 s, fit 9.80 s, predict 0.40 s, other 1.20 s, total 11.4 s"
+    assert parse_timing("noise\n" + line) == {
+        "startup": 0.61, "fit": 9.8, "predict": 0.4, "other": 1.2, "total": 11.4,
+    }  # fmt: skip
+    assert parse_timing("no timing here") is None
+
+
+def fake_dvc(tmp_path: Path, fail: str | None = None) -> list[str]:
+    """A stand-in for `dvc repro -s <stage>`: records the stage, its cores and the time, sleeps
+    the stage's seconds / 10, prints a timing line; exits 1 for ``fail``."""
+    script = tmp_path / "fake_dvc.py"
+    script.write_text(
+        "import json, os, sys, time\n"
+        f"seconds = {json.dumps(SECONDS)}\n"
+        "stage = sys.argv[1]\n"
+        "name = stage.rpartition(':')[2]\n"
+        "with open(os.path.join(os.path.dirname(__file__), 'calls.jsonl'), 'a') as f:\n"
+        "    f.write(json.dumps([stage, sorted(os.sched_getaffinity(0)), time.time()]) + '\\n')\n"
+        "time.sleep(seconds[name] / 10)\n"
+        "print(f'[{name}] INFO timing: startup 0.10 s, fit {seconds[name] / 10:.2f} s, '\n"
+        "      'predict 0.00 s, other 0.01 s, total 0.11 s')\n"
+        f"sys.exit(1 if name == {fail!r} else 0)\n"
+    )
+    return [sys.executable, str(script)]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="Linux only")
+def test_runs_every_stage_after_its_upstream_longest_chain_first_one_core_each(
+    tmp_path: Path,
+) -> None:
+    log, said = io.StringIO(), []
+    scheduler = Scheduler(
+        tmp_path, study_plan(), StageTimes(SECONDS), cores=(0, 1), jobs=2, log=log,
+        say=said.append, command=fake_dvc(tmp_path),
+    )  # fmt: skip
+    assert scheduler.run()
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    started = {stage: (cores, at) for stage, cores, at in calls}
+    assert set(started) == set(UPSTREAM)
+    done = {e["stage"]: e for e in events(log) if e["event"] == "done"}
+    for stage, upstream in UPSTREAM.items():
+        for up in upstream:
+            assert done[up]["end"] <= started[stage][1], (up, stage)
+    # After prepare, the long chain starts first; two stages at a time get one core each.
+    order = [stage for stage, _, _ in calls]
+    assert order.index("pipelines/train-x/dvc.yaml:train-x@a-long-1") < order.index(
+        "pipelines/train-x/dvc.yaml:train-x@a-short-1"
+    )
+    assert started["pipelines/train-x/dvc.yaml:train-x@a-long-1"][0] == [0]
+    assert started["pipelines/train-x/dvc.yaml:train-x@a-short-1"][0] == [1]
+    # Alone with nothing else to start before it ends: every core.
+    assert started["prepare@a"][0] == [0, 1] and started["report"][0] == [0, 1]
+    assert done["report"]["timing"]["fit"] == 0.1
+    # Progress: stages done / total, and the time left.
+    assert said[0].startswith("[1/5] done prepare@a in ")
+    assert "left" in said[0] and said[-1].startswith("[5/5] done report in ")
+    kinds = [e["event"] for e in events(log)]
+    assert kinds[0] == "begin" and kinds[-1] == "end" and kinds.count("done") == 5
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="Linux only")
+def test_a_failed_stage_stops_what_depends_on_it_and_says_why(tmp_path: Path) -> None:
+    log, said = io.StringIO(), []
+    scheduler = Scheduler(
+        tmp_path, study_plan(), StageTimes(SECONDS), cores=(0, 1), jobs=2, log=log,
+        say=said.append, command=fake_dvc(tmp_path, fail="train-x@a-short-1"),
+    )  # fmt: skip
+    assert not scheduler.run()
+    assert scheduler.failed == ["pipelines/train-x/dvc.yaml:train-x@a-short-1"]
+    ran = {json.loads(line)[0] for line in (tmp_path / "calls.jsonl").read_text().splitlines()}
+    assert "report" not in ran
+    assert any("FAILED train-x@a-short-1" in line for line in said)
+    assert any("failed (exit 1)" in line and "timing:" in line for line in said)
+    assert events(log)[-1] == {**events(log)[-1], "event": "end", "status": "failed"}
+
+
+def events(log: io.StringIO) -> list[dict]:
+    return [
+        json.loads(line.removeprefix("[repro] "))
+        for line in log.getvalue().splitlines()
+        if line.startswith("[repro] ")
+    ]
+
+
+def test_stage_times_are_saved_whole_seconds_and_merged(tmp_path: Path) -> None:
+    path = tmp_path / "pipelines" / "stage_seconds.json"
+    StageTimes({"a@x": 3.0}).save(path, {"pipelines/t/dvc.yaml:t@y": 12.4})
+    assert json.loads(path.read_text()) == {"a@x": 3.0, "t@y": 12.0}
+    assert StageTimes.load(path).estimate("t@y") == 12.0
+    path.write_text("not json")
+    assert StageTimes.load(path).seconds == {}
+
+
+@pytest.mark.slow
+def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> None:
+    """Same metrics as a plain `dvc repro`, every stage recorded, then nothing left to run."""
+    from helpers.news import custom_datasets
+    from helpers.params import tiny_params
+    from helpers.repo import make_repo, run
+
+    params = tiny_params(custom_datasets("alpha"), ["tfidf_logreg"])
+    plain, parallel = (make_repo(tmp_path / name, params) for name in ("plain", "parallel"))
+    run(plain, "dvc", "repro")
+    output = run(parallel, "fakenews", "repro")
+    lines = output.splitlines()
+    assert "stages to run, 2 at a time" in lines[0], lines[0]
+    progress = [line for line in lines if line.startswith("[")]
+    total = len(progress)
+    assert progress[-1].startswith(f"[{total}/{total}] done report in ")
+    assert lines[-2].startswith("report: ") and "report.html" in lines[-2]
+    assert lines[-1].startswith("MLflow runs: sqlite:///") and "mlflow ui" in lines[-1]
+    assert "Data and pipelines are up to date" in run(parallel, "dvc", "status")
+    assert (parallel / "pipelines" / "train-linear" / "dvc.lock").is_file()
+    assert "Data and pipelines are up to date" in run(parallel, "fakenews", "repro")
+    done = [
+        json.loads(line.removeprefix("[repro] "))
+        for line in (parallel / "logs" / "repro.log").read_text().splitlines()
+        if line.startswith("[repro] ")
+    ]
+    assert sum(e["event"] == "done" and e["timing"] is not None for e in done) == total
+    for name in ("summary.json", "alpha/tfidf_logreg/seed-42.json"):
+        a, b = (json.loads((repo / "metrics" / name).read_text()) for repo in (plain, parallel))
+        for metrics in (a, b):
+            strip_timings(metrics)
+        assert a == b, name
+
+
+def strip_timings(data: object) -> None:
+    """Drop the keys that hold wall times (they differ between any two runs)."""
+    if isinstance(data, dict):
+        for key in ("efficiency", "train_seconds", "inference_seconds", "ms_per_example"):
+            data.pop(key, None)
+        for value in data.values():
+            strip_timings(value)
+    elif isinstance(data, list):
+        for value in data:
+            strip_timings(value)
