@@ -233,3 +233,41 @@ def test_first_window_model_reads_one_window(embedder: Embedder) -> None:
 def test_the_embed_stage_and_the_model_module_import_no_heavy_library() -> None:
     code = "import fakenews.core.stage, fakenews.pipeline.embed, fakenews.models.minilm_embed"
     assert heavy(loaded_after(code)) == []
+
+
+def test_evaluation_and_transfer_encode_no_text_the_cache_holds(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """embed@ caches every text and the first window of each longer one: scoring its test
+    split (full and first-window reading, as evaluate and transfer do) encodes nothing."""
+    from fakenews.pipeline.evaluate import score_part
+
+    short = embedder.variant(max_len=SHORT_WINDOW)
+    long = [
+        " ".join(f"The striker scored goal {i} in match {m}." for i in range(9)) for m in (1, 2)
+    ]
+    tests = [*long, *topic_texts(4, offset=40)[0]]
+    write_split(tmp_path / "split", {"test": tests})
+    summary = embed_dataset(tmp_path / "split", tmp_path / "cache" / "demo", short, ["title"])
+    assert summary["first_windows"] == 2  # only the texts longer than one window
+    fresh, _ = fitted(embedder=embedder, max_len=SHORT_WINDOW)
+    config = fresh.typed_config.model_copy(update={"embedding_cache": str(tmp_path / "cache")})
+    cached = Model(config, fresh.head, embedder)
+
+    encoded: list[str] = []
+    encode = Embedder.encode_windows
+
+    def counting(self: Embedder, texts: list[str]) -> tuple[np.ndarray, ...]:
+        encoded.extend(texts)
+        return encode(self, texts)
+
+    monkeypatch.setattr(Embedder, "encode_windows", counting)
+    test = pd.read_parquet(tmp_path / "split" / "test.parquet")
+    scored = score_part(cached, test)
+    assert scored.texts_predicted_again == 2 and encoded == []
+    cached.predict_proba([*tests, "A text no cache holds."])  # transfer's call
+    assert encoded == ["A text no cache holds."]
+    # Cached vectors come from other batches than a fresh encoding: equal up to float32 noise.
+    again = score_part(fresh, test)
+    np.testing.assert_allclose(scored.probs, again.probs, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(scored.head_probs, again.head_probs, rtol=0, atol=1e-6)  # type: ignore[arg-type]

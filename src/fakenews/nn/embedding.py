@@ -7,8 +7,10 @@ averaged weighted by their token counts (so the result is the mean over every to
 
 The cache maps ``text_key(text)`` to a vector, one folder per dataset
 (``data/embeddings/<dataset>/{vectors.npy,index.json}``), and is used only where its settings
-equal the embedder's. torch and transformers are imported lazily: importing this module (the
-embed stage's start-up) stays light.
+equal the embedder's. Beside it, ``first_window/`` holds each multi-window text's first-window
+vector (settings with ``max_chunks: 1``): what evaluate's first-window scores read, pooled from
+the windows embed encoded anyway. torch and transformers are imported lazily: importing this
+module (the embed stage's start-up) stays light.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 VECTORS_FILE = "vectors.npy"
 INDEX_FILE = "index.json"
+# Sub-folder of a dataset's cache: first-window vectors of the texts longer than one window.
+FIRST_WINDOW_DIR = "first_window"
 POOLING = "mean"
 # The model whose train.<model> section holds the embedding settings of the embed stage.
 EMBED_MODEL = "minilm_embed"
@@ -143,8 +147,14 @@ class Embedder:
         return np.stack([fresh[k] if k in fresh else cache[k] for k in keys]).astype(np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_windows(texts)[0]
+
+    def encode_windows(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(vectors, first-window vectors, which texts read more than one window), each row
+        computed as an embedder with ``max_chunks=1`` would from the same window means."""
         if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
+            empty = np.zeros((0, 0), dtype=np.float32)
+            return empty, empty, np.zeros(0, dtype=bool)
         import torch
 
         from fakenews.nn.cores import available_cores
@@ -174,8 +184,16 @@ class Embedder:
         np.add.at(sums, windows.owner, pooled * weights[:, None])
         counts = np.bincount(windows.owner, weights=weights, minlength=len(texts))
         vectors = sums / counts[:, None]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+        # Each text's first window alone, with the same arithmetic as a one-window reading.
+        first = np.searchsorted(windows.owner, np.arange(len(texts)))
+        head = pooled[first] * weights[first, None] / weights[first, None]
+        several = np.bincount(windows.owner, minlength=len(texts)) > 1
+        return _unit(vectors), _unit(head), several
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -186,15 +204,19 @@ class EmbeddingCache:
 
     @staticmethod
     def write(
-        directory: Path, keys: Sequence[str], vectors: np.ndarray, settings: Mapping[str, Any]
+        directory: Path,
+        keys: Sequence[str],
+        vectors: np.ndarray,
+        settings: Mapping[str, Any],
+        first_window: tuple[Sequence[str], np.ndarray, Mapping[str, Any]] | None = None,
     ) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or len(vectors) != len(keys):
-            raise ValueError(f"{len(keys)} keys but vectors of shape {vectors.shape}")
+        """The cache, and ``first_window`` (keys, vectors, settings) in its sub-folder, swapped
+        in together."""
         with atomic_dir(Path(directory)) as tmp:
-            np.save(tmp / VECTORS_FILE, vectors, allow_pickle=False)
-            index = {"settings": dict(settings), "keys": list(keys)}
-            (tmp / INDEX_FILE).write_text(json.dumps(index, sort_keys=True) + "\n", "utf-8")
+            _write_files(tmp, keys, vectors, settings)
+            if first_window is not None:
+                (tmp / FIRST_WINDOW_DIR).mkdir()
+                _write_files(tmp / FIRST_WINDOW_DIR, *first_window)
 
     @staticmethod
     def read(directory: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -212,18 +234,31 @@ class EmbeddingCache:
         return settings, dict(zip(keys, vectors, strict=True))
 
 
+def _write_files(
+    folder: Path, keys: Sequence[str], vectors: np.ndarray, settings: Mapping[str, Any]
+) -> None:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(keys):
+        raise ValueError(f"{len(keys)} keys but vectors of shape {vectors.shape}")
+    np.save(folder / VECTORS_FILE, vectors, allow_pickle=False)
+    index = {"settings": dict(settings), "keys": list(keys)}
+    (folder / INDEX_FILE).write_text(json.dumps(index, sort_keys=True) + "\n", "utf-8")
+
+
 def same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     # Compared as JSON would store them (tuples as lists), as index.json holds them.
     return json.loads(json.dumps(dict(a))) == json.loads(json.dumps(dict(b)))
 
 
 def load_caches(root: Path, settings: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Every cache ``root/*/`` made with ``settings``, merged; others (and broken ones) skipped."""
+    """Every cache ``root/*/`` (and its first-window sub-cache) made with ``settings``, merged;
+    others (and broken ones) skipped."""
     merged: dict[str, np.ndarray] = {}
     root = Path(root)
     if not root.is_dir():
         return merged
-    for index in sorted(root.glob(f"*/{INDEX_FILE}")):
+    found = [*root.glob(f"*/{INDEX_FILE}"), *root.glob(f"*/{FIRST_WINDOW_DIR}/{INDEX_FILE}")]
+    for index in sorted(found):
         try:
             stored, vectors = EmbeddingCache.read(index.parent)
         except DatasetError as error:

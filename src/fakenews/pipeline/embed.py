@@ -44,11 +44,24 @@ def embed_dataset(
             rows += 1
             texts.setdefault(text_key(text), text)
     keys = list(texts)
-    vectors = embedder.embed([texts[k] for k in keys])
-    EmbeddingCache.write(out_dir, keys, vectors, embedder.settings)
+    vectors, heads, several = embedder.encode_windows([texts[k] for k in keys])
+    embedder.computed += len(keys)
+    first_window = None
+    if embedder.max_chunks != 1:
+        # Evaluate's first-window scores redo the texts longer than one window with a
+        # max_chunks=1 reading: their first windows were just encoded, so keep them too.
+        chosen = np.flatnonzero(several)
+        settings = embedder.variant(max_chunks=1).settings
+        first_window = ([keys[i] for i in chosen], heads[chosen], settings)
+    EmbeddingCache.write(out_dir, keys, vectors, embedder.settings, first_window)
     seconds = time.perf_counter() - started
     log.info("%d rows, %d unique texts embedded in %.1fs", rows, len(keys), seconds)
-    return {"rows": rows, "unique_texts": len(keys), "seconds": round(seconds, 3)}
+    return {
+        "rows": rows,
+        "unique_texts": len(keys),
+        "first_windows": len(first_window[0]) if first_window else 0,
+        "seconds": round(seconds, 3),
+    }
 
 
 def compute_embeddings(
