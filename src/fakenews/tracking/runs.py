@@ -190,7 +190,12 @@ class Tracker:
         def call() -> None:
             if self.enabled:
                 try:
-                    self._mlflow.log_params(flat, run_id=self.run_id)
+                    from mlflow.entities import Param
+
+                    # The one client's log_batch (it chunks to MLflow's limits): the fluent
+                    # call builds a client each time, for the same rows.
+                    rows = [Param(k, v) for k, v in flat.items()]
+                    self._store().log_batch(self.run_id, params=rows)
                 except Exception as error:
                     self._fail("logging params", error)
 
@@ -198,17 +203,17 @@ class Tracker:
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         values, timestamp = numeric_only(metrics), int(time.time() * 1000)
-
-        def call() -> None:
-            if self.enabled:
-                try:
-                    self._mlflow.log_metrics(
-                        values, step=step, timestamp=timestamp, run_id=self.run_id
-                    )
-                except Exception as error:
-                    self._fail("logging metrics", error)
-
-        self._call(call)
+        if not self.enabled or not values:
+            return
+        rows = [(key, value, timestamp, step or 0) for key, value in values.items()]
+        if not self._ready():
+            # Metrics logged while mlflow imports (a curve's epochs) go out as one batch.
+            if self._pending and isinstance(self._pending[-1], _MetricBatch):
+                self._pending[-1].rows += rows
+            else:
+                self._pending.append(_MetricBatch(self, rows))
+            return
+        _MetricBatch(self, rows)()
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         tags = dict(tags)
@@ -290,6 +295,29 @@ class Tracker:
                     self._store().set_terminated(self.run_id, status)
             except Exception as error:
                 self._fail("ending the run", error)
+
+
+class _MetricBatch:
+    """Metric rows (key, value, timestamp, step) sent to a tracker's run in one ``log_batch``.
+
+    The same rows the fluent ``mlflow.log_metrics`` would send (no logged-model or dataset
+    links: the stages log neither), without its ``get_run`` round trip per call.
+    """
+
+    def __init__(self, tracker: Tracker, rows: list[tuple[str, float, int, int]]) -> None:
+        self.tracker, self.rows = tracker, rows
+
+    def __call__(self) -> None:
+        tracker = self.tracker
+        if not tracker.enabled:
+            return
+        try:
+            from mlflow.entities import Metric
+
+            metrics = [Metric(*row, run_id=tracker.run_id) for row in self.rows]
+            tracker._store().log_batch(tracker.run_id, metrics=metrics)
+        except Exception as error:
+            tracker._fail("logging metrics", error)
 
 
 @contextmanager
