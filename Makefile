@@ -45,6 +45,7 @@ FULL_STUDY = \
 	-S '+datasets.isot={}' -S '+datasets.welfake={}' -S '+datasets.fake_or_real_news={}' \
 	-S '+datasets.fakenewsnet={}' \
 	-S 'models.transformer=[minilm,tinybert,distilbert,bert_base]' \
+	-S 'union_models.transformer=[minilm,tinybert,distilbert,bert_base]' \
 	-S train.minilm.max_len=512 -S train.minilm.epochs=3 -S train.minilm.batch_size=16 \
 	-S train.minilm.grad_accumulation=2 -S train.minilm.warmup_steps=500 \
 	-S '~train.minilm.per_dataset' \

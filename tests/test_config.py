@@ -56,6 +56,8 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         (lambda p: p["train"].update(nosuch_model={}), "train.nosuch_model"),
         (lambda p: p["train"].pop("tfidf_logreg"), "train.tfidf_logreg"),
         (lambda p: p.update(unknown_section={}), "unknown_section"),
+        (lambda p: p["union_models"].pop("transformer"), "union_models"),
+        (lambda p: p["union_models"]["linear"].append("lstm"), "union_models.linear"),
         (
             lambda p: p["train"]["tfidf_logreg"].update(per_dataset={"liar": {"C": 0}}),
             "train.tfidf_logreg.per_dataset.liar.C",

@@ -9,11 +9,11 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
+import networkx as nx
 import pytest
+import yaml
 from depcheck import check_stage_deps, format_problems
 from dvc.repo import Repo
-import networkx as nx
-import yaml
 from generate_dvc_yaml import (
     HEADER,
     Families,

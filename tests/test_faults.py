@@ -178,9 +178,8 @@ def test_unreachable_tracking_server_costs_one_warning_not_minutes(tmp_path: Pat
 
     def forced_train(env: dict[str, str]) -> tuple[float, str]:
         started = time.perf_counter()
-        result = subprocess.run(
-            ["dvc", "repro", "-f", "-s", target(train)], cwd=repo, env=env, capture_output=True, text=True
-        )
+        command = ["dvc", "repro", "-f", "-s", target(train)]
+        result = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         return time.perf_counter() - started, result.stdout + result.stderr
 

@@ -246,3 +246,31 @@ def test_an_evaluation_only_set_may_hold_one_class(tmp_path: Path) -> None:
     )
     assert stats["rows_kept"] == 6
     assert set(pd.read_parquet(tmp_path / "as_eval" / "data.parquet")["label"]) == {1}
+
+
+def test_a_model_left_out_of_union_models_has_empty_union_cells_and_is_named(
+    tmp_path: Path,
+) -> None:
+    from fakenews.analysis.generalisation import lodo_rows, not_on_unions_note
+    from fakenews.reporting.publish import published_files
+
+    paths = Paths(tmp_path)
+    raw = tiny_params({"a": {}, "b": {}}, ["tfidf_logreg", "minilm_embed"],
+                      unions={"without_a": ["b"], "without_b": ["a"]})  # fmt: skip
+    raw["union_models"] = {**raw["union_models"], "embedding": []}
+    p = parse_params(raw)
+    assert p.union_model_names == ["tfidf_logreg"]
+    ci = {"roc_auc": {"low": 0.5, "high": 0.6, "value": 0.55}}
+    for union, held in (("without_a", "a"), ("without_b", "b")):
+        targets = {held: {"roc_auc": 0.55, "ci": ci, "n": 9, "role": "held_out"}}
+        write_json(paths.transfer(union, "tfidf_logreg"), {"targets": targets})
+    g = collect_generalisation(p, paths, {})
+    assert g.not_on_unions == ["minilm_embed"]
+    assert g.lodo["minilm_embed"]["a"].value is None and g.lodo["tfidf_logreg"]["a"].value == 0.55
+    _, rows = lodo_rows(g)
+    assert [r[0] for r in rows] == ["tfidf_logreg", "minilm_embed"]
+    assert "`minilm_embed`" in not_on_unions_note(g) and "make full-study" in not_on_unions_note(g)
+    # Its union transfers are neither expected nor published.
+    published = {str(k) for k in published_files(p, paths)}
+    assert "without_a/transfer/tfidf_logreg.json" in published
+    assert not any("transfer/minilm_embed" in k and "without" in k for k in published)

@@ -41,7 +41,7 @@ OUTPUT = "dvc.yaml"
 # dvc.yaml has its own dvc.lock, and DVC rewrites a stage's whole dvc.lock after running it (a
 # round-trip YAML parse and dump, ~6 s for one 566 KB lock), so small locks keep that cheap.
 SUBFOLDER = "pipelines"
-SUB_HEADER = f"""\
+SUB_HEADER = """\
 vars:
   - ../../params.yaml  # a dvc.yaml reads the params.yaml beside it; the study's is at the root
 """
@@ -182,7 +182,9 @@ def _file(text: str, binding: Mapping[str, str], number: int) -> str | None:
         return OUTPUT
     folder = PurePosixPath(path)
     if len(folder.parts) != 2 or folder.parts[0] != SUBFOLDER or _PLACEHOLDER.search(path):
-        raise GenerateError(f"{TEMPLATE}:{number}: #@file: expected {SUBFOLDER}/<group>, got {path}")
+        raise GenerateError(
+            f"{TEMPLATE}:{number}: #@file: expected {SUBFOLDER}/<group>, got {path}"
+        )
     return f"{folder}/{OUTPUT}"
 
 

@@ -106,6 +106,7 @@ class Generalisation:
     unions: dict[str, dict[str, dict[str, Score]]]  # union -> model -> target -> score
     eval_scores: dict[str, dict[str, dict[str, Score]]]  # eval dataset -> model -> source -> score
     family_scores: dict[str, dict[str, Score]] = field(default_factory=dict)
+    not_on_unions: list[str] = field(default_factory=list)  # params `union_models` leaves out
 
     @property
     def has_anything(self) -> bool:
@@ -162,19 +163,20 @@ def collect_generalisation(
     lodo: dict[str, dict[str, Score]] = {m: {} for m in models}
     unions: dict[str, dict[str, dict[str, Score]]] = {}
     for union in params.unions:
-        for model in models:
+        for model in params.union_model_names:  # the others never train on unions
             targets = _transfer(paths, union, model)
             unions.setdefault(union, {})[model] = {
                 t: Score.of(v) for t, v in targets.items() if v.get("role") != "eval_only"
             }
     for held, union in lodo_union.items():
         for model in models:
-            lodo[model][held] = unions[union][model].get(held, Score(None))
+            lodo[model][held] = unions[union].get(model, {}).get(held, Score(None))
     eval_scores: dict[str, dict[str, dict[str, Score]]] = {}
     for target in params.evaluate_on:
         for model in models:
             per = eval_scores.setdefault(target, {}).setdefault(model, {})
-            for source in [*datasets, *params.unions]:
+            sources = [*datasets, *(params.unions if model in params.union_model_names else [])]
+            for source in sources:
                 per[source] = Score.of_target(_transfer(paths, source, model).get(target))
     families = {m: params.family_of(m) for m in models}
     result = Generalisation(
@@ -187,6 +189,7 @@ def collect_generalisation(
         lodo_union=lodo_union,
         unions=unions,
         eval_scores=eval_scores,
+        not_on_unions=[m for m in models if m not in params.union_model_names],
     )
     for family in dict.fromkeys(families.values()):
         members = [m for m in models if families[m] == family]
@@ -216,6 +219,19 @@ FAMILY_LEGEND = (
 )
 
 
+def not_on_unions_note(g: Generalisation) -> str:
+    """What the union tables leave empty, and how to fill it."""
+    if not g.not_on_unions:
+        return ""
+    names = ", ".join(f"`{m}`" for m in g.not_on_unions)
+    return (
+        f"Not trained on the unions in this study (params `union_models`): {names}; their union "
+        "and leave-one-dataset-out cells are empty. Their union fine-tunes are left out of the "
+        "default study for CPU time; `make full-study` (or adding them to `union_models`, on a "
+        "GPU) runs them."
+    )
+
+
 def lodo_rows(g: Generalisation) -> tuple[list[str], list[list[str]]]:
     held = list(g.lodo_union)
     header = ["model", "family"]
@@ -242,7 +258,7 @@ def union_rows(g: Generalisation, union: str) -> tuple[list[str], list[list[str]
         row = [model]
         for t in targets:
             own = g.in_domain[model].get(t, Score(None))
-            row += [own.cell(), g.unions[union][model].get(t, Score(None)).cell()]
+            row += [own.cell(), g.unions[union].get(model, {}).get(t, Score(None)).cell()]
         rows.append(row)
     return header, rows
 

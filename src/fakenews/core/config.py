@@ -75,6 +75,11 @@ class Params(StrictModel):
         description="Which models run, per family: {linear: [...], recurrent: [...], "
         "transformer: [...]}; every family key present, `[]` for none."
     )
+    union_models: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Which models train on the unions, per family (each a subset of that "
+        "family's `models`; `[]` for none); null: every model. dvc.yaml reads every family key.",
+    )
     prepare: PrepareConfig = PrepareConfig()
     near_duplicates: NearDuplicateConfig = NearDuplicateConfig()
     containment: ContainmentConfig = ContainmentConfig()
@@ -221,6 +226,33 @@ class Params(StrictModel):
         if duplicates:
             raise ValueError(f"models: listed more than once: {duplicates}")
         return self
+
+    @model_validator(mode="after")
+    def _union_models_listed(self) -> Params:
+        if self.union_models is None:
+            return self
+        missing = [f for f in FAMILIES if f not in self.union_models]
+        unknown = [f for f in self.union_models if f not in FAMILIES]
+        if missing or unknown:
+            raise ValueError(
+                f"union_models: expected exactly the families {list(FAMILIES)} (dvc.yaml reads "
+                f"each; `[]` for none), missing {missing}, unknown {unknown}"
+            )
+        for family, names in self.union_models.items():
+            extra = [n for n in names if n not in self.models.get(family, [])]
+            if extra:
+                raise ValueError(
+                    f"union_models.{family}: {extra} not in models.{family} "
+                    f"{self.models.get(family, [])}: only a model that runs can train on unions"
+                )
+        return self
+
+    @property
+    def union_model_names(self) -> list[str]:
+        """The models trained on every union (``union_models``; all models when unset)."""
+        if self.union_models is None:
+            return self.model_names
+        return [m for f in FAMILIES for m in self.models.get(f, []) if m in self.union_models[f]]
 
     @property
     def model_names(self) -> list[str]:

@@ -32,7 +32,7 @@ def published_files(params: Params, paths: Paths) -> dict[Path, Path]:
                 )
             pairs[paths.transfer_metrics(dataset, model)] = paths.transfer(dataset, model)
     for union in params.unions:
-        for model in params.model_names:
+        for model in params.union_model_names:
             pairs[paths.transfer_metrics(union, model)] = paths.transfer(union, model)
     return {copy.relative_to(paths.metrics_root): cached for copy, cached in pairs.items()}
 

@@ -22,6 +22,7 @@ from fakenews.analysis.generalisation import (
     eval_only_rows,
     family_rows,
     lodo_rows,
+    not_on_unions_note,
     union_rows,
     verdict,
 )
@@ -223,7 +224,8 @@ def transfer_section(inputs: ReportInputs) -> Section:
 def _generalisation_tables(g: Generalisation) -> list[Section]:
     tables = []
     if g.lodo_union:
-        tables.append(("Leave-one-dataset-out (ROC-AUC)", LODO_LEGEND, *lodo_rows(g)))
+        legend = " ".join(filter(None, (LODO_LEGEND, not_on_unions_note(g))))
+        tables.append(("Leave-one-dataset-out (ROC-AUC)", legend, *lodo_rows(g)))
     for union in g.unions:
         if union in g.lodo_union.values():
             continue
