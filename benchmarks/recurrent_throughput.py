@@ -64,21 +64,9 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
 def smoke_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generated train/val frames shaped like a split (tests/helpers' news), for --smoke."""
     sys.path.insert(0, str(REPO / "tests"))
-    from helpers.news import generated_news
+    from helpers.news import generated_split_frame
 
-    frames = []
-    for seed in (1, 2):
-        news = generated_news(seed, n_per_class=24)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "title": news["headline"],
-                    "text": news["body"],
-                    "label": (news["verdict"] == "FAKE").astype(int),
-                }
-            )
-        )
-    return frames[0], frames[1]
+    return generated_split_frame(1, 24), generated_split_frame(2, 24)
 
 
 def run_reference(

@@ -16,16 +16,22 @@ split):
 
     python benchmarks/transformer_inference.py [--model minilm] [--dataset constraint]
         [--max-examples 512] [--train-steps 8] [--precision fp32|bf16] [--max-len 512]
+
+``--smoke`` runs the same code on 16 generated texts and 2 training steps (no split needed): a
+check that the script still works, not a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -47,6 +53,15 @@ from fakenews.nn.transformer import (
 )
 
 REFERENCE_LEN, REFERENCE_BATCH, REFERENCE_TRAIN_BATCH = 512, 32, 16
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smoke_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generated test/train frames shaped like a split (tests/helpers' news), for --smoke."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from helpers.news import generated_split_frame
+
+    return generated_split_frame(1, 16), generated_split_frame(2, 16)
 
 
 def model_config(name: str) -> TransformerConfig:
@@ -152,7 +167,10 @@ def main() -> None:
         help="our truncation length (default 512 like the reference, so only padding, "
         "batching and precision differ)",
     )
+    parser.add_argument("--smoke", action="store_true", help="generated texts, tiny sizes")
     args = parser.parse_args()
+    if args.smoke:
+        args.dataset, args.max_examples, args.train_steps = "generated", 16, 2
 
     config = model_config(args.model)
     update: dict[str, Any] = {"max_len": args.max_len}
@@ -160,8 +178,11 @@ def main() -> None:
         update["precision"] = args.precision
     config = config.model_copy(update=update)
     threads = configure_threads(config)
-    split_dir = Paths.from_cwd().split(args.dataset)
-    test, train = read_split(split_dir, "test"), read_split(split_dir, "train")
+    if args.smoke:
+        test, train = smoke_split()
+    else:
+        split_dir = Paths.from_cwd().split(args.dataset)
+        test, train = read_split(split_dir, "test"), read_split(split_dir, "train")
     texts = model_input(test, config.text_fields)[: args.max_examples]
     train_texts = model_input(train, config.text_fields)
     train_labels = train["label"].to_numpy(dtype=int)
