@@ -85,7 +85,7 @@ class Run:
     stages: list[StageRun]
     begin: float | None = None
     end: float | None = None
-    cores: int = 2
+    cores: int | None = None  # None (a plain log): stages ran one at a time, one core's worth
     jobs: int | None = None
     planned: int | None = None
     status: str | None = None
@@ -198,7 +198,7 @@ def outside_shares(run: Run) -> tuple[float, float | None]:
     wall = run.wall
     if not wall:
         return of_stages, None
-    capacity = wall * (run.cores if any(s.cores for s in run.stages) else 1)
+    capacity = wall * (run.cores or 1)
     weighted = sum((s.fit + s.predict) * max(len(s.cores), 1) for s in run.stages)
     return of_stages, (capacity - weighted) / capacity
 
@@ -211,7 +211,7 @@ def busy_shares(run: Run, need: int | None = None) -> tuple[float, float] | None
     timed = [s for s in run.stages if s.start is not None and s.end is not None]
     if not wall or not timed or run.begin is None or run.end is None:
         return None
-    need = run.cores if need is None else need
+    need = (run.cores or 1) if need is None else need
     changes: dict[float, int] = defaultdict(int)
     for s in timed:
         assert s.start is not None and s.end is not None
@@ -251,11 +251,13 @@ def report(run: Run) -> None:
     if of_wall is None or run.wall is None:
         print("wall time unknown (a plain log: pass --wall)")
         return
-    jobs = f", -j {run.jobs}" if run.jobs is not None else ""
-    status = f", status {run.status}" if run.status else ""
+    facts = [f"{run.cores} cores"] if run.cores else []
+    facts += [f"-j {run.jobs}"] if run.jobs is not None else []
+    facts += [f"status {run.status}"] if run.status else []
+    about = f" ({', '.join(facts)})" if facts else ""
     print(
-        f"wall time {run.wall:.1f} s ({run.cores} cores{jobs}{status}); outside fit/predict: "
-        f"{of_wall:.1%} of its core-seconds"
+        f"wall time {run.wall:.1f} s{about}; outside fit/predict: {of_wall:.1%} of its "
+        f"{'core-' if run.cores else ''}seconds"
     )
     busy = busy_shares(run)
     if busy is not None:
