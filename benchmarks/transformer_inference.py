@@ -17,8 +17,9 @@ split):
     python benchmarks/transformer_inference.py [--model minilm] [--dataset constraint]
         [--max-examples 512] [--train-steps 8] [--precision fp32|bf16] [--max-len 512]
 
-``--smoke`` runs the same code on 16 generated texts and 2 training steps (no split needed): a
-check that the script still works, not a measurement.
+``--smoke`` runs the same code on 16 generated texts, 1 training step and 64 tokens (the
+reference's padding and our max_len; no split needed): a check that the script still works, not
+a measurement.
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def model_config(name: str) -> TransformerConfig:
     return get_model_class(name).Config()
 
 
-def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> np.ndarray:
-    """The reference: pad everything to 512, batches of 32 in order, fp32, no_grad."""
+def reference_predict(
+    tokenizer: Any, network: nn.Module, texts: list[str], length: int = REFERENCE_LEN
+) -> np.ndarray:
+    """The reference: pad everything to 512 (``length``), batches of 32 in order, fp32,
+    no_grad."""
     network.eval()
     out = []
     with torch.no_grad():
@@ -82,7 +86,7 @@ def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> n
                 texts[start : start + REFERENCE_BATCH],
                 padding="max_length",
                 truncation=True,
-                max_length=REFERENCE_LEN,
+                max_length=length,
                 return_tensors="pt",
             )
             logits = network(**batch).logits
@@ -91,7 +95,13 @@ def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> n
 
 
 def reference_train(
-    tokenizer: Any, network: nn.Module, texts: list[str], labels: np.ndarray, steps: int, lr: float
+    tokenizer: Any,
+    network: nn.Module,
+    texts: list[str],
+    labels: np.ndarray,
+    steps: int,
+    lr: float,
+    length: int = REFERENCE_LEN,
 ) -> int:
     """The reference loop: random batches padded to 512, fp32, AdamW; returns examples seen."""
     network.train()
@@ -104,7 +114,7 @@ def reference_train(
             [texts[i] for i in rows],
             padding="max_length",
             truncation=True,
-            max_length=REFERENCE_LEN,
+            max_length=length,
             return_tensors="pt",
         )
         loss = nn.functional.cross_entropy(
@@ -170,7 +180,9 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="generated texts, tiny sizes")
     args = parser.parse_args()
     if args.smoke:
-        args.dataset, args.max_examples, args.train_steps = "generated", 16, 2
+        args.dataset, args.max_examples, args.train_steps = "generated", 16, 1
+        args.max_len = 64
+    reference_len = args.max_len if args.smoke else REFERENCE_LEN
 
     config = model_config(args.model)
     update: dict[str, Any] = {"max_len": args.max_len}
@@ -198,7 +210,7 @@ def main() -> None:
 
     ours_model = TransformerClassifier(config, tokenizer, network)
     ours_model.predict_proba(texts[:8])  # warm-up: first-call allocations, thread pools
-    ref_probs, ref_s = timed(lambda: reference_predict(tokenizer, network, texts))
+    ref_probs, ref_s = timed(lambda: reference_predict(tokenizer, network, texts, reference_len))
     our_probs, our_s = timed(lambda: ours_model.predict_proba(texts))
     agree = float(((ref_probs >= 0.5) == (our_probs >= 0.5)).mean())
     print(f"inference reference: {len(texts) / ref_s:8.1f} examples/s ({ref_s:.1f} s)")
@@ -218,6 +230,7 @@ def main() -> None:
                 train_labels,
                 args.train_steps,
                 config.learning_rate,
+                reference_len,
             )
         )
         network.load_state_dict(start)
