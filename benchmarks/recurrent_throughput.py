@@ -10,17 +10,24 @@ training examples:
   at each text's own last token, fused AdamW, gradient clipping.
 
 Prints real (non-pad) tokens per second for each, their ratio, and validation accuracy after
-the run. Usage (after `dvc repro` has built the CONSTRAINT split):
+the run. Both run on the trainer's device (``device`` in the lstm params). Usage (after
+`dvc repro` has built the CONSTRAINT split):
 
     python benchmarks/recurrent_throughput.py [--dataset constraint] [--examples 6400]
+
+``--smoke`` runs the same code on a few dozen generated texts with a tiny network (no split
+needed): a check that the script still works, not a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -31,7 +38,9 @@ from fakenews.models import model_config
 from fakenews.models.base import model_input
 from fakenews.nn.batching import LazyBatches, bucketed_batches, padding_fraction
 from fakenews.nn.recurrent import RecurrentNet, build_tokenizer, collate, encode
-from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch
+from fakenews.nn.trainer import TorchTrainer, configure_threads, resolve_device, seed_torch
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class NotebookLSTM(nn.Module):
@@ -52,9 +61,26 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(((probs >= 0.5).astype(int) == labels).mean())
 
 
-def run_reference(ids, labels, val_ids, val_labels, vocab, examples, seed):
+def smoke_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generated train/val frames shaped like a split (tests/helpers' news), for --smoke."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from helpers.news import generated_split_frame
+
+    return generated_split_frame(1, 24), generated_split_frame(2, 24)
+
+
+def run_reference(
+    ids: list[list[int]],
+    labels: np.ndarray,
+    val_ids: list[list[int]],
+    val_labels: np.ndarray,
+    vocab: int,
+    examples: int,
+    seed: int,
+    device: torch.device,
+) -> tuple[float, float, float, float]:
     seed_torch(seed)
-    model = NotebookLSTM(vocab)
+    model = NotebookLSTM(vocab).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
     rng = np.random.default_rng(seed)
@@ -65,8 +91,8 @@ def run_reference(ids, labels, val_ids, val_labels, vocab, examples, seed):
     started = time.perf_counter()
     for b in batches:
         batch = collate([ids[i] for i in b], labels[b])
-        logits = model(batch["input_ids"])
-        loss = loss_fn(logits, batch["labels"].float())
+        logits = model(batch["input_ids"].to(device))
+        loss = loss_fn(logits, batch["labels"].float().to(device))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -75,7 +101,9 @@ def run_reference(ids, labels, val_ids, val_labels, vocab, examples, seed):
     with torch.inference_mode():
         probs = np.concatenate(
             [
-                torch.sigmoid(model(collate(val_ids[i : i + 256], None)["input_ids"])).numpy()
+                torch.sigmoid(model(collate(val_ids[i : i + 256], None)["input_ids"].to(device)))
+                .cpu()
+                .numpy()
                 for i in range(0, len(val_ids), 256)
             ]
         )
@@ -118,7 +146,9 @@ def run_trainer(ids, labels, val_ids, val_labels, vocab, config, examples, seed)
     started = time.perf_counter()
     trainer.fit(lambda epoch: train, [], lambda m, s: None)
     seconds = time.perf_counter() - started
-    probs = trainer.predict_proba(val)
+    # The trainer returns 2-class logits; P(fake) is the softmax's second column.
+    logits = torch.from_numpy(trainer.predict_logits(val))
+    probs = torch.softmax(logits, dim=-1)[:, 1].numpy()
     return tokens / seconds, accuracy(probs, val_labels), padding_fraction(lengths, kept), seconds
 
 
@@ -129,13 +159,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, help="override the lstm params' batch_size")
     parser.add_argument("--max-batch-tokens", type=int, help="override the lstm params' cap")
+    parser.add_argument("--smoke", action="store_true", help="generated texts, tiny sizes")
     args = parser.parse_args()
 
-    split_dir = Paths.from_cwd().split(args.dataset)
-    train_df, val_df = read_split(split_dir, "train"), read_split(split_dir, "val")
     paths = Paths.from_cwd()
     config = model_config(load_params(paths.params_file), "lstm")  # the pipeline's own settings
-    overrides = {"batch_size": args.batch_size, "max_batch_tokens": args.max_batch_tokens}
+    overrides: dict[str, object] = {
+        "batch_size": args.batch_size,
+        "max_batch_tokens": args.max_batch_tokens,
+    }
+    if args.smoke:
+        args.dataset, args.examples = "generated", 64
+        train_df, val_df = smoke_split()
+        # Tiny but still a one-layer LSTM: the same code, seconds instead of minutes.
+        overrides.update(embedding_dim=8, hidden_sizes=(8,), batch_size=16, max_len=32)
+    else:
+        split_dir = paths.split(args.dataset)
+        train_df, val_df = read_split(split_dir, "train"), read_split(split_dir, "val")
     config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     threads = configure_threads(config)
     texts = model_input(train_df, config.text_fields)
@@ -151,7 +191,8 @@ def main() -> None:
         f"on average, {args.examples} training examples per run, {threads} threads"
     )
 
-    ref = run_reference(ids, labels, val_ids, val_labels, vocab, args.examples, args.seed)
+    device = resolve_device(config)  # the reference runs where the trainer does: a fair ratio
+    ref = run_reference(ids, labels, val_ids, val_labels, vocab, args.examples, args.seed, device)
     ours = run_trainer(ids, labels, val_ids, val_labels, vocab, config, args.examples, args.seed)
     for name, (tps, acc, pad, seconds) in (("reference", ref), ("trainer", ours)):
         print(

@@ -16,16 +16,23 @@ split):
 
     python benchmarks/transformer_inference.py [--model minilm] [--dataset constraint]
         [--max-examples 512] [--train-steps 8] [--precision fp32|bf16] [--max-len 512]
+
+``--smoke`` runs the same code on 16 generated texts, 1 training step and 64 tokens (the
+reference's padding and our max_len; no split needed): a check that the script still works, not
+a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -47,6 +54,15 @@ from fakenews.nn.transformer import (
 )
 
 REFERENCE_LEN, REFERENCE_BATCH, REFERENCE_TRAIN_BATCH = 512, 32, 16
+REPO = Path(__file__).resolve().parents[1]
+
+
+def smoke_split() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Generated test/train frames shaped like a split (tests/helpers' news), for --smoke."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from helpers.news import generated_split_frame
+
+    return generated_split_frame(1, 16), generated_split_frame(2, 16)
 
 
 def model_config(name: str) -> TransformerConfig:
@@ -57,8 +73,11 @@ def model_config(name: str) -> TransformerConfig:
     return get_model_class(name).Config()
 
 
-def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> np.ndarray:
-    """The reference: pad everything to 512, batches of 32 in order, fp32, no_grad."""
+def reference_predict(
+    tokenizer: Any, network: nn.Module, texts: list[str], length: int = REFERENCE_LEN
+) -> np.ndarray:
+    """The reference: pad everything to 512 (``length``), batches of 32 in order, fp32,
+    no_grad."""
     network.eval()
     out = []
     with torch.no_grad():
@@ -67,7 +86,7 @@ def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> n
                 texts[start : start + REFERENCE_BATCH],
                 padding="max_length",
                 truncation=True,
-                max_length=REFERENCE_LEN,
+                max_length=length,
                 return_tensors="pt",
             )
             logits = network(**batch).logits
@@ -76,7 +95,13 @@ def reference_predict(tokenizer: Any, network: nn.Module, texts: list[str]) -> n
 
 
 def reference_train(
-    tokenizer: Any, network: nn.Module, texts: list[str], labels: np.ndarray, steps: int, lr: float
+    tokenizer: Any,
+    network: nn.Module,
+    texts: list[str],
+    labels: np.ndarray,
+    steps: int,
+    lr: float,
+    length: int = REFERENCE_LEN,
 ) -> int:
     """The reference loop: random batches padded to 512, fp32, AdamW; returns examples seen."""
     network.train()
@@ -89,7 +114,7 @@ def reference_train(
             [texts[i] for i in rows],
             padding="max_length",
             truncation=True,
-            max_length=REFERENCE_LEN,
+            max_length=length,
             return_tensors="pt",
         )
         loss = nn.functional.cross_entropy(
@@ -152,7 +177,12 @@ def main() -> None:
         help="our truncation length (default 512 like the reference, so only padding, "
         "batching and precision differ)",
     )
+    parser.add_argument("--smoke", action="store_true", help="generated texts, tiny sizes")
     args = parser.parse_args()
+    if args.smoke:
+        args.dataset, args.max_examples, args.train_steps = "generated", 16, 1
+        args.max_len = 64
+    reference_len = args.max_len if args.smoke else REFERENCE_LEN
 
     config = model_config(args.model)
     update: dict[str, Any] = {"max_len": args.max_len}
@@ -160,8 +190,11 @@ def main() -> None:
         update["precision"] = args.precision
     config = config.model_copy(update=update)
     threads = configure_threads(config)
-    split_dir = Paths.from_cwd().split(args.dataset)
-    test, train = read_split(split_dir, "test"), read_split(split_dir, "train")
+    if args.smoke:
+        test, train = smoke_split()
+    else:
+        split_dir = Paths.from_cwd().split(args.dataset)
+        test, train = read_split(split_dir, "test"), read_split(split_dir, "train")
     texts = model_input(test, config.text_fields)[: args.max_examples]
     train_texts = model_input(train, config.text_fields)
     train_labels = train["label"].to_numpy(dtype=int)
@@ -177,7 +210,7 @@ def main() -> None:
 
     ours_model = TransformerClassifier(config, tokenizer, network)
     ours_model.predict_proba(texts[:8])  # warm-up: first-call allocations, thread pools
-    ref_probs, ref_s = timed(lambda: reference_predict(tokenizer, network, texts))
+    ref_probs, ref_s = timed(lambda: reference_predict(tokenizer, network, texts, reference_len))
     our_probs, our_s = timed(lambda: ours_model.predict_proba(texts))
     agree = float(((ref_probs >= 0.5) == (our_probs >= 0.5)).mean())
     print(f"inference reference: {len(texts) / ref_s:8.1f} examples/s ({ref_s:.1f} s)")
@@ -197,6 +230,7 @@ def main() -> None:
                 train_labels,
                 args.train_steps,
                 config.learning_rate,
+                reference_len,
             )
         )
         network.load_state_dict(start)

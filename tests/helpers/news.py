@@ -102,3 +102,15 @@ def custom_options(name: str) -> dict[str, Any]:
 def custom_datasets(*names: str) -> dict[str, dict[str, Any]]:
     """params.yaml's ``datasets`` (or ``evaluate_on``) for these generated datasets."""
     return {name: custom_options(name) for name in names}
+
+
+def generated_split_frame(seed: int, n_per_class: int) -> pd.DataFrame:
+    """Generated rows in a split's shape (title, text, label 1 = fake), without a pipeline run."""
+    news = generated_news(seed, n_per_class=n_per_class)
+    return pd.DataFrame(
+        {
+            "title": news["headline"],
+            "text": news["body"],
+            "label": (news["verdict"] == "FAKE").astype(int),
+        }
+    )
