@@ -39,6 +39,7 @@ def tiny_params() -> dict[str, Any]:
     params["models"] = {"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [],
                         "embedding": []}  # fmt: skip
     params["unions"], params["evaluate_on"] = {}, {}
+    params["union_models"] = params["models"]
     params["split"] = {**params["split"], "folds": 3}
     return params
 
