@@ -270,6 +270,8 @@ def test_a_model_left_out_of_union_models_has_empty_union_cells_and_is_named(
     _, rows = lodo_rows(g)
     assert [r[0] for r in rows] == ["tfidf_logreg", "minilm_embed"]
     assert "`minilm_embed`" in not_on_unions_note(g) and "make full-study" in not_on_unions_note(g)
+    # The verdict names the family it could not compare, rather than ranking it out silently.
+    assert verdict(g).endswith("Not compared (no LODO score in this study): embedding.")
     # Its union transfers are neither expected nor published.
     published = {str(k) for k in published_files(p, paths)}
     assert "without_a/transfer/tfidf_logreg.json" in published

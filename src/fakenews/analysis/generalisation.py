@@ -305,4 +305,7 @@ def verdict(g: Generalisation) -> str:
         )
     else:
         text += "."
+    unscored = [f for f, s in g.family_scores.items() if s["lodo"].value is None]
+    if unscored:  # e.g. a family left out of `union_models`: not beaten, just not run
+        text += f" Not compared (no LODO score in this study): {', '.join(unscored)}."
     return text
