@@ -398,7 +398,7 @@ def test_a_second_repro_does_nothing_and_logs_nothing(study: Study) -> None:
 def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Study) -> None:
     # dvc.yaml deps are true: an edit changes the stages that import the edited module only.
     repo = study.repo
-    every_stage = set(run(repo, "dvc", "stage", "list", "--name-only").split())
+    every_stage = plain_names(run(repo, "dvc", "stage", "list", "--all", "--name-only").split())
     model_stages = {
         family: set().union(
             *(seed_stages(s, ("alpha", "beta"), (m,)) for s in ("train", "evaluate", "transfer"))
