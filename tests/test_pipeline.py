@@ -521,8 +521,8 @@ def test_same_params_give_identical_split_and_metrics(repo: Path) -> None:
         repo,
         "dvc",
         "repro",
-        model_stage("evaluate", "alpha", "tfidf_logreg"),
-        model_stage("evaluate", "alpha", "lstm"),
+        target(model_stage("evaluate", "alpha", "tfidf_logreg")),
+        target(model_stage("evaluate", "alpha", "lstm")),
     )
     split_dir = repo / "data" / "split" / "alpha"
     split = {
