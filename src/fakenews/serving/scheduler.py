@@ -81,8 +81,7 @@ def plan(root: Path) -> Plan:
         changed = set(repo.status())
         order = [s.addressing for s in reversed(list(nx.topological_sort(graph)))]
         upstream_all = {s.addressing: {d.addressing for d in graph.successors(s)} for s in graph}
-    by_name = {s: s for s in order}
-    unknown = changed - set(by_name)
+    unknown = changed - set(order)
     if unknown:
         raise InputError(f"dvc status names stages not in the graph: {sorted(unknown)}")
     run: set[str] = set()

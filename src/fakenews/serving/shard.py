@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fakenews.core.errors import InputError
+from fakenews.serving.scheduler import stage_name
 
 TRAIN_PREFIX = "train-"
 # Stages downstream of exactly one train stage: they run on the shard that trains it.
@@ -57,15 +58,15 @@ def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[
     A follower (evaluate/transfer) joins the shard of the one train stage it depends on; one that
     depends on several, or none, is refused rather than guessed.
     """
-    trains = [name for name in order if _name(name).startswith(TRAIN_PREFIX)]
+    trains = [name for name in order if stage_name(name).startswith(TRAIN_PREFIX)]
     shard_of = {name: i % workers for i, name in enumerate(trains)}
     parts: dict[str, list[str]] = {"data": [], **{str(i): [] for i in range(workers)}, "final": []}
     for name in order:
-        if _name(name) in FINAL_STAGES:
+        if stage_name(name) in FINAL_STAGES:
             parts["final"].append(name)
         elif name in shard_of:
             parts[str(shard_of[name])].append(name)
-        elif _name(name).startswith(FOLLOWER_PREFIXES):
+        elif stage_name(name).startswith(FOLLOWER_PREFIXES):
             owners = sorted(dep for dep in upstream.get(name, set()) if dep in shard_of)
             if len(owners) != 1:
                 raise InputError(
@@ -76,11 +77,6 @@ def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[
         else:
             parts["data"].append(name)
     return parts
-
-
-def _name(addressing: str) -> str:
-    """A stage's name without its dvc.yaml (``pipelines/<group>/dvc.yaml:<name>``)."""
-    return addressing.rpartition(":")[2]
 
 
 def shard_stages(root: Path, part: str) -> list[str]:
