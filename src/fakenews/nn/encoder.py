@@ -21,6 +21,10 @@ import numpy as np
 import torch
 
 from fakenews.core.errors import ModelError
+from fakenews.nn.cores import flush_denormals
+
+# Before any torch op of this process (both encoder families import this module): see there.
+flush_denormals()
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase

@@ -24,9 +24,12 @@ from tqdm.auto import tqdm
 
 from fakenews.models.base import MetricsCallback, ModelConfig
 from fakenews.nn import distributed
-from fakenews.nn.cores import available_cores
+from fakenews.nn.cores import available_cores, flush_denormals
 
 log = logging.getLogger(__name__)
+
+# Before any torch op of this process (every torch family imports this module): see there.
+flush_denormals()
 
 Batch = dict[str, torch.Tensor]
 # (module, batch without labels) -> logits of shape (batch, 2)
