@@ -15,10 +15,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Stage commands run `python`: put the venv first on PATH so they get this environment.
-# `fakenews check` validates all of params.yaml first (stages check only what they read);
-# `fakenews repro` is `dvc repro` with one stage per core at a time and progress lines.
+# `fakenews repro` validates all of params.yaml first (`fakenews check`: stages check only what
+# they read), then is `dvc repro` with one stage per core at a time and progress lines.
 repro: venv
-	$(BIN)/fakenews check
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/fakenews repro
 
 # Everything, the end-to-end `dvc repro` tests included (plain `pytest` skips those: -m slow).

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from fakenews.core.paths import Paths
+from fakenews.serving import scheduler as scheduler_module
 from fakenews.serving.scheduler import (
     Plan,
     Scheduler,
+    Snapshot,
     StageTimes,
     critical_path,
     parse_timing,
+    repro,
     stage_kind,
     stage_name,
 )
@@ -155,6 +161,109 @@ def test_stage_times_are_saved_whole_seconds_and_merged(tmp_path: Path) -> None:
     assert StageTimes.load(path).seconds == {}
 
 
+def workspace(root: Path) -> tuple[Path, Path]:
+    """A workspace with a file, a venv, .git/ and a cache folder; its stamp path and cache."""
+    (root / "data" / "split").mkdir(parents=True)
+    (root / "data" / "split" / "a.json").write_text("1")
+    (root / "params.yaml").write_text("a: 1\n")
+    for skipped in (".git/objects", ".venv/lib", ".dvc/tmp", "logs"):
+        (root / skipped).mkdir(parents=True)
+    (root / ".venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    cache = root / ".dvc" / "cache" / "files" / "md5"
+    (cache / "ab").mkdir(parents=True)
+    (cache / "ab" / "cdef").write_text("1")
+    return root / "logs" / "clean-status.json", cache
+
+
+def same_stat(path: Path, text: str) -> None:
+    """Rewrite ``path`` in place keeping its size and mtime (its inode too)."""
+    info = path.stat()
+    assert len(text.encode()) == info.st_size
+    path.write_text(text)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_a_snapshot_changes_with_any_file_status_reads_and_only_those(tmp_path: Path) -> None:
+    stamp, cache = workspace(tmp_path)
+    config = tmp_path / ".dvc" / "config"
+
+    def take() -> Snapshot:
+        return Snapshot.take(tmp_path, str(cache), [str(config)], stamp)
+
+    first = take()
+    assert first.still(tmp_path, stamp)
+    # What status does not read: git's objects, a virtualenv, DVC's tmp/, the stamp itself.
+    for ignored in (
+        ".git/objects/x",
+        ".venv/lib/y.py",
+        ".dvc/tmp/rwlock",
+        "logs/clean-status.json",
+    ):
+        (tmp_path / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / ignored).write_text("new")
+    assert first.still(tmp_path, stamp)
+    first.save(stamp)
+    assert Snapshot.load(stamp) == first
+    # Each of these is a change `dvc status` could see.
+    changes = [
+        lambda: (tmp_path / "params.yaml").write_text("a: 2\n"),  # same size: the mtime tells
+        lambda: same_stat(tmp_path / "params.yaml", "a: 3\n"),  # what DVC parses: the content
+        lambda: (tmp_path / "data" / "split" / "b.json").write_text("2"),
+        lambda: (tmp_path / "data" / "split" / "a.json").unlink(),
+        lambda: (tmp_path / "data" / "empty").mkdir(),
+        lambda: config.write_text("[core]\n"),
+        lambda: (cache / "ab" / "cdef").unlink(),  # an output no longer in the cache
+    ]
+    for change in changes:
+        before = take()
+        time.sleep(0.01)  # a new mtime even on coarse clocks
+        change()
+        assert not before.still(tmp_path, stamp)
+    stamp.write_text("not json")
+    assert Snapshot.load(stamp) is None
+
+
+def test_repro_answers_a_noop_from_the_snapshot_and_checks_after_a_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stamp, cache = workspace(tmp_path)
+    calls: list[str] = []
+
+    def fake_plan(root: Path, skip: Path | None = None) -> Plan:
+        calls.append("plan")
+        assert skip == stamp and skip.parent.is_dir()  # the stamp's folder is in the digest
+        return Plan([], {}, 7, Snapshot.take(root, str(cache), [], stamp))
+
+    def check(paths: Paths) -> None:
+        calls.append("check")
+
+    monkeypatch.setattr(scheduler_module, "plan", fake_plan)
+    paths = Paths(tmp_path)
+    assert repro(paths, check=check) == 0
+    assert calls == ["check", "plan"]  # params checked before DVC reads them
+    assert "(7 stages, checked in" in capsys.readouterr().out
+    assert repro(paths, check=check) == 0
+    assert calls == ["check", "plan"]  # nothing changed: neither runs again
+    assert "nothing changed since the last check" in capsys.readouterr().out
+    (tmp_path / "params.yaml").write_text("a: 22\n")
+    assert repro(paths, check=check) == 0
+    assert calls == ["check", "plan"] * 2
+
+
+def test_repro_keeps_no_snapshot_when_status_cannot_be_covered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dep outside the root (plan gives no snapshot): every run asks DVC."""
+    stamp, _ = workspace(tmp_path)
+    calls: list[str] = []
+    monkeypatch.setattr(
+        scheduler_module, "plan", lambda root, skip=None: calls.append("plan") or Plan([], {}, 1)
+    )
+    for _ in range(2):
+        assert repro(Paths(tmp_path), check=lambda paths: None) == 0
+    assert calls == ["plan", "plan"] and not stamp.exists()
+
+
 @pytest.mark.slow
 def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> None:
     """Same metrics as a plain `dvc repro`, every stage recorded, then nothing left to run."""
@@ -175,7 +284,7 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
     assert lines[-1].startswith("MLflow runs: sqlite:///") and "mlflow ui" in lines[-1]
     assert "Data and pipelines are up to date" in run(parallel, "dvc", "status")
     assert (parallel / "pipelines" / "train-linear" / "dvc.lock").is_file()
-    assert "Data and pipelines are up to date" in run(parallel, "fakenews", "repro")
+    assert "Data and pipelines are up to date (" in run(parallel, "fakenews", "repro")
     done = [
         json.loads(line.removeprefix("[repro] "))
         for line in (parallel / "logs" / "repro.log").read_text().splitlines()
@@ -187,6 +296,14 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
         for metrics in (a, b):
             strip_timings(metrics)
         assert a == b, name
+    # The clean status was recorded: nothing changed, so DVC is not asked again ...
+    assert "nothing changed since the last check" in run(parallel, "fakenews", "repro")
+    # ... until a param a stage reads changes: then that stage and what follows it run.
+    params_file = parallel / "params.yaml"
+    params_file.write_text(params_file.read_text().replace("threshold: 0.5", "threshold: 0.4"))
+    rerun = run(parallel, "fakenews", "repro")
+    assert "stages to run" in rerun.splitlines()[0], rerun
+    assert any("done evaluate-linear@alpha-tfidf_logreg-42" in line for line in rerun.splitlines())
 
 
 def strip_timings(data: object) -> None:

@@ -60,6 +60,11 @@ class Paths:
         return self.root / "logs" / "repro.log"
 
     @property
+    def clean_status(self) -> Path:
+        """The workspace digest of `fakenews repro`'s last clean check (git-ignored, per clone)."""
+        return self.root / "logs" / "clean-status.json"
+
+    @property
     def mlflow_db(self) -> Path:
         return self.root / "mlflow.db"
 

@@ -3,7 +3,7 @@
 Stages validate only the sections they read, so they stay cheap to start and their dvc.yaml deps
 stay exact; this check runs every owner's validation (each dataset's source and artifact rules,
 each model's config — importing every listed model, torch included) so that a mistake anywhere is
-reported before the first stage runs. `make repro` runs it first.
+reported before the first stage runs. `fakenews repro` (`make repro`) runs it first.
 """
 
 from __future__ import annotations

@@ -183,9 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     repro = commands.add_parser(
         "repro",
         help="`dvc repro` on every core, with progress (what `make repro` runs)",
-        description="Runs the stages `dvc status` finds changed and everything downstream, each "
+        description="Validates params.yaml (`fakenews check`), then runs the stages `dvc status` "
+        "finds changed and everything downstream, each "
         "as `dvc repro -s <stage>`, several at a time on separate cores (DVC records each one "
-        "as usual). Prints stages done/total and the time left by the recorded stage times; "
+        "as usual); nothing to check when nothing under the root changed since the last clean "
+        "status. Prints stages done/total and the time left by the recorded stage times; "
         "the log (every stage's output and one JSON event line per stage) is what "
         "`benchmarks/stage_overhead.py --log` reads.",
     )
@@ -381,10 +383,14 @@ def cmd_shard(args: argparse.Namespace) -> None:
 
 
 def cmd_repro(args: argparse.Namespace) -> None:
+    from fakenews.core.errors import ParamsError
     from fakenews.serving.scheduler import repro
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
-    code = repro(paths, args.jobs, args.log)
+    try:
+        code = repro(paths, args.jobs, args.log)
+    except ParamsError as error:  # `fakenews check`'s verdict, before DVC reads params.yaml
+        raise InputError(str(error)) from None
     if code:
         sys.exit(code)
 
