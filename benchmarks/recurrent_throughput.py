@@ -285,7 +285,7 @@ def main() -> None:
     )
 
     device = resolve_device(config)  # the reference runs where the trainer does: a fair ratio
-    peaks = Peaks(size=256 if args.smoke else 2048)
+    peaks = Peaks(sizes=(128, 256)) if args.smoke else Peaks()
     peaks.measure(list(DTYPES))
     ref = run_reference(ids, labels, val_ids, val_labels, vocab, args.examples, args.seed, device)
     ours = run_trainer(ids, labels, val_ids, val_labels, vocab, config, args.examples, args.seed)
