@@ -47,6 +47,7 @@ from fakenews.tracking.client import (
     check_timeout,
     probe,
     tag_filter,
+    warn_unavailable,
 )
 from fakenews.tracking.journal import (
     EVENTS_FILE,
@@ -343,10 +344,13 @@ def split_input(event: dict[str, Any]) -> Any:
 
 @contextlib.contextmanager
 def _cwd(folder: str | None) -> Iterator[None]:
-    if not folder or not os.path.isdir(folder) or folder == os.getcwd():
+    try:
+        previous = os.getcwd()
+    except OSError:  # this process's folder is gone: nothing to come back to
+        previous = None
+    if not folder or not os.path.isdir(folder) or folder == previous or previous is None:
         yield
         return
-    previous = os.getcwd()
     os.chdir(folder)
     try:
         yield
@@ -385,8 +389,12 @@ def drain(spool: Path, warn: Callable[[str], None], skip: frozenset[str] = froze
                 continue
             except TrackingUnavailable as error:
                 result.kept.append(folder.name)
-                if error.uri not in warned:  # one warning per server, however many journals
-                    warned.add(error.uri)
+                if error.uri in warned:  # one warning per server, however many journals
+                    continue
+                warned.add(error.uri)
+                if warn is _warn_here:  # shared with the registry's: one per server and process
+                    warn_unavailable(error, f"its runs stay in {spool} for a later replay", 3)
+                else:
                     warn(f"MLflow: {error}; its runs stay in {spool} for a later replay")
                 continue
             except JournalKept as error:

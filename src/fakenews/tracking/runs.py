@@ -207,8 +207,13 @@ class Tracker:
             return
         try:
             self.published = journal.publish()
-            log.info("MLflow: run recorded in %s, replayed in the background", self.published)
-            start_replayer(journal.spool, Path(self.paths.root))
+            # From the tracking home: a `dvc exp run --temp` copy is deleted when it ends.
+            started = start_replayer(journal.spool, journal.spool.parent)
+            log.info(
+                "MLflow: run recorded in %s; %s",
+                self.published,
+                "a replayer started" if started else "replayed by the running replayer or later",
+            )
         except Exception as error:
             self._fail("publishing the run's journal", error)
         self.journal = journal  # keeps self.key readable
