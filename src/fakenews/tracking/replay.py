@@ -401,6 +401,13 @@ def drain(spool: Path, warn: Callable[[str], None], skip: frozenset[str] = froze
                 result.kept.append(folder.name)
                 warn(f"MLflow: {folder.name} kept for a later replay: {error}")
                 continue
+            except Exception as error:  # a replay never fails its caller (the report stage)
+                result.kept.append(folder.name)
+                warn(
+                    f"MLflow: {folder.name} kept for a later replay: "
+                    f"{type(error).__name__}: {error}"
+                )
+                continue
             _remove_journal(folder)
             result.replayed.append(folder.name)
             result.run_ids.update({f"{folder.name}/{n}": run_id for n, run_id in runs.items()})
