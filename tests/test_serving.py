@@ -31,6 +31,7 @@ from fakenews.pipeline.transfer import transfer
 from fakenews.serving.cli import main
 from fakenews.serving.predict import load_predictor, model_texts
 from fakenews.tracking.model_registry import best_model, register_best_models
+from fakenews.tracking.replay import replay_pending
 
 MODELS = {
     "linear": ["tfidf_logreg"],
@@ -75,6 +76,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, P
         for model in (m for family in MODELS.values() for m in family):
             train("constraint", model, params, paths)
             evaluate("constraint", model, params, paths)
+        replay_pending(paths)  # the stages' runs, as the report stage replays them first
         register_best_models(params, paths)
         yield paths, params
         import mlflow

@@ -3,9 +3,11 @@
 The stages get ``MLFLOW_TRACKING_URI=http://127.0.0.1:<port>``; the test then reads what they
 tracked through the server's REST API only: the experiment, the train run and its metrics, the
 registered model and its version, and the artifacts the server wrote under its
-``--artifacts-destination``. Once the server is stopped, a stage that tracks must still succeed,
-with one warning that the server is unreachable, and within seconds. The same with a PostgreSQL
-backend store when PostgreSQL and a driver are installed (skipped otherwise).
+``--artifacts-destination``. The stages journal their runs and background replayers send them;
+the report stage replays what is left before registering. Once the server is stopped, the
+stages still succeed within seconds, their runs kept in the spool, and the report warns once that
+the server is unreachable; with the server back, `fakenews replay` sends the kept runs. The same
+with a PostgreSQL backend store when PostgreSQL and a driver are installed (skipped otherwise).
 
 The server is :func:`helpers.mlflow_server.start_mlflow_server`'s, which starts one on any backend
 store URI.
@@ -143,11 +145,13 @@ def tiny_repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "repo", params)
 
 
-def tracked(repo: Path, uri: str, *args: str) -> tuple[int, str, float]:
-    """Run a command as ``helpers.repo.run`` does, with MLflow pointed at ``uri``: its exit
-    status, its stdout and stderr interleaved (a stage's warnings follow its "Running stage"
-    line), and the seconds it took."""
-    env = {**stage_env(repo), "MLFLOW_TRACKING_URI": uri}
+def tracked(
+    repo: Path, uri: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, float]:
+    """Run a command as ``helpers.repo.run`` does, with MLflow pointed at ``uri`` (and ``env``
+    added): its exit status, its stdout and stderr interleaved (a stage's warnings follow its
+    "Running stage" line), and the seconds it took."""
+    env = {**stage_env(repo), "MLFLOW_TRACKING_URI": uri, **(env or {})}
     started = time.monotonic()
     result = subprocess.run(
         args, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -236,19 +240,44 @@ def assert_tracked_on_server(server: MlflowServer, experiment_name: str) -> str:
 # --- the tests ----------------------------------------------------------------------------------
 
 
+def spooled(repo: Path) -> list[str]:
+    """The run journals waiting in the repo's spool (fakenews.tracking.journal's names)."""
+    spool = repo / ".mlflow-spool"
+    return sorted(p.name for p in spool.iterdir() if p.is_dir() and p.name[0].isdigit())
+
+
+def evaluate_runs(server: MlflowServer, experiment_name: str) -> list[dict[str, Any]]:
+    experiment = api(server, "experiments/get-by-name", experiment_name=experiment_name)
+    found = api(
+        server,
+        "runs/search",
+        {
+            "experiment_ids": [experiment["experiment"]["experiment_id"]],
+            "filter": f"tags.`{TAG_RUN_KIND}` = 'evaluate'",
+        },
+    )
+    return list(found.get("runs", []))
+
+
 def test_the_pipeline_tracks_to_a_server_and_survives_losing_it(
     tmp_path: Path, real_params: dict[str, Any], sqlite_server: MlflowServer
 ) -> None:
     repo = tiny_repo(tmp_path)
-    code, output, _ = tracked(repo, sqlite_server.uri, "dvc", "repro", "report")
+    experiment = real_params["mlflow"]["experiment"]
+    # As `dvc repro` runs for a user: each stage starts a background replayer.
+    background = {"FAKENEWS_TRACKING_REPLAY": "background"}
+    code, output, _ = tracked(repo, sqlite_server.uri, "dvc", "repro", "report", env=background)
     assert code == 0, output
     assert {TRAIN_STAGE, EVALUATE_STAGE, "report"} <= stages_run(output)
     assert "is unreachable" not in output and "Warning: MLflow" not in output, output
-    assert_tracked_on_server(sqlite_server, real_params["mlflow"]["experiment"])
-    # Everything went to the server: no embedded store in the repo.
+    assert_tracked_on_server(sqlite_server, experiment)
+    # Everything went to the server: no embedded store in the repo, nothing left to replay.
     assert not (repo / "mlflow.db").exists() and not (repo / "mlartifacts").exists()
+    assert spooled(repo) == []
+    assert len(evaluate_runs(sqlite_server, experiment)) == 1
 
-    # The server goes away: stages that track (and register) still run, with one warning each.
+    # The server goes away: the stages run as before, their runs wait in the spool, and the
+    # report (which replays and registers) warns once.
     sqlite_server.stop()
     assert not answers(f"{sqlite_server.uri}/health")
     outputs = [
@@ -263,15 +292,29 @@ def test_the_pipeline_tracks_to_a_server_and_survives_losing_it(
     assert code == 0, output
     assert stages_run(output) == {EVALUATE_STAGE, "report"}, output
     warning = f"tracking server {sqlite_server.uri} is unreachable"
-    per_stage = output.split("Running stage '")[1:]
-    assert len(per_stage) == 2 and all(warning in part for part in per_stage), output
-    assert "ConnectionRefusedError" in output
+    evaluate_part, report_part = output.split("Running stage '")[1:]
+    assert warning not in evaluate_part and "Warning: MLflow" not in evaluate_part, output
+    assert report_part.count(warning) == 1 and "ConnectionRefusedError" in report_part, output
     # The check fails at once on a refused connection: seconds, not MLflow's minutes of retries.
     assert seconds < 90, f"{seconds:.0f} s:\n{output}"
     for path in outputs:
         assert path.stat().st_mtime_ns > before[path], f"{path} was not rewritten"
     assert json.loads(outputs[0].read_text())["accuracy"] > 0.8
     assert not (repo / "mlflow.db").exists()
+    assert len(spooled(repo)) == 1  # the evaluate stage's run
+
+    # Back on the same address: a later replay sends the kept run.
+    port = int(sqlite_server.uri.rsplit(":", 1)[1])
+    folder = sqlite_server.artifacts.parent
+    server = start_mlflow_server(f"sqlite:///{folder / 'server.db'}", folder, port=port)
+    try:
+        code, output, _ = tracked(repo, server.uri, "fakenews", "replay")
+        assert code == 0 and "1 stage journals replayed, 0 kept" in output, output
+        assert spooled(repo) == []
+        runs = evaluate_runs(server, experiment)
+        assert len(runs) == 2 and all(r["info"]["status"] == "FINISHED" for r in runs)
+    finally:
+        server.stop()
 
 
 def test_the_pipeline_tracks_to_a_server_on_postgresql(

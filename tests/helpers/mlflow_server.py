@@ -73,23 +73,27 @@ def answers(url: str, timeout: float = 2.0) -> bool:
 
 
 def start_mlflow_server(
-    backend_store_uri: str, folder: Path, timeout: float = SERVER_START_TIMEOUT
+    backend_store_uri: str,
+    folder: Path,
+    timeout: float = SERVER_START_TIMEOUT,
+    port: int | None = None,
 ) -> MlflowServer:
     """Start ``mlflow server`` on ``backend_store_uri`` (sqlite:///..., postgresql://...) in its
     own process group, with artifacts under ``folder/artifacts`` and its log in
-    ``folder/server.log``; return once ``GET /health`` answers 200. The caller stops it
+    ``folder/server.log``, on ``port`` (default: a free one); return once ``GET /health``
+    answers 200. The caller stops it
     (:meth:`MlflowServer.stop`); a server that does not come up is stopped here and fails the
     test with its log.
     """
     folder.mkdir(parents=True, exist_ok=True)
     artifacts = folder / "artifacts"
-    port = free_port()
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.pop("PYTHONPATH", None)  # the server needs mlflow, not this project
     # No GenAI job runner (an extra process and a /dev/shm folder): nothing here uses jobs.
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     log = folder / "server.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:  # a restarted server's log goes on
         process = subprocess.Popen(
             server_command(backend_store_uri, artifacts, port),
             cwd=folder,

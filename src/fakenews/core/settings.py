@@ -286,6 +286,11 @@ class AuditConfig(StrictModel):
 
 
 class MlflowConfig(StrictModel):
+    enabled: bool = Field(
+        True,
+        description="Track runs in MLflow. Off: the stages record nothing (no journal) and the "
+        "report registers nothing; their DVC outputs are the same either way.",
+    )
     experiment: str = Field("fakenews", min_length=1, description="MLflow experiment name.")
     log_model: bool = Field(True, description="Log the trained model folder as run artifacts.")
     register_best: bool = Field(

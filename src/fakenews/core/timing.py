@@ -61,8 +61,8 @@ def summary(started: float, work_started: float, ended: float) -> str:
 def import_in_background(*modules: str) -> threading.Thread:
     """Start importing ``modules`` on a daemon thread; a later ``import`` waits for it.
 
-    mlflow and sklearn.metrics take ~2 s each to import. Started before a fit or a prediction
-    (torch releases the GIL in its kernels), the import costs the stage almost nothing.
+    sklearn.metrics takes ~2 s to import. Started before a fit or a prediction (torch releases
+    the GIL in its kernels), the import costs the stage almost nothing.
     """
 
     def work() -> None:
@@ -75,5 +75,6 @@ def import_in_background(*modules: str) -> threading.Thread:
     return thread
 
 
-# Imported on a background thread while a model fits or predicts (see TextClassifier).
-BACKGROUND_IMPORTS = ("mlflow", "sklearn.metrics")
+# Imported on a background thread while a model fits or predicts (see TextClassifier). Not
+# mlflow: a stage never imports it, its runs are journaled (fakenews.tracking.journal).
+BACKGROUND_IMPORTS = ("sklearn.metrics",)

@@ -68,8 +68,8 @@ class TextClassifier(ABC):
     family: ClassVar[str]  # groups models in the report (e.g. in- vs out-of-domain gaps)
     Config: ClassVar[type[ModelConfig]]
     # True when fit/predict_proba import nothing new and spend their time in native kernels
-    # that release the GIL: the stage may then import mlflow and sklearn.metrics on a
-    # background thread meanwhile (concurrent imports of one package tree are not safe).
+    # that release the GIL: the stage may then import sklearn.metrics on a background
+    # thread meanwhile (concurrent imports of one package tree are not safe).
     background_imports: ClassVar[bool] = False
     # True when the fit does not depend on the seed (no random init, sampling or shuffling):
     # one run then stands for every seed, and the report compares it as such.

@@ -58,7 +58,6 @@ class Scored:
 def score_part(model: TextClassifier, test: pd.DataFrame) -> Scored:
     """Predict one test split (or fold) with its model; time the prediction."""
     texts = model_input(test, list(model.config.text_fields))
-    # mlflow and sklearn.metrics (~4 s) import while the model predicts, where that is safe.
     started = time.perf_counter()
     with timed("predict"):
         probs = np.asarray(model.predict_proba(texts), dtype=float)
@@ -110,6 +109,7 @@ def evaluate(
     )
     models = [load_model(model_dir, expected=model_name) for model_dir, _ in pairs]
     training = read_json(run_dir / RUN_INFO_FILE).get("training", {})
+    # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background(*BACKGROUND_IMPORTS) if models[0].background_imports else None
     scored = pool(
         [score_part(m, read_split(d, "test")) for m, (_, d) in zip(models, pairs, strict=True)]

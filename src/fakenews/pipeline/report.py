@@ -1,6 +1,6 @@
 """report: ``metrics/`` (every cached result's committed copy, and ``summary.json``) and
-``reports/report.{md,html}``; then each dataset's best model into the MLflow model registry and
-each model's summary onto its MLflow parent run."""
+``reports/report.{md,html}``; then the stages' run journals replayed into MLflow, each dataset's
+best model into the MLflow model registry and each model's summary onto its MLflow parent run."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fakenews.reporting.publish import publish_metrics
 from fakenews.reporting.report import build_report
 from fakenews.tracking.model_registry import register_best_models
 from fakenews.tracking.parents import summarise_parent_runs
+from fakenews.tracking.replay import replay_pending
 
 
 def publish_and_report(params: Params, paths: Paths) -> dict[str, Any]:
@@ -25,8 +26,12 @@ def publish_and_report(params: Params, paths: Paths) -> dict[str, Any]:
 
 def report(params: Params, paths: Paths) -> dict[str, Any]:
     """The report stage: publish and render, then (touching only MLflow, never the stage's DVC
-    outputs) register the best models and summarise the parent runs. Return the summary."""
+    outputs) replay the runs the stages journaled, register the best models and summarise the
+    parent runs, which need every run in MLflow. Return the summary."""
     summary = publish_and_report(params, paths)
+    if not params.mlflow.enabled:
+        return summary
+    replay_pending(paths)
     register_best_models(params, paths)
     summarise_parent_runs(summary, params, paths)
     return summary

@@ -87,7 +87,7 @@ def train(
         return {}
     manifest = read_json(split_dir / "manifest.json")
     tags = {**train_tags(paths, dataset, model_name), TAG_SEED: str(seed)}
-    # mlflow and sklearn.metrics (~4 s) import while the model fits, where that is safe.
+    # sklearn.metrics (~2 s) imports while the model fits, where that is safe.
     background = get_model_class(model_name).background_imports
     preload = import_in_background(*BACKGROUND_IMPORTS) if background else None
     with tracked_run(
@@ -97,7 +97,6 @@ def train(
         tags={**tags, TAG_RUN_KIND: "train"},
         parent=parent_tags(dataset, model_name, config),
         parent_name=f"{dataset}/{model_name}",
-        preload=preload,
     ) as tracker:
         tracker.log_split(dataset, split_dir, manifest["hash"], context="training")
         tracker.log_params(

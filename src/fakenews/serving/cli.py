@@ -199,6 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="project root (default: found from here)"
     )
     repro.set_defaults(handler=cmd_repro)
+
+    replay = commands.add_parser(
+        "replay",
+        help="send the MLflow runs the stages recorded to MLflow now",
+        description="Stages write their MLflow runs to journals in <root>/.mlflow-spool/, sent "
+        "by a background process; this sends what is left (after a tracking server was down, "
+        "say), waiting for a background replay first. The report stage and `fakenews repro` "
+        "do it too.",
+    )
+    replay.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+    replay.set_defaults(handler=cmd_replay)
     return parser
 
 
@@ -393,6 +406,16 @@ def cmd_repro(args: argparse.Namespace) -> None:
         raise InputError(str(error)) from None
     if code:
         sys.exit(code)
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    from fakenews.tracking.replay import replay_pending
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    result = replay_pending(paths)
+    print(f"MLflow: {len(result.replayed)} stage journals replayed, {len(result.kept)} kept")
+    if result.kept:
+        sys.exit(1)
 
 
 # --- entry point ---------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
-"""MLflow connection for the stages: which backend (the repo's ``mlflow.db`` unless
-``MLFLOW_TRACKING_URI`` says otherwise), whether it answers, the tag names, and small helpers the
-runs (:mod:`fakenews.tracking.runs`) and the registry share.
+"""MLflow connection: which backend (the repo's ``mlflow.db`` unless ``MLFLOW_TRACKING_URI``
+says otherwise), whether it answers, the tag names, and small helpers the runs
+(:mod:`fakenews.tracking.runs`), their replay (:mod:`fakenews.tracking.replay`) and the registry
+share. The stages only resolve the backend here (into their run journals); what talks to MLflow
+is the replay and the report stage.
 
 The default backend is ``sqlite:///<repo root>/mlflow.db`` (``MLFLOW_TRACKING_URI`` overrides), also
 for an experiment DVC runs in a temporary copy of the repo (its queue).
 Tracking is best effort: any MLflow failure is turned into one warning and the stage goes on.
 
-An ``http(s)://`` tracking server is checked once per process and URI before the first MLflow
-call (``GET <uri>/health``; any HTTP answer will do): one that does not answer within
-``FAKENEWS_TRACKING_TIMEOUT`` seconds (default 5; an environment variable, not a param, so that
-changing it retrains nothing) is one warning, and the stage goes on untracked instead of waiting
-minutes for MLflow's retries. For a server that goes away later, this module caps MLflow's own
-retries unless the environment sets them: ``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2``,
-``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=1``, ``MLFLOW_HTTP_REQUEST_TIMEOUT=30`` (MLflow's defaults:
-7, 2 and 120 s). MLflow reads them at each request; they are set when this module is imported.
+An ``http(s)://`` tracking server is checked before the first MLflow call (``GET <uri>/health``;
+any HTTP answer will do), once per process and URI (a replay asks once per drain): one that does
+not answer within ``FAKENEWS_TRACKING_TIMEOUT`` seconds (default 5; an environment variable, not
+a param, so that changing it retrains nothing) is one warning, and the replay keeps the runs for
+later (the registry skips them) instead of waiting minutes for MLflow's retries. For a server
+that goes away later, this module caps MLflow's own retries unless the environment sets them:
+``MLFLOW_HTTP_REQUEST_MAX_RETRIES=2``, ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=1``,
+``MLFLOW_HTTP_REQUEST_TIMEOUT=30`` (MLflow's defaults: 7, 2 and 120 s). MLflow reads them at each
+request; they are set when this module is imported.
 """
 
 from __future__ import annotations
