@@ -212,6 +212,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="project root (default: found from here)"
     )
     replay.set_defaults(handler=cmd_replay)
+
+    ui = commands.add_parser(
+        "mlflow-ui",
+        help="start `mlflow ui` on the project's runs and print their page (`make mlflow-ui`)",
+        description="Prints the URL of the MLflow runs table of the project's experiment (its "
+        "id looked up in the tracking store: mlflow.db, or MLFLOW_TRACKING_URI), then runs "
+        "`mlflow ui` on that store. A tracking server (http URI) serves its own UI: nothing "
+        "is started.",
+    )
+    ui.add_argument("--host", default=None, help="where `mlflow ui` listens (default 127.0.0.1)")
+    ui.add_argument("--port", type=_positive, default=None, help="its port (default 5000)")
+    ui.add_argument(
+        "--url", action="store_true", help="print the URL only (exit 1 when nothing is tracked)"
+    )
+    ui.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+    ui.set_defaults(handler=cmd_mlflow_ui)
     return parser
 
 
@@ -416,6 +434,30 @@ def cmd_replay(args: argparse.Namespace) -> None:
     print(f"MLflow: {len(result.replayed)} stage journals replayed, {len(result.kept)} kept")
     if result.kept:
         sys.exit(1)
+
+
+def cmd_mlflow_ui(args: argparse.Namespace) -> None:
+    from fakenews.core.errors import ParamsError
+    from fakenews.tracking.ui import DEFAULT_HOST, DEFAULT_PORT, is_server, start_ui, ui_target
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    host, port = args.host or DEFAULT_HOST, args.port or DEFAULT_PORT
+    try:
+        target = ui_target(paths, host, port)
+    except ParamsError as error:  # the experiment's name is params.yaml's mlflow.experiment
+        raise InputError(str(error)) from None
+    if target.url is None:
+        note(target.missing())
+    if args.url:
+        print(target.page())
+        if target.url is None:
+            sys.exit(1)
+        return
+    if is_server(target.uri):
+        print(f"MLflow runs: {target.page()} (served by the tracking server)")
+        return
+    print(f"MLflow runs: {target.page()} once `mlflow ui` below is up (Ctrl-C stops it)")
+    start_ui(target, host, port)
 
 
 # --- entry point ---------------------------------------------------------------------------------
