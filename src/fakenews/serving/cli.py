@@ -221,14 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
         "`mlflow ui` on that store. A tracking server (http URI) serves its own UI: nothing "
         "is started.",
     )
-    ui.add_argument("--host", default=None, help="where `mlflow ui` listens (default 127.0.0.1)")
-    ui.add_argument("--port", type=_positive, default=None, help="its port (default 5000)")
-    ui.add_argument(
-        "--url", action="store_true", help="print the URL only (exit 1 when nothing is tracked)"
-    )
-    ui.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    ui.add_argument("--host", default="127.0.0.1", help="where `mlflow ui` listens")
+    ui.add_argument("--port", type=_positive, default=5000, help="its port")
+    ui.add_argument("--url", action="store_true", help="print the URL only (1: none tracked)")
+    ui.add_argument("--root", type=Path, default=None, help="project root (default: here)")
     ui.set_defaults(handler=cmd_mlflow_ui)
     return parser
 
@@ -437,27 +433,11 @@ def cmd_replay(args: argparse.Namespace) -> None:
 
 
 def cmd_mlflow_ui(args: argparse.Namespace) -> None:
-    from fakenews.core.errors import ParamsError
-    from fakenews.tracking.ui import DEFAULT_HOST, DEFAULT_PORT, is_server, start_ui, ui_target
+    from fakenews.tracking.ui import open_ui
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
-    host, port = args.host or DEFAULT_HOST, args.port or DEFAULT_PORT
-    try:
-        target = ui_target(paths, host, port)
-    except ParamsError as error:  # the experiment's name is params.yaml's mlflow.experiment
-        raise InputError(str(error)) from None
-    if target.url is None:
-        note(target.missing())
-    if args.url:
-        print(target.page())
-        if target.url is None:
-            sys.exit(1)
-        return
-    if is_server(target.uri):
-        print(f"MLflow runs: {target.page()} (served by the tracking server)")
-        return
-    print(f"MLflow runs: {target.page()} once `mlflow ui` below is up (Ctrl-C stops it)")
-    start_ui(target, host, port)
+    if not open_ui(paths, args.host, args.port, url_only=args.url):
+        sys.exit(1)
 
 
 # --- entry point ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fakenews.core.errors import InputError, ParamsError
 from fakenews.core.paths import Paths
 from fakenews.tracking.client import TrackingUnavailable, ensure_reachable, tracking_uri
 
@@ -117,3 +118,24 @@ def start_ui(target: UiTarget, host: str, port: int) -> None:
     command = ui_command(target.uri, host, port)
     sys.stdout.flush()
     os.execvp(command[0], command)
+
+
+def open_ui(paths: Paths, host: str, port: int, url_only: bool = False) -> bool:
+    """`fakenews mlflow-ui`: print the runs page, then start `mlflow ui` on a local store (a
+    tracking server serves its own). False when nothing is tracked yet and only the URL was
+    asked for (the UI is still started otherwise: it shows the store as it fills)."""
+    try:
+        target = ui_target(paths, host, port)
+    except ParamsError as error:  # the experiment's name is params.yaml's mlflow.experiment
+        raise InputError(str(error)) from None
+    if target.url is None:
+        print(f"fakenews: {target.missing()}", file=sys.stderr)
+    if url_only:
+        print(target.page())
+        return target.url is not None
+    if is_server(target.uri):
+        print(f"MLflow runs: {target.page()} (served by the tracking server)")
+        return True
+    print(f"MLflow runs: {target.page()} once `mlflow ui` below is up (Ctrl-C stops it)")
+    start_ui(target, host, port)
+    return True
