@@ -116,6 +116,9 @@ def ui_command(uri: str, host: str, port: int) -> list[str]:
 def start_ui(target: UiTarget, host: str, port: int) -> None:
     """Replace this process with `mlflow ui` (Ctrl-C stops it, as when started by hand)."""
     command = ui_command(target.uri, host, port)
+    # No GenAI job runner (six huey consumer processes on `mlflow ui`'s start): nothing here
+    # runs MLflow jobs, and they compete with the stages for the cores.
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     sys.stdout.flush()
     os.execvp(command[0], command)
 
