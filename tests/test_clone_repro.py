@@ -27,8 +27,10 @@ def shown(repo: Path, *args: str) -> str:
 
 
 def test_a_fresh_clone_that_pulls_the_outputs_runs_nothing_and_changes_nothing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As on a user's machine: Python writes __pycache__/ beside the code the stages depend on.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
     params = tiny_params(
         custom_datasets("alpha", "beta"),
         ["tfidf_logreg", "lstm"],
@@ -52,6 +54,7 @@ def test_a_fresh_clone_that_pulls_the_outputs_runs_nothing_and_changes_nothing(
     output = shown(clone, "fakenews", "repro")
     assert output.startswith("Data and pipelines are up to date"), output
     assert shown(clone, "git", "status", "--porcelain") == ""
+    assert (clone / "src" / "fakenews" / "core" / "__pycache__").is_dir()  # written, ignored
     assert shown(clone, "dvc", "metrics", "diff") == ""
     # A second run finds the clean-status snapshot the first one left: still nothing to do.
     assert "nothing changed since the last check" in shown(clone, "fakenews", "repro")
