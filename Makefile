@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: repro test lint venv clean-venv full-study push pull worker queue-seeds queue-start \
-	tracking-server dvc-yaml
+	tracking-server mlflow-ui dvc-yaml
 
 venv: $(VENV)/.installed
 
@@ -109,3 +109,8 @@ tracking-server: venv
 	$(BIN)/mlflow server --backend-store-uri "$(MLFLOW_BACKEND)" \
 		--artifacts-destination "$(MLFLOW_ARTIFACTS)" --host $(MLFLOW_HOST) --port $(MLFLOW_PORT) \
 		--workers 1
+
+# The MLflow UI on this project's runs (mlflow.db, or MLFLOW_TRACKING_URI): prints the URL of
+# the experiment's runs table (MLflow 3 otherwise opens an experiment on its GenAI overview).
+mlflow-ui: venv
+	$(BIN)/fakenews mlflow-ui --host $(MLFLOW_HOST) --port $(MLFLOW_PORT)

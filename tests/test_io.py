@@ -126,6 +126,25 @@ def test_temps_are_hidden_from_dvc(tmp_path: Path) -> None:
     assert result.stdout.split() == names[:3]
 
 
+def test_python_bytecode_is_hidden_from_dvc(tmp_path: Path) -> None:
+    """Importing the code writes __pycache__/ into the code folders stages depend on: hidden, it
+    leaves their hashes as a clone (or PYTHONDONTWRITEBYTECODE) has them."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    shutil.copy(root / ".dvcignore", tmp_path / ".dvcignore")
+    names = [
+        "src/fakenews/core/__pycache__/paths.cpython-311.pyc",
+        "src/fakenews/core/stray.pyc",
+        "src/fakenews.egg-info/PKG-INFO",
+        "src/fakenews/core/paths.py",
+        "src/fakenews/core/pycache_notes.json",
+    ]
+    result = subprocess.run(
+        ["dvc", "check-ignore", *names], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.stdout.split() == names[:3]
+
+
 def test_sweep_removes_dead_processes_temps_anywhere_below(tmp_path: Path) -> None:
     dead = [
         tmp_path / "data" / "split" / ".liar.999999999.ab_c1.tmp",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -281,7 +282,8 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
     total = len(progress)
     assert progress[-1].startswith(f"[{total}/{total}] done report in ")
     assert lines[-2].startswith("report: ") and "report.html" in lines[-2]
-    assert lines[-1].startswith("MLflow runs: sqlite:///") and "mlflow ui" in lines[-1]
+    assert lines[-1].startswith("MLflow runs: sqlite:///") and "make mlflow-ui" in lines[-1]
+    assert re.search(r"http://127\.0\.0\.1:5000/#/experiments/\d+/runs\b", lines[-1]), lines[-1]
     assert "Data and pipelines are up to date" in run(parallel, "dvc", "status")
     assert (parallel / "pipelines" / "train-linear" / "dvc.lock").is_file()
     assert "Data and pipelines are up to date (" in run(parallel, "fakenews", "repro")

@@ -212,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--root", type=Path, default=None, help="project root (default: found from here)"
     )
     replay.set_defaults(handler=cmd_replay)
+
+    ui = commands.add_parser(
+        "mlflow-ui",
+        help="start `mlflow ui` on the project's runs and print their page (`make mlflow-ui`)",
+        description="Prints the URL of the MLflow runs table of the project's experiment (its "
+        "id looked up in the tracking store: mlflow.db, or MLFLOW_TRACKING_URI), then runs "
+        "`mlflow ui` on that store. A tracking server (http URI) serves its own UI: nothing "
+        "is started.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="where `mlflow ui` listens")
+    ui.add_argument("--port", type=_positive, default=5000, help="its port")
+    ui.add_argument("--url", action="store_true", help="print the URL only (1: none tracked)")
+    ui.add_argument("--root", type=Path, default=None, help="project root (default: here)")
+    ui.set_defaults(handler=cmd_mlflow_ui)
     return parser
 
 
@@ -415,6 +429,14 @@ def cmd_replay(args: argparse.Namespace) -> None:
     result = replay_pending(paths)
     print(f"MLflow: {len(result.replayed)} stage journals replayed, {len(result.kept)} kept")
     if result.kept:
+        sys.exit(1)
+
+
+def cmd_mlflow_ui(args: argparse.Namespace) -> None:
+    from fakenews.tracking.ui import open_ui
+
+    paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
+    if not open_ui(paths, args.host, args.port, url_only=args.url):
         sys.exit(1)
 
 

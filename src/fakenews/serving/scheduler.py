@@ -482,13 +482,11 @@ def _replay_runs(paths: Paths) -> None:
 
 def _where_to_look(paths: Paths) -> None:
     """The last lines: where the report and the MLflow runs are."""
-    from fakenews.tracking.client import tracking_uri
+    from fakenews.tracking.ui import is_server, ui_target
 
     print(f"report: {paths.report_html} (and {paths.report.name}); metrics: {paths.root}/metrics")
-    uri = tracking_uri(paths)
-    if uri.startswith(("http://", "https://")):
-        print(f"MLflow runs: {uri}")
+    target = ui_target(paths)  # the runs table: MLflow 3's UI opens experiments on GenAI pages
+    if is_server(target.uri):
+        print(f"MLflow runs: {target.page()}")
     else:
-        print(
-            f"MLflow runs: {uri}; browse: mlflow ui --backend-store-uri {uri}, then http://127.0.0.1:5000"
-        )
+        print(f"MLflow runs: {target.uri}; browse: make mlflow-ui, then {target.page()}")
