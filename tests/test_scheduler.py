@@ -153,12 +153,31 @@ def events(log: io.StringIO) -> list[dict]:
 
 
 def test_stage_times_are_saved_whole_seconds_and_merged(tmp_path: Path) -> None:
-    path = tmp_path / "pipelines" / "stage_seconds.json"
+    path = tmp_path / "logs" / "stage_seconds.json"
     StageTimes({"a@x": 3.0}).save(path, {"pipelines/t/dvc.yaml:t@y": 12.4})
     assert json.loads(path.read_text()) == {"a@x": 3.0, "t@y": 12.0}
     assert StageTimes.load(path).estimate("t@y") == 12.0
     path.write_text("not json")
     assert StageTimes.load(path).seconds == {}
+
+
+def test_a_run_records_its_times_out_of_git_starting_from_the_committed_estimates(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(tmp_path)
+    # A run records where git does not look; the committed estimates file stays as it was.
+    assert paths.stage_seconds.relative_to(tmp_path).parts[0] == "logs"
+    paths.stage_estimates.parent.mkdir(parents=True)
+    paths.stage_estimates.write_text(json.dumps({"a@x": 50.0, "b@x": 7.0}))
+    before = paths.stage_estimates.read_bytes()
+    times = StageTimes.load(paths.stage_seconds, paths.stage_estimates)  # nothing recorded yet
+    assert (times.estimate("a@x"), times.estimate("b@x")) == (50.0, 7.0)
+    times.save(paths.stage_seconds, {"a@x": 20.2})
+    assert paths.stage_estimates.read_bytes() == before
+    again = StageTimes.load(paths.stage_seconds, paths.stage_estimates)
+    assert (again.estimate("a@x"), again.estimate("b@x")) == (20.0, 7.0)
+    # No file at all: no estimate, the default.
+    assert StageTimes.load(tmp_path / "none.json", tmp_path / "none2.json").seconds == {}
 
 
 def workspace(root: Path) -> tuple[Path, Path]:
