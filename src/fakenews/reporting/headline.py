@@ -10,8 +10,8 @@ so the table stays narrow:
 - ``headline/in_domain/<dataset>/<model>.json``: the model's test accuracy, macro-F1 and ROC-AUC
   on the dataset, mean and std over its runs (seeds);
 - ``headline/transfer/<model>.json``: the mean over every dataset the model trained on, of its
-  scores on every other dataset's test rows (``transfer`` stages), and the in-domain minus
-  out-of-domain macro-F1 gap;
+  scores on every other dataset's test rows, evaluation-only datasets included (``transfer``
+  stages), and the in-domain minus out-of-domain macro-F1 gap;
 - ``headline/lodo/<model>.json``: leave-one-dataset-out, the mean over every union that leaves
   one dataset out of the model's score on that dataset.
 
@@ -81,8 +81,9 @@ def lodo(params: Params, paths: Paths) -> dict[str, dict[str, float | None]]:
     if not held:
         return out
     for model in params.union_model_names:
+        # publish_metrics has checked every union's transfer file is there.
         scores = [
-            read_json(paths.transfer(union, model))["targets"][dataset]
+            read_json(paths.transfer(union, model)).get("targets", {}).get(dataset, {})
             for union, dataset in held.items()
         ]
         out[model] = {key: _mean([s.get(key) for s in scores]) for key in KEYS}
