@@ -310,6 +310,11 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
         if line.startswith("[repro] ")
     ]
     assert sum(e["event"] == "done" and e["timing"] is not None for e in done) == total
+    # The stage times went to the git-ignored log folder; the committed estimates are untouched.
+    recorded = json.loads((parallel / "logs" / "stage_seconds.json").read_text())
+    assert "report" in recorded and "train-linear@alpha-tfidf_logreg-42" in recorded
+    estimates = Path(__file__).resolve().parents[1] / "pipelines" / "stage_estimates.json"
+    assert (parallel / "pipelines" / "stage_estimates.json").read_bytes() == estimates.read_bytes()
     # No wall time in a published file: the two runs wrote the same bytes.
     for name in ("summary.json", "alpha/tfidf_logreg/seed-42.json"):
         a, b = ((repo / "metrics" / name).read_bytes() for repo in (plain, parallel))
