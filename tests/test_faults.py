@@ -58,12 +58,6 @@ def lock_outs(repo: Path, stage: str) -> list[Any]:
     return [(o["path"], o["md5"], o.get("nfiles")) for o in lock_entry(repo, stage)["outs"]]
 
 
-def without_timing(model_json: bytes) -> dict[str, Any]:
-    info = json.loads(model_json)
-    info["training"].pop("train_seconds")  # the fit's wall time: differs between any two runs
-    return info
-
-
 def test_killed_stages_leave_nothing_behind(tmp_path: Path) -> None:
     params = small_params()
     reference = make_repo(tmp_path / "undisturbed", params)
@@ -132,15 +126,12 @@ def check_outputs_match(repo: Path, reference: Path) -> None:
         files(root / "models" / "alpha" / "tfidf_logreg" / "seed-42") for root in (repo, reference)
     )
     assert sorted(model) == sorted(reference_model)
-    for name in [n for n in model if Path(n).name in ("model.json", "run.json")]:  # per fold
-        assert without_timing(model.pop(name)) == without_timing(reference_model.pop(name)), name
-    assert model == reference_model  # weights and vocabulary, byte for byte
+    # Weights, vocabulary, model.json and run.json (no wall time in them), byte for byte.
+    assert model == reference_model
     metrics = [
-        json.loads((root / "metrics" / "alpha" / "tfidf_logreg" / "seed-42.json").read_text())
+        (root / "metrics" / "alpha" / "tfidf_logreg" / "seed-42.json").read_bytes()
         for root in (repo, reference)
     ]
-    for m in metrics:
-        m.pop("efficiency")
     assert metrics[0] == metrics[1]
 
 

@@ -145,6 +145,7 @@ def test_a_clone_that_pulls_the_run_cache_retrains_nothing(tmp_path: Path) -> No
     restored = plain_names(re.findall(r"Stage '([^']+)' is cached - skipping run", output))
     assert expensive(ran_in_a) <= restored
     assert tree(b / "metrics") == tree(a / "metrics")
+    assert tree(b / "headline") == tree(a / "headline")
     assert "Data and pipelines are up to date" in run(b, "dvc", "status")
     # B commits the published metrics; `dvc metrics diff` against that commit, from A's
     # workspace, finds nothing to report (and every metrics file is there to compare).
@@ -152,7 +153,12 @@ def test_a_clone_that_pulls_the_run_cache_retrains_nothing(tmp_path: Path) -> No
     run(b, "git", "commit", "-q", "-m", "results")
     run(a, "git", "fetch", "-q", str(b), "HEAD")
     assert json.loads(run(a, "dvc", "metrics", "diff", "--json", "FETCH_HEAD")) == {}
+    detail = ("--targets", "metrics", "-R")  # the per-run detail, not declared as metrics
+    assert json.loads(run(a, "dvc", "metrics", "diff", "--json", "FETCH_HEAD", *detail)) == {}
     shown = json.loads(run(a, "dvc", "metrics", "show", "--json"))
+    published = {k for rev in shown.values() for k in rev.get("data", {})}
+    assert "headline/in_domain/alpha/lstm.json" in published
+    shown = json.loads(run(a, "dvc", "metrics", "show", "--json", "-R", "metrics"))
     published = {k for rev in shown.values() for k in rev.get("data", {})}
     assert "metrics/alpha/lstm/seed-42.json" in published and "metrics/overlap.json" in published
 

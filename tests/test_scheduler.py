@@ -154,12 +154,31 @@ def events(log: io.StringIO) -> list[dict]:
 
 
 def test_stage_times_are_saved_whole_seconds_and_merged(tmp_path: Path) -> None:
-    path = tmp_path / "pipelines" / "stage_seconds.json"
+    path = tmp_path / "logs" / "stage_seconds.json"
     StageTimes({"a@x": 3.0}).save(path, {"pipelines/t/dvc.yaml:t@y": 12.4})
     assert json.loads(path.read_text()) == {"a@x": 3.0, "t@y": 12.0}
     assert StageTimes.load(path).estimate("t@y") == 12.0
     path.write_text("not json")
     assert StageTimes.load(path).seconds == {}
+
+
+def test_a_run_records_its_times_out_of_git_starting_from_the_committed_estimates(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(tmp_path)
+    # A run records where git does not look; the committed estimates file stays as it was.
+    assert paths.stage_seconds.relative_to(tmp_path).parts[0] == "logs"
+    paths.stage_estimates.parent.mkdir(parents=True)
+    paths.stage_estimates.write_text(json.dumps({"a@x": 50.0, "b@x": 7.0}))
+    before = paths.stage_estimates.read_bytes()
+    times = StageTimes.load(paths.stage_seconds, paths.stage_estimates)  # nothing recorded yet
+    assert (times.estimate("a@x"), times.estimate("b@x")) == (50.0, 7.0)
+    times.save(paths.stage_seconds, {"a@x": 20.2})
+    assert paths.stage_estimates.read_bytes() == before
+    again = StageTimes.load(paths.stage_seconds, paths.stage_estimates)
+    assert (again.estimate("a@x"), again.estimate("b@x")) == (20.0, 7.0)
+    # No file at all: no estimate, the default.
+    assert StageTimes.load(tmp_path / "none.json", tmp_path / "none2.json").seconds == {}
 
 
 def workspace(root: Path) -> tuple[Path, Path]:
@@ -293,11 +312,16 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
         if line.startswith("[repro] ")
     ]
     assert sum(e["event"] == "done" and e["timing"] is not None for e in done) == total
+    # The stage times went to the git-ignored log folder; the committed estimates are untouched.
+    recorded = json.loads((parallel / "logs" / "stage_seconds.json").read_text())
+    assert "report" in recorded and "train-linear@alpha-tfidf_logreg-42" in recorded
+    estimates = Path(__file__).resolve().parents[1] / "pipelines" / "stage_estimates.json"
+    assert (parallel / "pipelines" / "stage_estimates.json").read_bytes() == estimates.read_bytes()
+    # No wall time in a published file: the two runs wrote the same bytes.
     for name in ("summary.json", "alpha/tfidf_logreg/seed-42.json"):
-        a, b = (json.loads((repo / "metrics" / name).read_text()) for repo in (plain, parallel))
-        for metrics in (a, b):
-            strip_timings(metrics)
+        a, b = ((repo / "metrics" / name).read_bytes() for repo in (plain, parallel))
         assert a == b, name
+    assert files_under(plain / "headline") == files_under(parallel / "headline")
     # The clean status was recorded: nothing changed, so DVC is not asked again ...
     assert "nothing changed since the last check" in run(parallel, "fakenews", "repro")
     # ... until a param a stage reads changes: then that stage and what follows it run.
@@ -308,13 +332,6 @@ def test_fakenews_repro_runs_the_study_as_dvc_repro_would(tmp_path: Path) -> Non
     assert any("done evaluate-linear@alpha-tfidf_logreg-42" in line for line in rerun.splitlines())
 
 
-def strip_timings(data: object) -> None:
-    """Drop the keys that hold wall times (they differ between any two runs)."""
-    if isinstance(data, dict):
-        for key in ("efficiency", "train_seconds", "inference_seconds", "ms_per_example"):
-            data.pop(key, None)
-        for value in data.values():
-            strip_timings(value)
-    elif isinstance(data, list):
-        for value in data:
-            strip_timings(value)
+def files_under(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}  # fmt: skip

@@ -51,8 +51,15 @@ class Paths:
 
     @property
     def stage_seconds(self) -> Path:
-        """Each stage's last run time (`fakenews repro` records them: its order and estimates)."""
-        return self.root / "pipelines" / "stage_seconds.json"
+        """Each stage's last run time on this clone (`fakenews repro` rewrites it after every run:
+        its order and estimates; git-ignored, so a run leaves no committed file changed)."""
+        return self.root / "logs" / "stage_seconds.json"
+
+    @property
+    def stage_estimates(self) -> Path:
+        """Committed stage times (one full run's, edited by hand only): `fakenews repro`'s
+        estimates for a stage this clone has not timed yet. No run rewrites it."""
+        return self.root / "pipelines" / "stage_estimates.json"
 
     @property
     def repro_log(self) -> Path:
@@ -85,6 +92,7 @@ class Paths:
             *kept,
             self.models_root,
             self.metrics_root,
+            self.headline_root,
             self.root / "plots",
             self.root / "reports",
         ]
@@ -138,8 +146,14 @@ class Paths:
     def metrics_root(self) -> Path:
         return self.root / "metrics"
 
+    @property
+    def headline_root(self) -> Path:
+        """The headline metrics, the only files DVC shows as metrics (the report writes them:
+        :mod:`fakenews.reporting.headline`)."""
+        return self.root / "headline"
+
     def metrics(self, dataset: str, model: str, seed: int) -> Path:
-        """One run's test metrics (the report stage's committed copy, for `dvc metrics`)."""
+        """One run's test metrics (the report stage's committed copy: detail, not a DVC metric)."""
         return self.metrics_root / dataset / model / f"{run_name(seed)}.json"
 
     def transfer_metrics(self, dataset: str, model: str) -> Path:

@@ -1,6 +1,7 @@
-"""report: ``metrics/`` (every cached result's committed copy, and ``summary.json``) and
-``reports/report.{md,html}``; then the stages' run journals replayed into MLflow, each dataset's
-best model into the MLflow model registry and each model's summary onto its MLflow parent run."""
+"""report: ``metrics/`` (every cached result's committed copy, and ``summary.json``),
+``headline/`` (the metrics DVC shows) and ``reports/report.{md,html}``; then the stages' run
+journals replayed into MLflow, each dataset's best model into the MLflow model registry and each
+model's summary onto its MLflow parent run."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ from fakenews.tracking.replay import replay_pending
 
 
 def publish_and_report(params: Params, paths: Paths) -> dict[str, Any]:
-    """Swap in a new ``metrics/``: every cached result's committed copy and the summary, built
-    aside and renamed into place together; then the report itself. Return the summary."""
-    with atomic_dir(paths.metrics_root) as staged:
+    """Swap in a new ``metrics/`` (every cached result's committed copy and the summary) and a
+    new ``headline/`` (what DVC shows as metrics), each built aside and renamed into place
+    whole, so a model dropped from params leaves no stale file; then the report itself.
+    Return the summary."""
+    with atomic_dir(paths.metrics_root) as staged, atomic_dir(paths.headline_root) as headline:
         publish_metrics(params, paths, staged)
-        return build_report(params, paths, summary_file=staged / paths.summary.name)
+        return build_report(
+            params, paths, summary_file=staged / paths.summary.name, headline_dir=headline
+        )
 
 
 def report(params: Params, paths: Paths) -> dict[str, Any]:

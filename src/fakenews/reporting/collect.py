@@ -94,12 +94,6 @@ class ModelResult:
         """The run the transfer stage scored on other datasets (the family's first seed)."""
         return next((r for r in self.runs if r.seed == self.transfer_seed), self.runs[0])
 
-    @property
-    def mean_train_seconds(self) -> float | None:
-        values = [r.metrics.get("efficiency", {}).get("train_seconds") for r in self.runs]
-        known = [v for v in values if v is not None]
-        return float(np.mean(known)) if known else None
-
     def run_preds(self) -> np.ndarray:
         """Every run's 0/1 test predictions, one row per run (same row order in every run)."""
         return np.stack([r.predictions["pred"].to_numpy(dtype=int) for r in self.runs])

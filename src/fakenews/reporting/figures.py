@@ -110,7 +110,7 @@ def scatter(
     ylabel: str,
     log_x: bool = True,
 ) -> str:
-    """Labelled points (accuracy versus latency)."""
+    """Labelled points (accuracy versus model size)."""
     fig, ax = plt.subplots(figsize=(4.6, 3.6))
     for name, (x, y) in points.items():
         ax.scatter([x], [y], s=22)

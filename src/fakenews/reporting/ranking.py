@@ -122,7 +122,8 @@ def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
     """Flat enough for `dvc metrics diff` to read as a leaderboard diff: dataset.model.metric.
 
     Scores are means over the model's runs, with their std, min and max; intervals, calibration
-    and latency are the serving run's (``serving_seed``).
+    and parameter count are the serving run's (``serving_seed``). No wall-clock figure: a rerun
+    writes the same bytes.
     """
     summary: dict[str, Any] = {}
     for dataset, models in results.items():
@@ -145,7 +146,7 @@ def summarise(results: Results, rankings: dict[str, Ranking]) -> dict[str, Any]:
                 row[f"{key}_ci_low"], row[f"{key}_ci_high"] = ci.get("low"), ci.get("high")
             calibration = m.get("calibration", {})
             row["ece"], row["brier"] = calibration.get("ece"), calibration.get("brier")
-            row["ms_per_example"] = m.get("efficiency", {}).get("inference_ms_per_example")
+            row["parameters"] = m.get("efficiency", {}).get("parameters")
             row["best"] = model == best
             test = against.get(model, {})
             row["significantly_worse_than_best"] = bool(test.get("significant"))

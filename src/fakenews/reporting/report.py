@@ -2,7 +2,8 @@
 
 Reads only the evaluate, transfer, audit and overlap stages' outputs
 (:mod:`fakenews.reporting.collect`) and writes ``metrics/summary.json`` (beside every cached
-result's committed copy: :mod:`fakenews.reporting.publish`), ``reports/report.md`` and a
+result's committed copy: :mod:`fakenews.reporting.publish`), the headline metrics DVC shows
+(``headline/``: :mod:`fakenews.reporting.headline`), ``reports/report.md`` and a
 self-contained ``reports/report.html`` (inline SVG figures, no server, no network). Both
 reports render one list of sections (:mod:`fakenews.reporting.sections`). Nothing run-specific
 (time stamps, run ids) goes into these files, so a rerun on the same inputs writes the same
@@ -21,6 +22,7 @@ from fakenews.core.io import write_json, write_text
 from fakenews.core.paths import Paths
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import Results, collect, collect_audit
+from fakenews.reporting.headline import write_headline
 from fakenews.reporting.ranking import across_datasets, domain_gaps, rank, summarise
 from fakenews.reporting.sections import INTRO, TITLE, ReportInputs, build_sections
 
@@ -36,7 +38,14 @@ def curve_rows(results: Results, kind: str) -> list[dict[str, Any]]:
     return rows
 
 
-def build_report(params: Params, paths: Paths, summary_file: Path | None = None) -> dict[str, Any]:
+def build_report(
+    params: Params,
+    paths: Paths,
+    summary_file: Path | None = None,
+    headline_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Write the summary, the headline metrics (into ``headline_dir``, when given), the reports
+    and the overlay curves; return the summary."""
     alpha = params.report.alpha
     results = collect(params, paths)
     audit = collect_audit(params, paths)
@@ -55,6 +64,8 @@ def build_report(params: Params, paths: Paths, summary_file: Path | None = None)
     if general.has_anything:
         summary["generalisation"] = general.summary()
     write_json(summary_file or paths.summary, summary)
+    if headline_dir is not None:
+        write_headline(results, params, paths, headline_dir)
     sections = build_sections(ReportInputs(results, rankings, alpha, audit, across, general))
     write_text(paths.report, markdown.render(TITLE, INTRO, sections))
     write_text(paths.report_html, html.render(TITLE, INTRO, sections))

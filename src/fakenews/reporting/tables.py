@@ -51,6 +51,11 @@ def _spread_cell(r: ModelResult, key: str) -> str:
     )
 
 
+def fmt_bytes(size: Any) -> str:
+    """A byte count in MB (one decimal), or the usual dash when unknown."""
+    return "—" if size is None else f"{size / 1e6:.1f} MB"
+
+
 def _runs_cell(r: ModelResult) -> str:
     if r.seed_free:
         return f"{len(r.runs)} (seed-free)"
@@ -85,8 +90,7 @@ def leaderboard_rows(models: dict[str, ModelResult], ranking: Ranking) -> list[l
                 if test.get("tested")
                 else ("—" if model == best else "not tested"),
                 fmt(eff.get("parameters")),
-                fmt(r.mean_train_seconds, 1),
-                fmt(eff.get("inference_ms_per_example"), 3),
+                fmt_bytes(eff.get("size_on_disk_bytes")),
             ]
         )
     return rows
@@ -102,8 +106,7 @@ LEADERBOARD_HEADER = [
     "serving run: F1 macro [95% CI]",
     "p vs ★ (Holm)",
     "parameters",
-    "train s (per run)",
-    "ms/example",
+    "size on disk",
 ]
 
 LEGEND = (
@@ -116,7 +119,10 @@ LEGEND = (
     "○ not tested: fewer than 3 runs on a side (a seed-free model's one run counts for every "
     "seed). Single-seed models cannot be ranked against each other. Intervals: 95% bootstrap "
     "over the test set, of the serving run. A k-fold dataset's n is every row: each run pools "
-    "its folds' test predictions."
+    "its folds' test predictions. Parameters and size on disk are the serving run's; speed "
+    "figures are not in these outputs (they move from run to run): each MLflow run has them "
+    "(`train_seconds`, `test_inference_ms_per_example`), as do the `make repro` log and "
+    "`benchmarks/`."
 )
 
 

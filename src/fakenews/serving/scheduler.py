@@ -10,8 +10,9 @@ released while a stage's command runs, and ``--wait-for-lock`` queues the short 
 
 The order: a stage starts once all of its upstream stages are done, the one with the longest
 remaining chain (recorded stage times) first, so the longest fine-tune does not start last.
-Stage times are recorded in ``pipelines/stage_seconds.json`` (``Paths.stage_seconds``) after
-every run; they give the estimate of the time left.
+Stage times are recorded in ``logs/stage_seconds.json`` (``Paths.stage_seconds``, git-ignored)
+after every run; a clone that has none starts from the committed ``pipelines/stage_estimates.json``
+(``Paths.stage_estimates``), which no run rewrites, so a run leaves git status clean.
 
 Before anything else it validates all of params.yaml (``fakenews check``), so a mistake is
 reported in our words before DVC reads the file. A no-op is answered without DVC: when `dvc
@@ -212,7 +213,9 @@ class StageTimes:
         self._kind = {kind: median(values) for kind, values in kinds.items()}
 
     @classmethod
-    def load(cls, path: Path) -> StageTimes:
+    def load(cls, path: Path, fallback: Path | None = None) -> StageTimes:
+        """The times in ``path``; without that file, the ``fallback`` file's (estimates)."""
+        path = fallback if fallback is not None and not path.is_file() else path
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -226,7 +229,7 @@ class StageTimes:
         return self._kind.get(stage_kind(addressing), DEFAULT_SECONDS)
 
     def save(self, path: Path, measured: Mapping[str, float]) -> None:
-        """Record ``measured`` (whole seconds: the file is committed, so noise stays small)."""
+        """Record ``measured`` (whole seconds) with the other stages' times, in ``path``."""
         self.seconds.update({stage_name(k): float(round(v)) for k, v in measured.items()})
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({k: self.seconds[k] for k in sorted(self.seconds)}, indent=1) + "\n"
@@ -440,7 +443,7 @@ def repro(
         print(f"Data and pipelines are up to date ({work.total} stages, checked in "
               f"{time.time() - started:.1f} s)")  # fmt: skip
         return 0
-    times = StageTimes.load(paths.stage_seconds)
+    times = StageTimes.load(paths.stage_seconds, paths.stage_estimates)
     chain = max(critical_path(work, times).values())
     expected = max(sum(map(times.estimate, work.stages)) / jobs, chain)
     print(
