@@ -64,8 +64,8 @@ from flops import (
 )
 from torch import nn
 
-from fakenews.core.config import load_params
 from fakenews.core.io import read_split
+from fakenews.core.params import load_params
 from fakenews.core.paths import Paths
 from fakenews.models import get_model_class
 from fakenews.models import model_config as params_model_config

@@ -47,7 +47,7 @@ def test_committed_dvc_yaml_is_what_the_template_generates(families: Families) -
 
 
 def test_every_family_has_its_model_stages_each_group_in_its_own_file() -> None:
-    from fakenews.core.config import FAMILIES
+    from fakenews.models.families import FAMILIES
 
     for family in FAMILIES:
         for kind in (

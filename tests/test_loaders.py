@@ -13,7 +13,6 @@ import pytest
 from helpers.source_fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
 from fakenews.core.errors import DatasetError, ParamsError
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources import (
     SOURCE_NAMES,
     all_sources,
@@ -22,6 +21,7 @@ from fakenews.sources import (
     load_source,
     source_for,
 )
+from fakenews.sources.options import DatasetConfig
 from fakenews.text.artifacts import check_names, checks_for, rules_for
 
 SOURCES = all_sources()

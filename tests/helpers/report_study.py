@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.core.config import Params, parse_params
 from fakenews.core.io import write_json
+from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import Paths
 
 DATASETS = ("alpha", "beta")

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from fakenews.core.config import Params
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, read_split
+from fakenews.core.params import Params
 from fakenews.core.paths import FOLDS_DIR, Paths
 from fakenews.nn.embedding import EMBED_MODEL, Embedder, EmbeddingCache, text_key
 

@@ -23,8 +23,9 @@ import pandas as pd
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.overlap_rows import overlapping_ids, scored_rows, without_overlap
-from fakenews.core.config import Params
+from fakenews.analysis.stats import EvaluateConfig
 from fakenews.core.io import read_json, write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths, serving_dir
 from fakenews.core.timing import import_in_background, timed
 from fakenews.models import MODEL_INFO_FILE, load_model
@@ -92,7 +93,7 @@ def transfer(
             scores[target] = np.asarray(model.predict_proba(inputs[target]), dtype=float)
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
-    config = params.evaluate
+    config = params.section("evaluate", EvaluateConfig)
     targets: dict[str, Any] = {}
     for target, test in tests.items():
         probs, labels = scores[target], test["label"].to_numpy(dtype=int)

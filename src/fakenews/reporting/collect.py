@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.selection import SELECT_KEY, mean_score, serving_seed
-from fakenews.core.config import Params
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import read_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 
 

@@ -1,5 +1,5 @@
-"""Dataset sources: every public module here but ``base`` and ``tables`` is one source, named
-like its file (``liar.py`` is source ``liar``), and defines ``SOURCE`` (a
+"""Dataset sources: every public module here but ``base``, ``options`` and ``tables`` is one
+source, named like its file (``liar.py`` is source ``liar``), and defines ``SOURCE`` (a
 :class:`~fakenews.sources.base.Source`: URLs, checksums, loader, artifact rules).
 
 Adding a built-in dataset is one module, plus its params.yaml entry and a test fixture. Modules
@@ -18,12 +18,12 @@ import pandas as pd
 from fakenews.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from fakenews.core.settings import DatasetConfig
     from fakenews.sources.base import Source
+    from fakenews.sources.options import DatasetConfig
     from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 CUSTOM = "custom"
-NOT_SOURCES = frozenset({"base", "tables"})
+NOT_SOURCES = frozenset({"base", "options", "tables"})
 SOURCE_NAMES: tuple[str, ...] = tuple(
     sorted(
         m.name

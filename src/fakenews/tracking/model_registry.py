@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.analysis.selection import best_run, mean_score, run_scores
-from fakenews.core.config import Params
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import read_json, sha256_tree
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths, run_name, serving_dir
-from fakenews.core.settings import MlflowConfig
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.tracking.client import (
     MLFLOW_PARENT_RUN_ID,
@@ -38,6 +37,7 @@ from fakenews.tracking.client import (
     TAG_MODEL_HASH,
     TAG_RUN_KIND,
     TAG_SEED,
+    MlflowConfig,
     TrackingUnavailable,
     connect,
     ensure_reachable,
@@ -330,7 +330,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
 
 def register_best_models(params: Params, paths: Paths) -> dict[str, Registration]:
     """Register each dataset's best model (``mlflow.register_best``); never raises for MLflow."""
-    if not params.mlflow.register_best:
+    if not params.section("mlflow", MlflowConfig).register_best:
         return {}
     done: dict[str, Registration] = {}
     for dataset in params.datasets:
@@ -339,7 +339,8 @@ def register_best_models(params: Params, paths: Paths) -> dict[str, Registration
             warnings.warn(f"{dataset}: no trained model with a validation F1", stacklevel=2)
             continue
         try:
-            done[dataset] = registration = register(candidate, params.mlflow, paths)
+            mlflow = params.section("mlflow", MlflowConfig)
+            done[dataset] = registration = register(candidate, mlflow, paths)
         except TrackingUnavailable as error:  # the check is cached: no dataset would fare better
             warn_unavailable(
                 error, "no model is registered in this stage, the report is unaffected"
