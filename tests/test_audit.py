@@ -36,9 +36,8 @@ from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import AuditFindings
 from fakenews.reporting.sections import audit_section
-from fakenews.sources import artifact_rules, label_checks
+from fakenews.sources import artifact_rules, checks_for, label_checks, rules_for
 from fakenews.sources.options import DatasetConfig
-from fakenews.text.artifacts import checks_for, rules_for
 from fakenews.text.cleaning import PrepareConfig
 
 ARTIFACT_RULES, LABEL_CHECKS = artifact_rules(), label_checks()

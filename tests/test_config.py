@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 import yaml
 
+from fakenews.cli.check import check_params, validate_study
 from fakenews.core.errors import ParamsError
 from fakenews.core.params import load_params, parse_params
 from fakenews.core.paths import Paths
 from fakenews.models import model_config
-from fakenews.serving.check import check_params, validate_study
 from fakenews.sources.options import dataset_options
 
 

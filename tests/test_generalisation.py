@@ -13,6 +13,7 @@ from helpers.prepared import write_prepared
 
 from fakenews.analysis.generalisation import Score, collect_generalisation, combine, verdict
 from fakenews.analysis.overlap_rows import scored_rows, scored_splits
+from fakenews.cli.check import validate_study
 from fakenews.core.errors import DatasetError, ParamsError
 from fakenews.core.io import read_json, read_split, write_json
 from fakenews.core.params import Params, parse_params
@@ -21,7 +22,6 @@ from fakenews.pipeline.holdout import holdout_dataset
 from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.pipeline.transfer import target_roles
 from fakenews.pipeline.union import build_union, union_preparation
-from fakenews.serving.check import validate_study
 from fakenews.sources.options import dataset_options
 
 

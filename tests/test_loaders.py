@@ -17,12 +17,14 @@ from fakenews.sources import (
     SOURCE_NAMES,
     all_sources,
     artifact_rules,
+    check_names,
+    checks_for,
     label_checks,
     load_source,
+    rules_for,
     source_for,
 )
 from fakenews.sources.options import DatasetConfig
-from fakenews.text.artifacts import check_names, checks_for, rules_for
 
 SOURCES = all_sources()
 

@@ -332,7 +332,7 @@ def test_mlflow_holds_a_run_per_stage_execution(study: Study, real_params: dict[
 def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
     # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
     # gives the probabilities evaluate got from that model on its test fold.
-    from fakenews.serving.predict import resolve_model_dir
+    from fakenews.inference.predict import resolve_model_dir
 
     repo = study.repo
     for model in ("tfidf_logreg", "lstm"):
@@ -341,7 +341,7 @@ def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
         assert seed_dir.startswith("seed-") and fold.startswith("fold-")
         scored = repo.parent / "scored" / f"{model}.parquet"  # outside the git repo
         fold_test = f"data/split/alpha/folds/{fold}/test.parquet"
-        run(repo, sys.executable, "-m", "fakenews.serving.cli", "predict", "--model",
+        run(repo, sys.executable, "-m", "fakenews.cli.main", "predict", "--model",
             f"alpha/{model}", "--input", fold_test, "--output", str(scored))  # fmt: skip
         evaluated = pd.read_parquet(
             repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"

@@ -13,11 +13,11 @@ import pytest
 from helpers.params import tiny_params
 from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
 
+from fakenews.classifier.base import model_input
 from fakenews.core.io import sha256_tree, write_json
 from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.models import MODEL_INFO_FILE, load_model
-from fakenews.models.base import model_input
 from fakenews.tracking.client import (
     TAG_DATASET,
     TAG_MODEL,

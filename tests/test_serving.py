@@ -18,17 +18,17 @@ from helpers.prepared import write_prepared
 from helpers.source_fixtures import write_source_fixture
 from helpers.tiny_models import TINY_LSTM, make_tiny_bert
 
+from fakenews.classifier.base import model_input
+from fakenews.cli.main import main
 from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.models.base import model_input
+from fakenews.inference.predict import load_predictor, model_texts
 from fakenews.pipeline.evaluate import evaluate
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import prepare_dataset
 from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.pipeline.train import train
 from fakenews.pipeline.transfer import transfer
-from fakenews.serving.cli import main
-from fakenews.serving.predict import load_predictor, model_texts
 from fakenews.sources.options import DatasetConfig
 from fakenews.text.cleaning import PrepareConfig
 from fakenews.tracking.client import MlflowConfig

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from helpers.tiny_models import train_folder
 
+from fakenews.cli.main import EXIT_BAD_INPUT, main
 from fakenews.core.errors import DatasetError, InputError
+from fakenews.inference.predict import load_predictor, predict_file, predict_frame, read_input
 from fakenews.pipeline.prepare import prepare_dataset
-from fakenews.serving.cli import EXIT_BAD_INPUT, main
-from fakenews.serving.predict import load_predictor, predict_file, predict_frame, read_input
 from fakenews.sources import load_source
 from fakenews.sources.options import DatasetConfig
 from fakenews.sources.tables import FORMATS, read_table

@@ -52,7 +52,7 @@ CODE_DIRS = ("src", "stages")
 #: The package whose ``get_model_class(name)`` imports ``<MODELS_PACKAGE>.<name>``.
 MODELS_PACKAGE = f"{PACKAGE}.models"
 #: Modules of :data:`MODELS_PACKAGE` that are not models.
-NOT_MODELS = frozenset({"base", "families"})
+NOT_MODELS = frozenset({"families"})
 #: Packages whose ``__init__`` looks a module up by name (``importlib``, a name from params):
 #: a stage that imports a name from the package itself (``from fakenews.sources import
 #: source_for``), not only one of its modules, may load any of its public modules but these.

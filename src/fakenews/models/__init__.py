@@ -13,12 +13,13 @@ from pydantic import ValidationError
 from fakenews.core.errors import ModelError, ParamsError
 from fakenews.core.io import read_json, write_json
 from fakenews.core.params import PER_DATASET, Params, format_validation_error
+from fakenews.core.paths import MODEL_INFO_FILE
 
 if TYPE_CHECKING:
-    from fakenews.models.base import ModelConfig, TextClassifier
+    from fakenews.classifier.base import ModelConfig, TextClassifier
 
 # Modules of this package that are not models.
-NOT_MODELS = frozenset({"base", "families"})
+NOT_MODELS = frozenset({"families"})
 
 
 def known_models() -> list[str]:
@@ -31,7 +32,6 @@ def known_models() -> list[str]:
 
 
 MODEL_NAMES: list[str] = known_models()
-MODEL_INFO_FILE = "model.json"
 
 
 def get_model_class(name: str) -> type[TextClassifier]:

@@ -32,7 +32,7 @@ def embed_dataset(
     split_dir: Path, out_dir: Path, embedder: Embedder, text_fields: Sequence[str]
 ) -> dict[str, Any]:
     """Embed every text of a dataset's split files once; write the cache to ``out_dir``."""
-    from fakenews.models.base import model_input
+    from fakenews.classifier.base import model_input
 
     started = time.perf_counter()
     files = split_files(split_dir)

@@ -13,6 +13,7 @@ import pandas as pd
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.stats import EvaluateConfig
+from fakenews.classifier.base import TextClassifier, model_input, reading_summary
 from fakenews.core.io import (
     atomic_dir,
     atomic_path,
@@ -27,7 +28,6 @@ from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.models import load_model
-from fakenews.models.base import TextClassifier, model_input, reading_summary
 from fakenews.tracking.client import (
     TAG_DATASET,
     TAG_MODEL,

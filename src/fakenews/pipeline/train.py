@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.metrics import classification_metrics
+from fakenews.classifier.base import model_input
 from fakenews.core.io import atomic_dir, read_json, read_split, sha256_tree, write_json
 from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.models import check_family, get_model_class, model_config, save_model
-from fakenews.models.base import model_input
 from fakenews.text.preparation import read_preparation
 from fakenews.tracking.client import TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED, MlflowConfig, flatten
 from fakenews.tracking.runs import child_run, parent_tags, tracked_run, train_tags

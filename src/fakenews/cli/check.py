@@ -29,9 +29,8 @@ from fakenews.models import check_model_params, known_models
 from fakenews.models.families import FAMILIES
 from fakenews.pipeline.split import SplitConfig
 from fakenews.reporting.report import ReportConfig
-from fakenews.sources import source_for
+from fakenews.sources import check_names, source_for
 from fakenews.sources.options import DatasetConfig
-from fakenews.text.artifacts import check_names
 from fakenews.text.cleaning import PrepareConfig
 from fakenews.tracking.client import MlflowConfig
 
