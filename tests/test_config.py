@@ -12,6 +12,7 @@ from fakenews.core.errors import ParamsError
 from fakenews.core.params import load_params, parse_params
 from fakenews.core.paths import Paths
 from fakenews.models import model_config
+from fakenews.orchestration.unions import sync_unions
 from fakenews.sources.options import dataset_options
 
 
@@ -31,8 +32,10 @@ def load_study(path: Path) -> None:
 
 
 def full_check(tmp_path: Path, raw: dict[str, Any]) -> None:
-    """What `fakenews check` runs: the shape, then every dataset's and model's own validation."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    """What `fakenews repro` runs first: the unions derived from `datasets`, then `fakenews
+    check` (the shape, then every dataset's and model's own validation)."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    sync_unions(tmp_path / "params.yaml", load_params(tmp_path / "params.yaml").raw)
     for name in raw.get("datasets") or {}:
         (tmp_path / "data" / "external" / name).mkdir(parents=True, exist_ok=True)
     check_params(Paths(tmp_path))
@@ -135,8 +138,9 @@ def test_invalid_params_name_the_key(
 
 
 def test_missing_external_folder_is_named(tmp_path: Path, real_params: dict[str, Any]) -> None:
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(real_params), encoding="utf-8")
-    with pytest.raises(ParamsError, match=r"data/external/constraint/ does not exist"):
+    text = yaml.safe_dump(real_params, sort_keys=False)
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"data/external/liar/ does not exist"):
         check_params(Paths(tmp_path))
 
 
@@ -200,7 +204,7 @@ def params_text_with_label_map(label_map: str) -> str:
     end = PROJECT_PARAMS.index("\n\n", start) + 2
     text = PROJECT_PARAMS[:start] + CUSTOM_ENTRY.format(label_map=label_map) + PROJECT_PARAMS[end:]
     # The project's unions name its own datasets.
-    start = text.index("unions:\n")
+    start = text.index("\nunions:") + 1
     end = text.index("\n\n", start) + 2
     return text[:start] + "unions: {}\n\n" + text[end:]
 

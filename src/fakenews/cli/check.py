@@ -8,7 +8,7 @@ reported before the first stage runs. `fakenews repro` (`make repro`) runs it fi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -27,6 +27,7 @@ from fakenews.core.params import (
 from fakenews.core.paths import Paths
 from fakenews.models import check_model_params, known_models
 from fakenews.models.families import FAMILIES
+from fakenews.orchestration.unions import LEAVE_ONE_OUT, derived_unions
 from fakenews.pipeline.split import SplitConfig
 from fakenews.reporting.report import ReportConfig
 from fakenews.sources import check_names, source_for
@@ -101,6 +102,12 @@ class StudyParams(StrictModel):
         description="Evaluation-only datasets (same options as `datasets`): downloaded, prepared, "
         "checked for overlap with every training split and scored by every trained model, "
         "never trained on.",
+    )
+    union_rule: Literal["leave_one_out", "custom"] = Field(
+        LEAVE_ONE_OUT,
+        description="leave_one_out: `unions` is derived from `datasets` (`all`, and with 3 or "
+        "more datasets one `without_<name>` each), written by `fakenews repro`; custom: as "
+        "written.",
     )
     unions: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -251,6 +258,17 @@ class StudyParams(StrictModel):
                     )
             if len(set(members)) != len(members):
                 raise ValueError(f"unions.{name}: a dataset is listed twice in {members}")
+        return self
+
+    @model_validator(mode="after")
+    def _unions_derived(self) -> StudyParams:
+        wanted = derived_unions(list(self.datasets))
+        if self.union_rule == LEAVE_ONE_OUT and self.unions != wanted:
+            raise ValueError(
+                f"unions: not the unions derived from `datasets` ({wanted}); `fakenews repro` "
+                "rewrites them (union_rule: leave_one_out), or set `union_rule: custom` to keep "
+                "your own"
+            )
         return self
 
     @model_validator(mode="after")

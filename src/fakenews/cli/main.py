@@ -398,10 +398,15 @@ def cmd_shard(args: argparse.Namespace) -> None:
 def cmd_repro(args: argparse.Namespace) -> None:
     from fakenews.cli.check import check_params
     from fakenews.core.errors import ParamsError
+    from fakenews.core.params import load_params
     from fakenews.orchestration.scheduler import repro
+    from fakenews.orchestration.unions import sync_unions
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
     try:
+        # Before DVC reads params.yaml: the unions it iterates, derived from `datasets`.
+        if sync_unions(paths.params_file, load_params(paths.params_file).raw):
+            print(f"{paths.params_file.name}: unions rewritten from `datasets` (union_rule)")
         code = repro(paths, args.jobs, args.log, check=check_params)
     except ParamsError as error:  # `fakenews check`'s verdict, before DVC reads params.yaml
         raise InputError(str(error)) from None
