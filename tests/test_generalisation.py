@@ -18,6 +18,7 @@ from fakenews.core.errors import DatasetError, ParamsError
 from fakenews.core.io import read_json, read_split, write_json
 from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import Paths
+from fakenews.models import get_model_class
 from fakenews.pipeline.holdout import holdout_dataset
 from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.pipeline.transfer import target_roles
@@ -261,7 +262,7 @@ def test_a_model_left_out_of_union_models_has_empty_union_cells_and_is_named(
     paths = Paths(tmp_path)
     raw = tiny_params({"a": {}, "b": {}}, ["tfidf_logreg", "minilm_embed"],
                       unions={"without_a": ["b"], "without_b": ["a"]})  # fmt: skip
-    raw["union_models"] = {**raw["union_models"], "embedding": []}
+    raw["union_models"] = {**raw["union_models"], get_model_class("minilm_embed").family: []}
     p = parse_params(raw)
     assert p.union_model_names == ["tfidf_logreg"]
     ci = {"roc_auc": {"low": 0.5, "high": 0.6, "value": 0.55}}

@@ -23,6 +23,7 @@ from fakenews.cli.main import main
 from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.inference.predict import load_predictor, model_texts
+from fakenews.models import get_model_class
 from fakenews.pipeline.evaluate import evaluate
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import prepare_dataset
@@ -35,12 +36,8 @@ from fakenews.tracking.client import MlflowConfig
 from fakenews.tracking.model_registry import best_model, register_best_models
 from fakenews.tracking.replay import replay_pending
 
-MODELS = {
-    "linear": ["tfidf_logreg"],
-    "recurrent": ["lstm"],
-    "transformer": ["tinybert"],
-    "embedding": [],
-}
+# One model of each family, read from the models themselves (the stages need no other family).
+MODELS = {get_model_class(m).family: [m] for m in ("tfidf_logreg", "lstm", "tinybert")}
 RAW_TEST_FILE = "english_test_with_labels.csv"
 
 
