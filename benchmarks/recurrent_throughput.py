@@ -55,11 +55,11 @@ from flops import (
 )
 from torch import nn
 
-from fakenews.core.config import load_params
+from fakenews.classifier.base import model_input
 from fakenews.core.io import read_split
+from fakenews.core.params import load_params
 from fakenews.core.paths import Paths
 from fakenews.models import model_config
-from fakenews.models.base import model_input
 from fakenews.nn.batching import LazyBatches, bucketed_batches, padding_fraction
 from fakenews.nn.recurrent import (
     RecurrentConfig,

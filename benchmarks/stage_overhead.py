@@ -312,6 +312,7 @@ def small_project(root: Path, smoke: bool = False) -> None:
     params["models"] = {family: wanted.get(family, []) for family in params["models"]}
     params["seeds"] = {family: seeds[:1] for family, seeds in params["seeds"].items()}
     params["unions"], params["evaluate_on"] = {}, {}  # they name the project's own datasets
+    params["union_rule"] = "custom"  # none (not the ones derived from `datasets`)
     params["union_models"] = params["models"]
     params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")

@@ -64,12 +64,12 @@ from flops import (
 )
 from torch import nn
 
-from fakenews.core.config import load_params
+from fakenews.classifier.base import model_input
 from fakenews.core.io import read_split
+from fakenews.core.params import load_params
 from fakenews.core.paths import Paths
 from fakenews.models import get_model_class
 from fakenews.models import model_config as params_model_config
-from fakenews.models.base import model_input
 from fakenews.nn.batching import LazyBatches, bucketed_batches
 from fakenews.nn.encoder import collate, encode, load_pretrained
 from fakenews.nn.trainer import TorchTrainer, configure_threads, seed_torch

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 import yaml
 
-from fakenews.core.config import load_params, parse_params
+from fakenews.cli.check import check_params, validate_study
 from fakenews.core.errors import ParamsError
+from fakenews.core.params import load_params, parse_params
 from fakenews.core.paths import Paths
 from fakenews.models import model_config
-from fakenews.serving.check import check_params
+from fakenews.orchestration.unions import sync_unions
+from fakenews.sources.options import dataset_options
 
 
 def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
@@ -20,9 +22,20 @@ def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
     return changed
 
 
+def study(raw: dict[str, Any]) -> None:
+    """The whole-file validation `fakenews check` runs (stages validate only what they read)."""
+    validate_study(parse_params(raw))
+
+
+def load_study(path: Path) -> None:
+    validate_study(load_params(path))
+
+
 def full_check(tmp_path: Path, raw: dict[str, Any]) -> None:
-    """What `fakenews check` runs: the shape, then every dataset's and model's own validation."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    """What `fakenews repro` runs first: the unions derived from `datasets`, then `fakenews
+    check` (the shape, then every dataset's and model's own validation)."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    sync_unions(tmp_path / "params.yaml", load_params(tmp_path / "params.yaml").raw)
     for name in raw.get("datasets") or {}:
         (tmp_path / "data" / "external" / name).mkdir(parents=True, exist_ok=True)
     check_params(Paths(tmp_path))
@@ -125,8 +138,9 @@ def test_invalid_params_name_the_key(
 
 
 def test_missing_external_folder_is_named(tmp_path: Path, real_params: dict[str, Any]) -> None:
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(real_params), encoding="utf-8")
-    with pytest.raises(ParamsError, match=r"data/external/constraint/ does not exist"):
+    text = yaml.safe_dump(real_params, sort_keys=False)
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ParamsError, match=r"data/external/liar/ does not exist"):
         check_params(Paths(tmp_path))
 
 
@@ -142,7 +156,7 @@ def test_stages_validate_only_what_they_use(tmp_path: Path, real_params: dict[st
 def test_split_fractions_message(real_params: dict[str, Any]) -> None:
     broken = _broken(real_params, lambda p: p["split"].update(train=0.5))
     with pytest.raises(ParamsError, match="sum to 1"):
-        parse_params(broken)
+        study(broken)
 
 
 def test_load_params_reports_yaml_errors(tmp_path: Path) -> None:
@@ -157,7 +171,7 @@ def test_load_params_reports_yaml_errors(tmp_path: Path) -> None:
 def test_empty_dataset_entry_means_defaults(tmp_path: Path, real_params: dict[str, Any]) -> None:
     text = yaml.safe_dump(real_params).replace("liar: {}", "liar:")
     (tmp_path / "params.yaml").write_text(text)
-    assert load_params(tmp_path / "params.yaml").dataset("liar").source is None
+    assert dataset_options(load_params(tmp_path / "params.yaml"), "liar").source is None
 
 
 def test_per_dataset_overrides_apply_to_that_dataset_only(real_params: dict[str, Any]) -> None:
@@ -190,7 +204,7 @@ def params_text_with_label_map(label_map: str) -> str:
     end = PROJECT_PARAMS.index("\n\n", start) + 2
     text = PROJECT_PARAMS[:start] + CUSTOM_ENTRY.format(label_map=label_map) + PROJECT_PARAMS[end:]
     # The project's unions name its own datasets.
-    start = text.index("unions:\n")
+    start = text.index("\nunions:") + 1
     end = text.index("\n\n", start) + 2
     return text[:start] + "unions: {}\n\n" + text[end:]
 
@@ -221,7 +235,7 @@ def dvc_hashes_params(text: str) -> bool:
 def test_label_map_keys_are_compared_as_written(tmp_path: Path, written: str, expected) -> None:
     text = params_text_with_label_map(written)
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
-    assert load_params(tmp_path / "params.yaml").dataset("mine").label_map == expected
+    assert dataset_options(load_params(tmp_path / "params.yaml"), "mine").label_map == expected
     assert dvc_hashes_params(text)  # and `dvc repro` gets past hashing them
 
 
@@ -250,7 +264,7 @@ def test_label_map_built_in_code_needs_text_keys(real_params: dict[str, Any]) ->
                  "label_map": {True: 1, False: 0}}
     }  # fmt: skip
     with pytest.raises(ParamsError, match=r"datasets\.mine\.label_map.*quote it"):
-        parse_params(raw)
+        study(raw)
 
 
 def test_params_are_read_as_dvc_reads_them(tmp_path: Path) -> None:
@@ -300,7 +314,7 @@ def test_models_mistakes_give_one_line_with_the_known_models(
     text = PROJECT_PARAMS[:start] + models + "\n\n" + PROJECT_PARAMS[end:]
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ParamsError) as error:
-        load_params(tmp_path / "params.yaml")
+        load_study(tmp_path / "params.yaml")
     message = str(error.value)
     assert message.startswith(f"params.yaml: {key}")
     assert KNOWN in message and "\n" not in message
@@ -313,7 +327,7 @@ def test_dataset_text_options_are_taken_as_written(tmp_path: Path) -> None:
         "    text_column: body\n", f"    text_column: 2020\n    sha256: {digits}\n"
     )
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
-    options = load_params(tmp_path / "params.yaml").dataset("mine")
+    options = dataset_options(load_params(tmp_path / "params.yaml"), "mine")
     assert options.text_column == "2020" and options.sha256 == digits
 
 
@@ -331,4 +345,4 @@ def test_seeds_are_checked_per_family(real_params: dict[str, Any]) -> None:
         broken = copy.deepcopy(real_params)
         change(broken)
         with pytest.raises(ParamsError, match=message):
-            parse_params(broken)
+            study(broken)

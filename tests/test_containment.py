@@ -8,13 +8,13 @@ import pytest
 
 from fakenews.analysis import containment
 from fakenews.analysis.containment import (
+    ContainmentConfig,
     Match,
     containment_matches,
     shared_window,
     shingle_matrix,
     shingles,
 )
-from fakenews.core.settings import ContainmentConfig
 
 VOCABULARY = [f"word{i}" for i in range(400)]
 CONFIG = ContainmentConfig()  # word 3-grams, containment >= 0.6, >= 4 shared

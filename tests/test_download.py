@@ -12,9 +12,9 @@ import pytest
 
 from fakenews import sources
 from fakenews.core.errors import DownloadError
-from fakenews.core.settings import DatasetConfig
 from fakenews.pipeline.download import download_dataset, http_session, safe_extract
 from fakenews.sources.base import Archive, RemoteFile, Source
+from fakenews.sources.options import DatasetConfig
 
 SOURCES = sources.LOADED  # where made-up sources are registered
 

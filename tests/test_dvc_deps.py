@@ -192,10 +192,10 @@ MODEL_FILES = {
         def get_model(name):
             return importlib.import_module(f"fakenews.models.{name}").Model
         """,
-    "src/fakenews/models/base.py": "class Base:\n    pass\n",
+    "src/fakenews/classifier/base.py": "class Base:\n    pass\n",
     "src/fakenews/models/_private.py": "X = 1\n",
-    "src/fakenews/models/m1.py": "from fakenews.models.base import Base as Model\n",
-    "src/fakenews/models/m2.py": "from fakenews.models.base import Base as Model\n",
+    "src/fakenews/models/m1.py": "from fakenews.classifier.base import Base as Model\n",
+    "src/fakenews/models/m2.py": "from fakenews.classifier.base import Base as Model\n",
 }
 MODEL_DVC_YAML = """\
 stages:
@@ -207,7 +207,7 @@ stages:
     deps:
       - stages/train.py
       - src/fakenews/models/__init__.py
-      - src/fakenews/models/base.py
+      - src/fakenews/classifier/base.py
       - src/fakenews/models/${item.model}.py
 REPORT
 """
@@ -218,7 +218,7 @@ def test_checker_adds_the_model_a_stage_names_or_else_every_model(tmp_path: Path
         "stages/report.py",
         "src/fakenews/report.py",
         "src/fakenews/models/__init__.py",
-        "src/fakenews/models/base.py",
+        "src/fakenews/classifier/base.py",
         "src/fakenews/models/m1.py",
     ]
     dvc_yaml = MODEL_DVC_YAML.replace(
@@ -241,7 +241,7 @@ def test_checker_reports_a_model_argument_without_a_module(tmp_path: Path) -> No
     assert report["train@a-gone"].errors == ("model module fakenews.models.gone not found",)
     # base.py only comes in through a model module: gone has none.
     assert report["train@a-gone"].unused == (
-        "src/fakenews/models/base.py",
+        "src/fakenews/classifier/base.py",
         "src/fakenews/models/gone.py",
     )
 

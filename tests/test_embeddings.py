@@ -15,8 +15,8 @@ import pytest
 import torch
 from helpers.imports import heavy, loaded_after
 
-from fakenews.core.config import parse_params
 from fakenews.core.errors import ModelError
+from fakenews.core.params import parse_params
 from fakenews.core.paths import Paths
 from fakenews.models import load_model, save_model
 from fakenews.models.minilm_embed import PACKAGED, Config, Model

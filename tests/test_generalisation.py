@@ -13,14 +13,17 @@ from helpers.prepared import write_prepared
 
 from fakenews.analysis.generalisation import Score, collect_generalisation, combine, verdict
 from fakenews.analysis.overlap_rows import scored_rows, scored_splits
-from fakenews.core.config import Params, parse_params
+from fakenews.cli.check import validate_study
 from fakenews.core.errors import DatasetError, ParamsError
 from fakenews.core.io import read_json, read_split, write_json
+from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import Paths
+from fakenews.models import get_model_class
 from fakenews.pipeline.holdout import holdout_dataset
-from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.pipeline.transfer import target_roles
 from fakenews.pipeline.union import build_union, union_preparation
+from fakenews.sources.options import dataset_options
 
 
 def params(**extra: Any) -> Params:
@@ -47,7 +50,8 @@ def frame(n: int, prefix: str, seed: int) -> pd.DataFrame:
 
 def audited_split(paths: Paths, name: str, n: int, seed: int) -> dict[str, Any]:
     write_prepared(paths.prepared(name), frame(n, name, seed), name)
-    manifest = split_dataset(name, params().split, paths.prepared(name), paths.split(name))
+    split = params().section("split", SplitConfig)
+    manifest = split_dataset(name, split, paths.prepared(name), paths.split(name))
     write_json(paths.audit_passed(name), {"dataset": name, "split_hash": manifest["hash"]})
     return manifest
 
@@ -60,7 +64,7 @@ def test_unions_and_evaluation_only_datasets_are_checked() -> None:
     assert p.members_of("all") == ["a", "b", "c"] and p.members_of("a") == ["a"]
     assert p.held_out_by("without_a") == "a" and p.held_out_by("all") is None
     assert p.is_eval_only("x") and not p.is_eval_only("a")
-    assert p.dataset("x").source is None  # looked up in evaluate_on too
+    assert dataset_options(p, "x").source is None  # looked up in evaluate_on too
     for extra, message in [
         ({"unions": {"u": ["a", "zz"]}}, r"unions\.u: 'zz' is not in `datasets`"),
         ({"unions": {"u": ["a", "x"]}, "evaluate_on": {"x": {}}}, r"\(evaluation-only\)"),
@@ -70,7 +74,7 @@ def test_unions_and_evaluation_only_datasets_are_checked() -> None:
         ({"evaluate_on": {"a": {}}}, r"evaluate_on\.a: also listed in `datasets`"),
     ]:
         with pytest.raises(ParamsError, match=message):
-            params(**extra)
+            validate_study(params(**extra))
 
 
 def test_every_target_gets_its_role() -> None:
@@ -229,8 +233,9 @@ def test_an_evaluation_only_set_may_hold_one_class(tmp_path: Path) -> None:
     """A private set of known fakes: refused as a training set, prepared as an evaluation one."""
     from helpers.source_fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
-    from fakenews.core.settings import DatasetConfig, PrepareConfig
     from fakenews.pipeline.prepare import prepare_dataset
+    from fakenews.sources.options import DatasetConfig
+    from fakenews.text.cleaning import PrepareConfig
 
     raw = tmp_path / "raw"
     write_source_fixture("custom", raw)
@@ -257,7 +262,7 @@ def test_a_model_left_out_of_union_models_has_empty_union_cells_and_is_named(
     paths = Paths(tmp_path)
     raw = tiny_params({"a": {}, "b": {}}, ["tfidf_logreg", "minilm_embed"],
                       unions={"without_a": ["b"], "without_b": ["a"]})  # fmt: skip
-    raw["union_models"] = {**raw["union_models"], "embedding": []}
+    raw["union_models"] = {**raw["union_models"], get_model_class("minilm_embed").family: []}
     p = parse_params(raw)
     assert p.union_model_names == ["tfidf_logreg"]
     ci = {"roc_auc": {"low": 0.5, "high": 0.6, "value": 0.55}}

@@ -13,16 +13,18 @@ import pytest
 from helpers.source_fixtures import CUSTOM_FILE, SOURCE_FIXTURE_OPTIONS, write_source_fixture
 
 from fakenews.core.errors import DatasetError, ParamsError
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources import (
     SOURCE_NAMES,
     all_sources,
     artifact_rules,
+    check_names,
+    checks_for,
     label_checks,
     load_source,
+    rules_for,
     source_for,
 )
-from fakenews.text.artifacts import check_names, checks_for, rules_for
+from fakenews.sources.options import DatasetConfig
 
 SOURCES = all_sources()
 

@@ -13,9 +13,9 @@ import pytest
 import yaml
 from helpers.mlflow_server import start_mlflow_server
 
+from fakenews.cli.main import main
 from fakenews.core.paths import Paths
-from fakenews.serving import scheduler
-from fakenews.serving.cli import main
+from fakenews.orchestration import scheduler
 from fakenews.tracking.ui import experiment_id, runs_table_url, ui_command, ui_target
 
 EXPERIMENT = "fakenews-ui-test"

@@ -7,9 +7,9 @@ import pytest
 
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.stats import roc_points
+from fakenews.classifier.base import TextClassifier, read_fraction, reading_summary
 from fakenews.core.errors import ModelError
 from fakenews.models import MODEL_NAMES, get_model_class, load_model, save_model
-from fakenews.models.base import TextClassifier, read_fraction, reading_summary
 
 TEXTS = [f"shocking secret hoax {i}" for i in range(20)] + [
     f"officials reported data {i}" for i in range(20)

@@ -10,9 +10,9 @@ import pytest
 
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.overlap_rows import overlapping_ids, without_overlap
+from fakenews.analysis.stats import EvaluateConfig
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import write_json
-from fakenews.core.settings import EvaluateConfig
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import AuditFindings, ModelResult
 from fakenews.reporting.sections import without_overlap_section

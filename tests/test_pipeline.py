@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import REPO
 from helpers.news import CLAIM, custom_datasets, custom_options, write_news
 from helpers.params import tiny_params
 from helpers.repo import make_repo, plain_names, run, stage_name, stages_run, target, write_params
+
+from fakenews.models import get_model_class
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +45,7 @@ def study_params() -> dict[str, Any]:
     return tiny_params(
         custom_datasets(*DATASETS),
         MODELS,
-        seeds={
-            "linear": SEEDS_RUN["tfidf_logreg"],
-            "recurrent": SEEDS_RUN["lstm"],
-            "transformer": [42],
-            "embedding": [42],
-        },
+        seeds={get_model_class(m).family: SEEDS_RUN[m] for m in MODELS},
         train={"lstm": {"epochs": 2, "max_len": 64, "embedding_dim": 16, "hidden_sizes": [16]}},
         # test_generalisation_end_to_end has unions and evaluate_on (none here).
         # 120 rows a dataset: below split.folds_below_rows, so each is scored by k-fold CV (3
@@ -338,7 +337,7 @@ def test_mlflow_holds_a_run_per_stage_execution(study: Study, real_params: dict[
 def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
     # `fakenews predict <dataset>/<model>` serves the best-validation run's best fold model: it
     # gives the probabilities evaluate got from that model on its test fold.
-    from fakenews.serving.predict import resolve_model_dir
+    from fakenews.inference.predict import resolve_model_dir
 
     repo = study.repo
     for model in ("tfidf_logreg", "lstm"):
@@ -347,7 +346,7 @@ def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
         assert seed_dir.startswith("seed-") and fold.startswith("fold-")
         scored = repo.parent / "scored" / f"{model}.parquet"  # outside the git repo
         fold_test = f"data/split/alpha/folds/{fold}/test.parquet"
-        run(repo, sys.executable, "-m", "fakenews.serving.cli", "predict", "--model",
+        run(repo, sys.executable, "-m", "fakenews.cli.main", "predict", "--model",
             f"alpha/{model}", "--input", fold_test, "--output", str(scored))  # fmt: skip
         evaluated = pd.read_parquet(
             repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"
@@ -446,6 +445,61 @@ def test_editing_a_custom_datasets_file_reruns_its_branch(study: Study) -> None:
     csv.write_bytes(saved + b"extra headline,extra body words here,FAKE\n")
     assert "download@alpha" in json.loads(run(repo, "dvc", "status", "--json"))
     csv.write_bytes(saved)
+    assert json.loads(run(repo, "dvc", "status", "--json")) == {}
+
+
+NEW_FAMILY_MODEL = """\
+\"\"\"`newfam_model`: a new family's one model (tfidf_logreg's code).\"\"\"
+
+from fakenews.models import tfidf_logreg
+
+
+class Model(tfidf_logreg.Model):
+    name = "newfam_model"
+    family = "newfam"
+"""
+
+
+def test_adding_a_family_by_the_recipe_reruns_no_existing_stage_but_the_report(
+    study: Study,
+) -> None:
+    """README "A family", step by step: the family in FAMILIES, a model module naming it, its
+    `models:`, `seeds:` and `union_models:` keys and the model's `train:` section, then
+    `make dvc-yaml`. Of the stages that ran, `dvc status` shows only the report (the new
+    family's stages are new). Everything is put back afterwards."""
+    repo = study.repo
+    existing = plain_names(run(repo, "dvc", "stage", "list", "--all", "--name-only").split())
+    families_file = repo / "src" / "fakenews" / "models" / "families.py"
+    module = repo / "src" / "fakenews" / "models" / "newfam_model.py"
+    saved = {p: p.read_text() for p in [repo / "params.yaml", families_file]}
+    saved.update({p: p.read_text() for p in repo.glob("**/dvc.yaml")})
+    shutil.copy(REPO / "dvc.template.yaml", repo / "dvc.template.yaml")
+    try:
+        text = families_file.read_text()
+        families_file.write_text(text.replace("\n}\n", '\n    "newfam": "newfam_model",\n}\n'))
+        module.write_text(NEW_FAMILY_MODEL)
+        params = yaml.safe_load((repo / "params.yaml").read_text())
+        params["models"]["newfam"] = ["newfam_model"]
+        params["seeds"]["newfam"] = [42]
+        params["union_models"]["newfam"] = ["newfam_model"]
+        params["train"]["newfam_model"] = dict(params["train"]["tfidf_logreg"])
+        write_params(repo, params)
+        generator = REPO / "tools" / "generate_dvc_yaml.py"
+        run(repo, sys.executable, str(generator), "--root", str(repo))
+        status = plain_names(json.loads(run(repo, "dvc", "status", "--json")))
+        assert status & existing == {"report"}
+        assert {s for s in status - existing if not s.startswith("report")} == {
+            f"{stage}-newfam@{d}-newfam_model{suffix}"
+            for stage, suffix in (("train", "-42"), ("evaluate", "-42"), ("transfer", ""))
+            for d in DATASETS
+        }
+    finally:
+        for path, text in saved.items():
+            path.write_text(text)
+        module.unlink(missing_ok=True)
+        (repo / "dvc.template.yaml").unlink(missing_ok=True)
+        for group in repo.glob("pipelines/*newfam*"):
+            shutil.rmtree(group)
     assert json.loads(run(repo, "dvc", "status", "--json")) == {}
 
 
@@ -596,7 +650,9 @@ def test_generalisation_end_to_end(tmp_path: Path) -> None:
     for model in models:
         cell = general["lodo"][model]["alpha"]
         assert cell["roc_auc"] is not None and cell["low"] <= cell["roc_auc"] <= cell["high"]
-    assert general["transfers_best"] in {"linear", "embedding"}
+    assert general["transfers_best"] in {
+        get_model_class(m).family for m in ("tfidf_logreg", "minilm_embed")
+    }
     report = (repo / "reports/report.md").read_text()
     assert "### Leave-one-dataset-out (ROC-AUC)" in report
     assert "### Union both (ROC-AUC)" in report

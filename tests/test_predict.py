@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
 
+from fakenews.classifier.base import model_input
+from fakenews.cli.main import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
 from fakenews.core.errors import ModelError
 from fakenews.core.paths import RUN_INFO_FILE, Paths
+from fakenews.inference.predict import load_predictor, predict_file
 from fakenews.models import MODEL_INFO_FILE, get_model_class, load_model
-from fakenews.models.base import model_input
-from fakenews.serving.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
-from fakenews.serving.predict import load_predictor, predict_file
 from fakenews.tracking.model_registry import list_models
 
 

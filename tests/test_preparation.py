@@ -10,11 +10,11 @@ import pytest
 from helpers.tiny_models import train_folder
 
 from fakenews.core.errors import ModelError
-from fakenews.core.settings import PrepareConfig
+from fakenews.inference.predict import load_predictor
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.pipeline.prepare import clean_frame
-from fakenews.serving.predict import load_predictor
-from fakenews.text.artifacts import rules_for
+from fakenews.sources import rules_for
+from fakenews.text.cleaning import PrepareConfig
 from fakenews.text.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
 
 RAW = pd.DataFrame(

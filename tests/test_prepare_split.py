@@ -9,10 +9,9 @@ from helpers.prepared import write_prepared
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, read_json
 from fakenews.core.paths import fold_dirs
-from fakenews.core.settings import PrepareConfig, SplitConfig
 from fakenews.pipeline.prepare import clean_frame
-from fakenews.pipeline.split import split_dataset
-from fakenews.text.cleaning import clean_text
+from fakenews.pipeline.split import SplitConfig, split_dataset
+from fakenews.text.cleaning import PrepareConfig, clean_text
 
 
 def test_clean_text_repairs_encoding_html_and_whitespace() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from helpers.params import tiny_params
 
-from fakenews.core.config import parse_params
 from fakenews.core.errors import InputError
+from fakenews.core.params import parse_params
 from fakenews.core.paths import Paths
 from fakenews.reporting.publish import publish_metrics, published_files
 

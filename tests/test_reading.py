@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fakenews.core.config import parse_params
+from fakenews.core.params import parse_params
 from fakenews.pipeline.evaluate import Scored, first_window_probs, first_window_scores
 from fakenews.reporting.collect import ModelResult, RunResult
 from fakenews.reporting.tables import first_window_rows, reading_rows

@@ -13,12 +13,19 @@ import pytest
 from helpers.params import tiny_params
 from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
 
-from fakenews.core.config import Params, parse_params
+from fakenews.classifier.base import model_input
 from fakenews.core.io import sha256_tree, write_json
+from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.models import MODEL_INFO_FILE, load_model
-from fakenews.models.base import model_input
-from fakenews.tracking.client import TAG_DATASET, TAG_MODEL, TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED
+from fakenews.tracking.client import (
+    TAG_DATASET,
+    TAG_MODEL,
+    TAG_MODEL_HASH,
+    TAG_RUN_KIND,
+    TAG_SEED,
+    MlflowConfig,
+)
 from fakenews.tracking.model_registry import best_model, register_best_models
 from fakenews.tracking.replay import replay_pending
 from fakenews.tracking.runs import tracked_run
@@ -108,7 +115,8 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
         TAG_SEED: str(SEED),
         TAG_RUN_KIND: "train",
     }
-    with tracked_run(project, params.mlflow, run_name="alpha/lstm", tags=train_tags) as run:
+    config = params.section("mlflow", MlflowConfig)
+    with tracked_run(project, config, run_name="alpha/lstm", tags=train_tags) as run:
         run.set_tags({TAG_MODEL_HASH: sha256_tree(lstm_dir), "data_hash": "abc.dir"})
     train_run_id = replay_pending(project).run_ids[run.key]  # as the report stage does first
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers.report_study import write_study
 
-from fakenews.core.config import Params
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.reporting import audit_tables, html, sections, tables
 from fakenews.reporting.collect import ModelResult, RunResult

@@ -23,7 +23,7 @@ from helpers.repo import make_repo, plain_names, run, stage_env, stages_run
 
 from fakenews.core.errors import InputError
 from fakenews.core.paths import find_repo_root
-from fakenews.serving.shard import parse_shard, plan
+from fakenews.orchestration.shard import parse_shard, plan
 
 # --- which machine runs what (fast) ------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fakenews.core.paths import Paths
-from fakenews.serving import scheduler as scheduler_module
-from fakenews.serving.scheduler import (
+from fakenews.orchestration import scheduler as scheduler_module
+from fakenews.orchestration.scheduler import (
     Plan,
     Scheduler,
     Snapshot,

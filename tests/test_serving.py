@@ -18,27 +18,26 @@ from helpers.prepared import write_prepared
 from helpers.source_fixtures import write_source_fixture
 from helpers.tiny_models import TINY_LSTM, make_tiny_bert
 
-from fakenews.core.config import Params
+from fakenews.classifier.base import model_input
+from fakenews.cli.main import main
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.core.settings import DatasetConfig, MlflowConfig, PrepareConfig, SplitConfig
-from fakenews.models.base import model_input
+from fakenews.inference.predict import load_predictor, model_texts
+from fakenews.models import get_model_class
 from fakenews.pipeline.evaluate import evaluate
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import prepare_dataset
-from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.pipeline.train import train
 from fakenews.pipeline.transfer import transfer
-from fakenews.serving.cli import main
-from fakenews.serving.predict import load_predictor, model_texts
+from fakenews.sources.options import DatasetConfig
+from fakenews.text.cleaning import PrepareConfig
+from fakenews.tracking.client import MlflowConfig
 from fakenews.tracking.model_registry import best_model, register_best_models
 from fakenews.tracking.replay import replay_pending
 
-MODELS = {
-    "linear": ["tfidf_logreg"],
-    "recurrent": ["lstm"],
-    "transformer": ["tinybert"],
-    "embedding": [],
-}
+# One model of each family, read from the models themselves (the stages need no other family).
+MODELS = {get_model_class(m).family: [m] for m in ("tfidf_logreg", "lstm", "tinybert")}
 RAW_TEST_FILE = "english_test_with_labels.csv"
 
 
@@ -159,7 +158,7 @@ def test_transfer_reads_targets_through_the_models_own_rules(
     plain = plain.assign(raw_title=plain["title"], raw_text=plain["text"])
     write_prepared(paths.prepared("plain"), plain, "plain")
     split_dataset("plain", SplitConfig(), paths.prepared("plain"), paths.split("plain"))
-    both = params.model_copy(update={"datasets": {**params.datasets, "plain": {}}})
+    both = params.updated(datasets={**params.datasets, "plain": {}})
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(paths.root)
         dataset_overlap(both, paths)  # transfer also scores without the overlapping rows

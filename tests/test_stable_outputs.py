@@ -19,13 +19,12 @@ from helpers.prepared import write_prepared
 from helpers.report_study import write_study
 from helpers.tiny_models import toy_rows
 
-from fakenews.core.config import Params
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.core.settings import SplitConfig
 from fakenews.pipeline import evaluate as evaluate_module
 from fakenews.pipeline import train as train_module
 from fakenews.pipeline.report import publish_and_report
-from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.reporting.headline import KEYS
 from fakenews.tracking.journal import SPOOL_NAME, published
 
@@ -43,7 +42,7 @@ def tiny_project(root: Path, folds: int | None) -> tuple[Paths, Params]:
     split_dataset(DATASET, config, paths.prepared(DATASET), paths.split(DATASET))
     params = Params(
         datasets={DATASET: {}},
-        models={"linear": [MODEL], "recurrent": [], "transformer": [], "embedding": []},
+        models={"linear": [MODEL]},
         train={MODEL: {"min_df": 1}},
         mlflow={"experiment": "stages"},
     )
@@ -143,7 +142,7 @@ def test_the_headline_is_per_model_and_moves_only_with_that_model(tmp_path: Path
 
 def test_leave_one_dataset_out_headline_is_the_mean_over_held_out_datasets(tmp_path: Path) -> None:
     params, paths = write_study(tmp_path)
-    params = params.model_copy(update={"unions": {"no_alpha": ["beta"], "no_beta": ["alpha"]}})
+    params = params.updated(unions={"no_alpha": ["beta"], "no_beta": ["alpha"]})
     for union, held in (("no_alpha", "alpha"), ("no_beta", "beta")):
         for i, model in enumerate(("tfidf_logreg", "lstm")):
             score = {"accuracy": 0.6 + 0.1 * i, "f1_macro": 0.5, "roc_auc": 0.7, "role": "held_out"}

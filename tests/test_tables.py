@@ -15,13 +15,14 @@ import pandas as pd
 import pytest
 from helpers.tiny_models import train_folder
 
+from fakenews.cli.main import EXIT_BAD_INPUT, main
 from fakenews.core.errors import DatasetError, InputError
-from fakenews.core.settings import DatasetConfig, PrepareConfig
+from fakenews.inference.predict import load_predictor, predict_file, predict_frame, read_input
 from fakenews.pipeline.prepare import prepare_dataset
-from fakenews.serving.cli import EXIT_BAD_INPUT, main
-from fakenews.serving.predict import load_predictor, predict_file, predict_frame, read_input
 from fakenews.sources import load_source
+from fakenews.sources.options import DatasetConfig
 from fakenews.sources.tables import FORMATS, read_table
+from fakenews.text.cleaning import PrepareConfig
 
 # Characters cp1252 encodes but latin-1 does not (curly quotes, dashes, euro), and accents.
 TEXTS = [

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from fakenews.core.config import Params
 from fakenews.core.io import write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths
-from fakenews.core.settings import MlflowConfig
 from fakenews.tracking import client as tracking
 from fakenews.tracking import replay as replay_module
 from fakenews.tracking import replayer
@@ -37,6 +36,7 @@ from fakenews.tracking.client import (
     TAG_RUN_KIND,
     TAG_SEED,
     TIMEOUT_VARIABLE,
+    MlflowConfig,
     TrackingUnavailable,
     check_timeout,
     ensure_reachable,
@@ -408,7 +408,7 @@ def test_a_killed_stage_leaves_no_journal_to_replay(tmp_path: Path) -> None:
         import os
         from pathlib import Path
         from fakenews.core.paths import Paths
-        from fakenews.core.settings import MlflowConfig
+        from fakenews.tracking.client import MlflowConfig
         from fakenews.tracking.runs import tracked_run
 
         with tracked_run(Paths(Path({str(tmp_path)!r})), MlflowConfig(), tags={{"k": "v"}}) as t:
@@ -690,7 +690,7 @@ def test_registration_with_no_server_is_one_warning_for_all_datasets(
         )
     params = Params(
         datasets={d: {} for d in datasets},
-        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []},
+        models={"linear": ["tfidf_logreg"]},  # stages read only the families they run
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -717,7 +717,7 @@ def test_an_unreachable_registry_server_is_named(
     )
     params = Params(
         datasets={"alpha": {}},
-        models={"linear": ["tfidf_logreg"], "recurrent": [], "transformer": [], "embedding": []},
+        models={"linear": ["tfidf_logreg"]},  # stages read only the families they run
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -766,7 +766,7 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
     paths = Paths(tmp_path)
     params = Params(
         datasets={"alpha": {}},
-        models={"linear": [], "recurrent": ["lstm"], "transformer": [], "embedding": []},
+        models={"recurrent": ["lstm"]},
         train={"lstm": {}},
         mlflow=MlflowConfig(experiment="tree"),
     )
@@ -775,7 +775,7 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
         for kind in ("train", "evaluate"):
             with tracked_run(
                 paths,
-                params.mlflow,
+                params.section("mlflow", MlflowConfig),
                 run_name=f"seed-{seed} {kind}",
                 tags={TAG_RUN_KIND: kind, TAG_SEED: seed},
                 parent=group(),

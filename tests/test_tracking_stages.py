@@ -1,9 +1,11 @@
 """The train and evaluate stages with their MLflow journals: no mlflow import in the stage, the
-runs complete after a replay, and the stages' outputs the same with tracking on or off."""
+runs complete after a replay, and the stages' outputs the same with tracking on, off or
+pointed at a dead server."""
 
 from __future__ import annotations
 
 import json
+import socket
 import textwrap
 import types
 from pathlib import Path
@@ -13,17 +15,18 @@ from helpers.imports import loaded_after
 from helpers.prepared import write_prepared
 from helpers.tiny_models import toy_rows
 
-from fakenews.core.config import Params
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.core.settings import SplitConfig
 from fakenews.pipeline import evaluate as evaluate_module
 from fakenews.pipeline import train as train_module
-from fakenews.pipeline.split import split_dataset
+from fakenews.pipeline import transfer as transfer_module
+from fakenews.pipeline.overlap import dataset_overlap
+from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.tracking.client import MLFLOW_PARENT_RUN_ID, TAG_RUN_KIND
 from fakenews.tracking.journal import SPOOL_NAME, published
 from fakenews.tracking.replay import replay_pending
 
-DATASET, MODEL = "alpha", "tfidf_logreg"
+DATASET, OTHER, MODEL = "alpha", "beta", "tfidf_logreg"
 
 
 def tiny_project(root: Path) -> tuple[Paths, Params]:
@@ -33,7 +36,7 @@ def tiny_project(root: Path) -> tuple[Paths, Params]:
     split_dataset(DATASET, SplitConfig(folds=3), paths.prepared(DATASET), paths.split(DATASET))
     params = Params(
         datasets={DATASET: {}},
-        models={"linear": [MODEL], "recurrent": [], "transformer": [], "embedding": []},
+        models={"linear": [MODEL]},  # stages read only the families they run
         train={MODEL: {"min_df": 1}},
         mlflow={"experiment": "stages"},
     )
@@ -44,17 +47,18 @@ def test_train_and_evaluate_import_no_mlflow_and_replay_into_complete_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths, params = tiny_project(tmp_path)
-    (tmp_path / "params.json").write_text(params.model_dump_json())
+    (tmp_path / "params.json").write_text(json.dumps(params.raw))
     code = textwrap.dedent(
         f"""
+        import json
         from pathlib import Path
-        from fakenews.core.config import Params
+        from fakenews.core.params import Params
         from fakenews.core.paths import Paths
         from fakenews.pipeline.evaluate import evaluate
         from fakenews.pipeline.train import train
 
         root = Path({str(tmp_path)!r})
-        params = Params.model_validate_json((root / "params.json").read_text())
+        params = Params(json.loads((root / "params.json").read_text()))
         train({DATASET!r}, {MODEL!r}, params, Paths(root), family="linear", seed=42)
         evaluate({DATASET!r}, {MODEL!r}, params, Paths(root), seed=42)
         """
@@ -108,28 +112,56 @@ def outputs(root: Path) -> dict[str, bytes]:
     }
 
 
-def test_the_stages_outputs_are_byte_identical_with_tracking_on_and_off(
+def closed_port() -> int:
+    """A local port nothing listens on (bound, read, released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_stages(root: Path, tracking: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """train, evaluate and transfer (alpha -> beta) under ``root`` with tracking ``on`` (the
+    default local store), ``off`` (mlflow.enabled: false) or ``dead`` (a server nobody runs)."""
+    paths, params = tiny_project(root)
+    rows = toy_rows(60)  # a transfer target: scored from its raw text, as deployment would
+    write_prepared(
+        paths.prepared(OTHER), rows.assign(raw_title=rows.title, raw_text=rows.text), OTHER
+    )
+    split_dataset(OTHER, SplitConfig(folds=3), paths.prepared(OTHER), paths.split(OTHER))
+    params = params.updated(
+        datasets={DATASET: {}, OTHER: {}},
+        mlflow={**params.raw["mlflow"], "enabled": tracking != "off"},
+    )
+    if tracking == "dead":
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{closed_port()}")
+    else:
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(root)
+    dataset_overlap(params, paths)  # read by transfer (scores without the overlapping rows)
+    train_module.train(DATASET, MODEL, params, paths, family="linear", seed=42)
+    evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
+    transfer_module.transfer(DATASET, MODEL, params, paths, seed=42)
+    assert len(published(root / SPOOL_NAME)) == (0 if tracking == "off" else 2)
+    return outputs(root)
+
+
+def test_the_stages_outputs_are_byte_identical_with_tracking_on_off_and_dead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """What lets dvc.yaml leave tracking/ out of train, evaluate and transfer's deps
+    (tools/depcheck.py SIDE_EFFECTS): MLflow journaling cannot change what they write."""
     # The recorded durations are the only thing that differs between two runs: stop the clock.
     frozen = types.SimpleNamespace(perf_counter=lambda: 0.0)
     monkeypatch.setattr(train_module, "time", frozen)
     monkeypatch.setattr(evaluate_module, "time", frozen)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    written = {}
-    for tracking in (True, False):
-        root = tmp_path / f"tracking-{tracking}"
-        paths, params = tiny_project(root)
-        params = params.model_copy(
-            update={"mlflow": params.mlflow.model_copy(update={"enabled": tracking})}
-        )
-        train_module.train(DATASET, MODEL, params, paths, family="linear", seed=42)
-        evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
-        written[tracking] = outputs(root)
-        assert len(published(root / SPOOL_NAME)) == (2 if tracking else 0)
-    assert written[True].keys() == written[False].keys()
-    assert any(name.startswith("models/") for name in written[True])
-    different = [name for name in written[True] if written[True][name] != written[False][name]]
-    assert different == []
-    metrics = json.loads(written[True][f"data/evaluation/{DATASET}/{MODEL}/seed-42/metrics.json"])
+    written = {
+        mode: run_stages(tmp_path / mode, mode, monkeypatch) for mode in ("on", "off", "dead")
+    }
+    assert written["on"].keys() == written["off"].keys() == written["dead"].keys()
+    assert any(name.startswith("models/") for name in written["on"])
+    assert f"data/transfer/{DATASET}/{MODEL}.json" in written["on"]
+    for mode in ("off", "dead"):
+        different = [n for n in written["on"] if written["on"][n] != written[mode][n]]
+        assert different == [], mode
+    metrics = json.loads(written["on"][f"data/evaluation/{DATASET}/{MODEL}/seed-42/metrics.json"])
     assert metrics["accuracy"] > 0.5

@@ -6,7 +6,7 @@ Edit dvc.template.yaml (its `#@` header gives the syntax), never dvc.yaml, and r
 or importing modules; tests/test_dvc_yaml.py fails while the committed dvc.yaml is stale.
 
 The template holds each stage kind once; `#@for family` groups are written once per family of
-``fakenews.core.config.FAMILIES``. Every ``- {code}`` line becomes the stage's code deps: the
+``fakenews.core.params.FAMILIES``. Every ``- {code}`` line becomes the stage's code deps: the
 closure :mod:`depcheck` computes from the stage's ``cmd`` (the check in tests/test_dvc_deps.py
 applies the same rules), written as whole folders where the stage uses every file of one, else as
 files. A MODEL argument that varies (``${item.model}``) stays a pattern,
@@ -337,7 +337,7 @@ def load_families(root: Path, models: Sequence[str]) -> Families:
     child process: model modules import torch, and ``root`` may be another copy of the repo)."""
     script = (
         "import json, sys\n"
-        "from fakenews.core.config import FAMILIES\n"
+        "from fakenews.models.families import FAMILIES\n"
         "from fakenews.models import get_model_class\n"
         "print(json.dumps([list(FAMILIES), "
         "{m: get_model_class(m).family for m in sys.argv[1:]}]))\n"

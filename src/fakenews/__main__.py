@@ -1,5 +1,5 @@
-"""``python -m fakenews``: the ``fakenews`` command (:mod:`fakenews.serving.cli`)."""
+"""``python -m fakenews``: the ``fakenews`` command (:mod:`fakenews.cli.main`)."""
 
-from fakenews.serving.cli import main
+from fakenews.cli.main import main
 
 raise SystemExit(main())

@@ -56,6 +56,8 @@ def tiny_params(
         params["seeds"] = {**params["seeds"], **copy.deepcopy(dict(seeds))}
     for model, settings in (train or {}).items():
         params["train"][model] = {**(params["train"].get(model) or {}), **settings}
+    # The tests choose their unions (most none, for time): not the ones derived from `datasets`.
+    params["union_rule"] = "custom"
     params["unions"] = copy.deepcopy(dict(unions or {}))
     params["evaluate_on"] = copy.deepcopy(dict(evaluate_on or {}))
     for name, settings in sections.items():

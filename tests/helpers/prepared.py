@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from fakenews.core.io import write_json, write_parquet
-from fakenews.core.settings import PrepareConfig
+from fakenews.text.cleaning import PrepareConfig
 from fakenews.text.preparation import PREPARATION_FILE, TextPreparation
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.core.config import Params, parse_params
 from fakenews.core.io import write_json
+from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import Paths
+from fakenews.models import get_model_class
 
 DATASETS = ("alpha", "beta")
 MODELS = {"tfidf_logreg": [42], "lstm": [42, 43, 44]}
@@ -24,11 +25,9 @@ def study_params() -> Params:
     return parse_params(
         {
             "datasets": {d: {} for d in DATASETS},
-            "models": {"linear": ["tfidf_logreg"], "recurrent": ["lstm"], "transformer": [],
-                       "embedding": []},
+            "models": {get_model_class(m).family: [m] for m in MODELS},
             "train": {m: {} for m in MODELS},
-            "seeds": {"linear": [42], "recurrent": [42, 43, 44], "transformer": [42],
-                      "embedding": [42]},
+            "seeds": {get_model_class(m).family: seeds for m, seeds in MODELS.items()},
             "unions": {"both": list(DATASETS)},
         }
     )  # fmt: skip

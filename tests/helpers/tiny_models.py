@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fakenews.classifier.base import model_input
 from fakenews.models import get_model_class, save_model
-from fakenews.models.base import model_input
 from helpers.prepared import preparation_json
 
 FAKE = ["shocking", "secret", "hoax", "miracle", "exposed", "banned"]

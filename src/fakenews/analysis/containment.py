@@ -17,16 +17,49 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from pydantic import Field
 
 from fakenews.analysis.near_duplicates import words
 from fakenews.core.io import rounded
-from fakenews.core.settings import ContainmentConfig
+from fakenews.core.params import StrictModel
 
 if TYPE_CHECKING:
     from scipy import sparse
 
 # Pair scores computed at once: a block of targets times every source stays under this many.
 _BLOCK_CELLS = 4_000_000
+
+
+class ContainmentConfig(StrictModel):
+    """overlap stage: a short text found inside a longer one (a claim quoted in an article).
+
+    Jaccard similarity cannot see it: an 18-word claim is a sliver of a 500-word article's
+    shingles. Containment divides the shared shingles by the *shorter* text's count instead.
+    """
+
+    shingle_size: int = Field(
+        3,
+        ge=2,
+        le=10,
+        description="Words per shingle. At 1 a claim's words (mostly stop words) are in any "
+        "article; 3 keeps a quoted sentence and drops most chance matches.",
+    )
+    threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Share of the shorter text's shingles found in the longer one at or above "
+        "which the pair is a match.",
+    )
+    min_shared: int = Field(
+        4,
+        ge=1,
+        description="A match also shares at least this many shingles: a 5-word claim is "
+        "'contained' by any article that has 2 of its 3-grams (\"says barack obama is a\").",
+    )
+    max_examples: int = Field(
+        5, ge=0, le=100, description="Matches listed per dataset pair in metrics/overlap.json."
+    )
 
 
 class Match(NamedTuple):

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fakenews.core.config import Params
 from fakenews.core.io import read_json, rounded
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 
 KEY = "roc_auc"

@@ -22,8 +22,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from fakenews.core.settings import NearDuplicateConfig
+from fakenews.core.params import StrictModel
 from fakenews.text.cleaning import content_key
 
 _WORD = re.compile(r"\w+")
@@ -33,6 +34,32 @@ _WORD = re.compile(r"\w+")
 _MAX_MISS = 0.005
 
 Shingles = frozenset[int]
+
+
+class NearDuplicateConfig(StrictModel):
+    """One definition of "near-duplicate", shared by the split, the audit and the overlap."""
+
+    threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Jaccard similarity of two texts' word-shingle sets at or above which they "
+        "are near-duplicates.",
+    )
+    shingle_size: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="Words per shingle. 1 compares sets of words: right for claims and tweets, "
+        "where two changed words already break most longer shingles; 3-5 suit long articles.",
+    )
+    num_perm: int = Field(
+        128,
+        ge=16,
+        le=1024,
+        description="MinHash permutations: more miss fewer pairs and cost more time.",
+    )
+    seed: int = Field(1, description="Seed of the MinHash permutations: same groups every run.")
 
 
 def words(text: str) -> list[str]:

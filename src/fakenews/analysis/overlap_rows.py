@@ -20,9 +20,9 @@ import numpy as np
 
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
+from fakenews.analysis.stats import EvaluateConfig
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import SPLITS, read_json, read_split
-from fakenews.core.settings import EvaluateConfig
 
 WITHOUT_KEYS = ("accuracy", "f1_macro", "f1_fake", "roc_auc")
 

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.core.io import read_json
-from fakenews.core.paths import run_info, serving_dir
-from fakenews.models import MODEL_INFO_FILE
+from fakenews.core.paths import MODEL_INFO_FILE, run_info
 
 SELECT_KEY = "f1_macro"
 SELECTED_ON = "validation macro-F1"
@@ -62,7 +61,7 @@ def mean_score(scores: Mapping[int, float | None]) -> float | None:
     return sum(known) / len(known) if known else None
 
 
-def serving_seed(scores: Mapping[int, float | None]) -> int | None:
+def best_seed(scores: Mapping[int, float | None]) -> int | None:
     best = pick_best({str(seed): value for seed, value in scores.items()})
     return None if best is None else int(best)
 
@@ -73,12 +72,28 @@ def best_run(per_model: Mapping[str, Mapping[int, float | None]]) -> tuple[str, 
     best = pick_best({model: mean_score(scores) for model, scores in per_model.items()})
     if best is None:
         return None
-    seed = serving_seed(per_model[best])
+    seed = best_seed(per_model[best])
     assert seed is not None  # the best model has a scored run
     return best, seed
 
 
-def serving_model_dir(model_dir: Path, seeds: list[int] | None = None) -> Path | None:
+def best_model_dir(model_dir: Path, seeds: list[int] | None = None) -> Path | None:
     """The model folder that serves ``models/<dataset>/<model>/``: its best-validation run's."""
-    seed = serving_seed(run_scores(model_dir, seeds))
-    return None if seed is None else serving_dir(Path(model_dir) / f"seed-{seed}")
+    seed = best_seed(run_scores(model_dir, seeds))
+    return None if seed is None else best_fold_dir(Path(model_dir) / f"seed-{seed}")
+
+
+def best_fold_dir(run_dir: Path) -> Path:
+    """The one model folder of a run that stands for it (predict, transfer, the registry): the
+    run's own, or on a k-fold dataset the fold with the best validation macro-F1 (ties: lowest
+    fold)."""
+    run_dir = Path(run_dir)
+    folds = sorted(run_dir.glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
+    if not folds:
+        return run_dir
+    per_fold = run_info(run_dir).get("training", {}).get("per_fold") or []
+    scores = [f.get("val", {}).get("f1_macro") for f in per_fold]
+    if len(scores) != len(folds) or any(s is None for s in scores):
+        return folds[0]
+    best = max(range(len(folds)), key=lambda k: (scores[k], -k))
+    return folds[best]

@@ -9,15 +9,14 @@ reliability rows, ``metric_cis``) are rounded to 6 decimals so the files are sta
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import Field
 
 from fakenews.core.io import rounded
-
-if TYPE_CHECKING:
-    from fakenews.core.settings import EvaluateConfig
+from fakenews.core.params import StrictModel
 
 # scipy.stats and sklearn.metrics are imported in the functions that use them: together ~2 s of
 # start-up that most callers (e.g. the bootstrap CIs) never need.
@@ -26,6 +25,21 @@ if TYPE_CHECKING:
 _MAX_CHUNK_ELEMENTS = 4_000_000
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
+
+
+class EvaluateConfig(StrictModel):
+    threshold: float = Field(0.5, gt=0, lt=1, description="P(fake) above which we predict fake.")
+    roc_points: int = Field(201, ge=3, description="Points kept in the ROC/PR plot files.")
+    bootstrap_resamples: int = Field(
+        1000, ge=100, description="Paired bootstrap resamples of the test set for the 95% CIs."
+    )
+    bootstrap_seed: int = Field(
+        0, description="Same seed for every model, so CIs resample the same test examples."
+    )
+    calibration_bins: int = Field(15, ge=2, description="Equal-width bins for the ECE.")
+    error_examples: int = Field(
+        5, ge=0, description="Most confidently wrong test examples kept per error kind."
+    )
 
 
 def _labels(labels: ArrayLike) -> np.ndarray:

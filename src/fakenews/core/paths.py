@@ -242,6 +242,7 @@ def mirror_dir() -> Path | None:
 # over folds). Every model's runs on a dataset see the same split or the same folds.
 
 RUN_INFO_FILE = "run.json"
+MODEL_INFO_FILE = "model.json"  # in each trained model folder: which model, its config
 FOLDS_DIR = "folds"
 
 
@@ -266,19 +267,3 @@ def run_info(run_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return info if isinstance(info, dict) else {}
-
-
-def serving_dir(run_dir: Path) -> Path:
-    """The one model folder of a run that serves (predict, transfer, the registry): the run's
-    own, or on a k-fold dataset the fold with the best validation macro-F1 (ties: lowest fold).
-    """
-    run_dir = Path(run_dir)
-    folds = sorted(run_dir.glob("fold-*"), key=lambda p: int(p.name.split("-")[1]))
-    if not folds:
-        return run_dir
-    per_fold = run_info(run_dir).get("training", {}).get("per_fold") or []
-    scores = [f.get("val", {}).get("f1_macro") for f in per_fold]
-    if len(scores) != len(folds) or any(s is None for s in scores):
-        return folds[0]
-    best = max(range(len(folds)), key=lambda k: (scores[k], -k))
-    return folds[best]

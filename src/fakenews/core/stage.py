@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fakenews.core import timing
-from fakenews.core.config import Params, load_params
 from fakenews.core.errors import FakenewsError, ParamsError
 from fakenews.core.io import sweep_stale_temps
+from fakenews.core.params import Params, load_params
 from fakenews.core.paths import Paths
 
 

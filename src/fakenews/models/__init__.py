@@ -1,23 +1,37 @@
-"""Model registry: every public module in this package is one model, named like its file
-(``config.known_models`` lists them)."""
+"""Model registry: every public module in this package but :data:`NOT_MODELS` is one model, named
+like its file (:func:`known_models` lists them); ``families`` lists the families."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakenews.core.config import PER_DATASET, Params, format_validation_error, known_models
 from fakenews.core.errors import ModelError, ParamsError
 from fakenews.core.io import read_json, write_json
+from fakenews.core.params import PER_DATASET, Params, format_validation_error
+from fakenews.core.paths import MODEL_INFO_FILE
 
 if TYPE_CHECKING:
-    from fakenews.models.base import ModelConfig, TextClassifier
+    from fakenews.classifier.base import ModelConfig, TextClassifier
+
+# Modules of this package that are not models.
+NOT_MODELS = frozenset({"families"})
+
+
+def known_models() -> list[str]:
+    """The model names: this package's public modules, listed, not imported (no torch)."""
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules([str(Path(__file__).parent)])
+        if not m.name.startswith("_") and m.name not in NOT_MODELS
+    )
+
 
 MODEL_NAMES: list[str] = known_models()
-MODEL_INFO_FILE = "model.json"
 
 
 def get_model_class(name: str) -> type[TextClassifier]:

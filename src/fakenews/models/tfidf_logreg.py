@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import Field
 
+from fakenews.classifier.base import MetricsCallback, ModelConfig, TextClassifier
 from fakenews.core.errors import ModelError
-from fakenews.models.base import MetricsCallback, ModelConfig, TextClassifier
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

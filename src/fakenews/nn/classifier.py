@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from fakenews.classifier.base import MetricsCallback, TextClassifier
 from fakenews.core.errors import ModelError
-from fakenews.models.base import MetricsCallback, TextClassifier
 from fakenews.nn.batching import LazyBatches, bucketed_batches, sorted_batches
 from fakenews.nn.trainer import (
     Batch,

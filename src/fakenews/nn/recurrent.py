@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 from torch import nn
 
+from fakenews.classifier.base import read_fraction
 from fakenews.core.errors import ModelError
-from fakenews.models.base import read_fraction
 from fakenews.nn.classifier import TorchClassifier
 from fakenews.nn.trainer import Batch, TorchTrainingConfig
 

@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from fakenews.models.base import MetricsCallback, ModelConfig
+from fakenews.classifier.base import MetricsCallback, ModelConfig
 from fakenews.nn import distributed
 from fakenews.nn.cores import available_cores, flush_denormals
 

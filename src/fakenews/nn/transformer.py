@@ -26,8 +26,8 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from fakenews.classifier.base import read_fraction
 from fakenews.core.errors import ModelError
-from fakenews.models.base import read_fraction
 from fakenews.nn.classifier import TorchClassifier
 from fakenews.nn.encoder import (
     CONFIG_FILE,

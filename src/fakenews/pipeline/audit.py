@@ -32,19 +32,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.analysis.findings import combined, failure_message, snippet
+from fakenews.analysis.findings import AuditConfig, combined, failure_message, snippet
 from fakenews.analysis.near_duplicates import (
+    NearDuplicateConfig,
     group_keys,
     jaccard,
     near_duplicate_groups,
     shingle_set,
     words,
 )
-from fakenews.core.config import Params
 from fakenews.core.errors import AuditError
 from fakenews.core.io import SPLITS, read_json, read_split, rounded, write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.core.settings import AuditConfig, NearDuplicateConfig
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import RAW_COLUMNS
 
@@ -346,7 +346,7 @@ def evaluate_checks(report: dict[str, Any], config: AuditConfig) -> list[dict[st
 def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
     """Audit one dataset's split; write the report, then raise if a threshold is exceeded."""
     started = time.perf_counter()
-    config = params.audit
+    config = params.section("audit", AuditConfig)
     split_dir = paths.split(dataset)
     splits = {name: read_split(split_dir, name) for name in SPLITS}
     manifest = read_json(split_dir / "manifest.json")
@@ -374,7 +374,9 @@ def audit_dataset(dataset: str, params: Params, paths: Paths) -> dict[str, Any]:
             "near_duplicates": manifest.get("near_duplicates"),
             "official_leaks": manifest.get("official_leaks"),
         },
-        "duplicates": duplicate_audit(splits, params.near_duplicates, config.max_examples),
+        "duplicates": duplicate_audit(
+            splits, params.section("near_duplicates", NearDuplicateConfig), config.max_examples
+        ),
         "probes": run_probes(splits["train"], splits["test"], config),
     }
     report["checks"] = evaluate_checks(report, config)

@@ -22,9 +22,9 @@ from urllib3.util.retry import Retry
 
 from fakenews.core.errors import DownloadError
 from fakenews.core.io import atomic_dir, md5_file, sha256_file
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources import CUSTOM, source_for
 from fakenews.sources.base import EXTERNAL_DIR, RemoteFile, Source
+from fakenews.sources.options import DatasetConfig
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from fakenews.core.config import Params
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, read_split
+from fakenews.core.params import Params
 from fakenews.core.paths import FOLDS_DIR, Paths
 from fakenews.nn.embedding import EMBED_MODEL, Embedder, EmbeddingCache, text_key
 
@@ -32,7 +32,7 @@ def embed_dataset(
     split_dir: Path, out_dir: Path, embedder: Embedder, text_fields: Sequence[str]
 ) -> dict[str, Any]:
     """Embed every text of a dataset's split files once; write the cache to ``out_dir``."""
-    from fakenews.models.base import model_input
+    from fakenews.classifier.base import model_input
 
     started = time.perf_counter()
     files = split_files(split_dir)

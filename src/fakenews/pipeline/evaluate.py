@@ -12,7 +12,8 @@ import pandas as pd
 
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
-from fakenews.core.config import Params
+from fakenews.analysis.stats import EvaluateConfig
+from fakenews.classifier.base import TextClassifier, model_input, reading_summary
 from fakenews.core.io import (
     atomic_dir,
     atomic_path,
@@ -23,16 +24,17 @@ from fakenews.core.io import (
     write_json,
     write_parquet,
 )
+from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.models import load_model
-from fakenews.models.base import TextClassifier, model_input, reading_summary
 from fakenews.tracking.client import (
     TAG_DATASET,
     TAG_MODEL,
     TAG_MODEL_HASH,
     TAG_RUN_KIND,
     TAG_SEED,
+    MlflowConfig,
     flatten,
 )
 from fakenews.tracking.runs import parent_tags, tracked_run
@@ -98,7 +100,7 @@ def evaluate(
     """Evaluate one run (``seed``; default: the model's first) on its dataset's test split
     (k-fold datasets: each fold's model on its test fold, pooled); return the metrics written."""
     seed = params.seeds_of(model_name)[0] if seed is None else seed
-    config = params.evaluate
+    config = params.section("evaluate", EvaluateConfig)
     run_dir = paths.run(dataset, model_name, seed)
     split_dir = paths.split(dataset)
     folds = fold_dirs(split_dir)
@@ -198,7 +200,7 @@ def evaluate(
     }
     with tracked_run(
         paths,
-        params.mlflow,
+        params.section("mlflow", MlflowConfig),
         run_name=f"{run_name(seed)} evaluate",
         tags=tags,
         parent=parent_tags(dataset, model_name, model_config),
@@ -264,7 +266,7 @@ def first_window_scores(
     """
     if scored.head_probs is None or scored.head_shares is None or not scored.texts_predicted_again:
         return None
-    config = params.evaluate
+    config = params.section("evaluate", EvaluateConfig)
     scores = classification_metrics(labels, scored.head_probs, config.threshold)
     return {
         "reading": reading_summary(scored.head_shares),

@@ -22,15 +22,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.analysis.containment import Match, containment_matches, shared_window, shingle_matrix
-from fakenews.analysis.findings import combined, failure_message, snippet
-from fakenews.analysis.near_duplicates import group_keys, near_duplicate_groups
+from fakenews.analysis.containment import (
+    ContainmentConfig,
+    Match,
+    containment_matches,
+    shared_window,
+    shingle_matrix,
+)
+from fakenews.analysis.findings import AuditConfig, combined, failure_message, snippet
+from fakenews.analysis.near_duplicates import NearDuplicateConfig, group_keys, near_duplicate_groups
 from fakenews.analysis.overlap_rows import scored_splits
-from fakenews.core.config import Params
 from fakenews.core.errors import AuditError
 from fakenews.core.io import SPLITS, read_split, rounded, write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
-from fakenews.core.settings import ContainmentConfig
 from fakenews.text.cleaning import content_key
 
 log = logging.getLogger(__name__)
@@ -124,9 +129,14 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
         content_key(t, x) for t, x in zip(everything["title"], everything["text"], strict=True)
     ]
     groups = pd.Series(
-        near_duplicate_groups(texts, params.near_duplicates, keys.tolist()), index=everything.index
+        near_duplicate_groups(
+            texts, params.section("near_duplicates", NearDuplicateConfig), keys.tolist()
+        ),
+        index=everything.index,
     )
-    contained = containment_overlap(everything, params.containment, ordered)
+    contained = containment_overlap(
+        everything, params.section("containment", ContainmentConfig), ordered
+    )
     pairs: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
     rows: dict[str, dict[str, Any]] = {ds: {} for ds in params.datasets}
     for source, target in ordered:
@@ -163,7 +173,7 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
     worst = max(
         (p["near_fraction"] for targets in pairs.values() for p in targets.values()), default=0.0
     )
-    limit = params.audit.max_cross_dataset_overlap
+    limit = params.section("audit", AuditConfig).max_cross_dataset_overlap
     check = {
         "check": "cross_dataset_overlap",
         "param": "audit.max_cross_dataset_overlap",
@@ -171,7 +181,9 @@ def dataset_overlap(params: Params, paths: Paths) -> dict[str, Any]:
         "limit": limit,
         "passed": limit is None or worst <= limit,
     }
-    method = params.containment.model_dump(include={"shingle_size", "threshold", "min_shared"})
+    method = params.section("containment", ContainmentConfig).model_dump(
+        include={"shingle_size", "threshold", "min_shared"}
+    )
     result = {"containment": method, "pairs": pairs, "checks": [check], "passed": check["passed"]}
     write_json(paths.overlap_rows, {"pairs": rows})
     write_json(paths.overlap, result)

@@ -10,19 +10,16 @@ import pandas as pd
 
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import atomic_dir, write_json, write_parquet
-from fakenews.core.settings import DatasetConfig, PrepareConfig
-from fakenews.sources import load_source, source_for
+from fakenews.sources import check_names, checks_for, load_source, rules_for, source_for
+from fakenews.sources.options import DatasetConfig
 from fakenews.text.artifacts import (
     ArtifactRule,
     LabelCheck,
     check_labels,
-    check_names,
-    checks_for,
     class_counts,
     count_artifacts,
-    rules_for,
 )
-from fakenews.text.cleaning import content_key
+from fakenews.text.cleaning import PrepareConfig, content_key
 from fakenews.text.preparation import PREPARATION_FILE, RAW_COLUMNS, TextPreparation
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakenews.core.config import Params
 from fakenews.core.io import atomic_dir
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.reporting.publish import publish_metrics
 from fakenews.reporting.report import build_report
+from fakenews.tracking.client import MlflowConfig
 from fakenews.tracking.model_registry import register_best_models
 from fakenews.tracking.parents import summarise_parent_runs
 from fakenews.tracking.replay import replay_pending
@@ -34,7 +35,7 @@ def report(params: Params, paths: Paths) -> dict[str, Any]:
     outputs) replay the runs the stages journaled, register the best models and summarise the
     parent runs, which need every run in MLflow. Return the summary."""
     summary = publish_and_report(params, paths)
-    if not params.mlflow.enabled:
+    if not params.section("mlflow", MlflowConfig).enabled:
         return summary
     replay_pending(paths)
     register_best_models(params, paths)

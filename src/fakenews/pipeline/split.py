@@ -17,21 +17,62 @@ split is still written: the audit checks it and other datasets' models are score
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from fakenews.analysis.near_duplicates import group_ids, group_keys
+from fakenews.analysis.near_duplicates import NearDuplicateConfig, group_ids, group_keys
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import SPLITS, atomic_dir, rounded, sha256_file, write_json, write_parquet
+from fakenews.core.params import StrictModel
 from fakenews.core.paths import FOLDS_DIR, fold_name
-from fakenews.core.settings import NearDuplicateConfig, SplitConfig
 from fakenews.text.cleaning import content_key
 from fakenews.text.preparation import PREPARATION_FILE, read_preparation
 
 SPLIT_RANK = {name: rank for rank, name in enumerate(SPLITS)}
+
+
+class SplitConfig(StrictModel):
+    seed: int = Field(42, description="Seed of the stratified split.")
+    train: float = Field(0.70, gt=0, lt=1, description="Train fraction (random splits).")
+    val: float = Field(0.15, gt=0, lt=1, description="Validation fraction (random splits).")
+    test: float = Field(0.15, gt=0, lt=1, description="Test fraction (random splits).")
+    use_official: bool = Field(
+        True, description="Use the dataset's official train/valid/test files where it has them."
+    )
+    group_near_duplicates: bool = Field(
+        True,
+        description="Keep each near-duplicate group (see `near_duplicates`) whole in one split; "
+        "false: only identical texts are kept together.",
+    )
+    folds: int = Field(
+        5, ge=3, le=20, description="k of the k-fold cross-validation of small datasets."
+    )
+    folds_below_rows: int | None = Field(
+        1000,
+        ge=0,
+        description="A dataset with fewer rows than this is scored by k-fold cross-validation "
+        "(every row is a test row once; scores pool the folds) instead of one test split, whose "
+        "few rows would make intervals too wide to rank models. null: never.",
+    )
+    official_leaks: Literal["move_to_earliest", "drop", "keep"] = Field(
+        "move_to_earliest",
+        description="Official splits: what to do with a (near-)duplicate group spread over "
+        "several splits. move_to_earliest: its val/test rows join the earliest split it is in "
+        "(train, then val); drop: those rows are dropped; keep: the split as published (the "
+        "audit then reports the leaks).",
+    )
+
+    @model_validator(mode="after")
+    def _fractions_sum_to_one(self) -> SplitConfig:
+        total = self.train + self.val + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"train + val + test must sum to 1, got {total:g}")
+        return self
 
 
 def split_groups(

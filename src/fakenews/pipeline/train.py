@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from fakenews.analysis.metrics import classification_metrics
-from fakenews.core.config import Params
+from fakenews.classifier.base import model_input
 from fakenews.core.io import atomic_dir, read_json, read_split, sha256_tree, write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
 from fakenews.models import check_family, get_model_class, model_config, save_model
-from fakenews.models.base import model_input
 from fakenews.text.preparation import read_preparation
-from fakenews.tracking.client import TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED, flatten
+from fakenews.tracking.client import TAG_MODEL_HASH, TAG_RUN_KIND, TAG_SEED, MlflowConfig, flatten
 from fakenews.tracking.runs import child_run, parent_tags, tracked_run, train_tags
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def train(
     preload = import_in_background(*BACKGROUND_IMPORTS) if background else None
     with tracked_run(
         paths,
-        params.mlflow,
+        params.section("mlflow", MlflowConfig),
         run_name=f"{run_name(seed)} train",
         tags={**tags, TAG_RUN_KIND: "train"},
         parent=parent_tags(dataset, model_name, config),
@@ -167,7 +167,7 @@ def train(
                 **{f"val_{k}": v for k, v in flatten(val).items()},
             }
         )
-        if params.mlflow.log_model:
+        if params.section("mlflow", MlflowConfig).log_model:
             tracker.log_artifacts(run_dir, "model")
     log.info(
         "%s/%s seed %d: val accuracy %.4f, F1 macro %.4f (%.1fs)",

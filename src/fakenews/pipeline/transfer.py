@@ -23,12 +23,14 @@ import pandas as pd
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.overlap_rows import overlapping_ids, scored_rows, without_overlap
-from fakenews.core.config import Params
+from fakenews.analysis.selection import best_fold_dir
+from fakenews.analysis.stats import EvaluateConfig
+from fakenews.classifier.base import model_input
 from fakenews.core.io import read_json, write_json
-from fakenews.core.paths import Paths, serving_dir
+from fakenews.core.params import Params
+from fakenews.core.paths import Paths
 from fakenews.core.timing import import_in_background, timed
 from fakenews.models import MODEL_INFO_FILE, load_model
-from fakenews.models.base import model_input
 from fakenews.text.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def transfer(
     run's serving fold) trained on ``dataset`` (or a union) on every other dataset's test rows,
     each evaluation-only dataset's and, for a union, each member's test split."""
     seed = params.seeds_of(model_name)[0] if seed is None else seed
-    model_dir = serving_dir(paths.run(dataset, model_name, seed))
+    model_dir = best_fold_dir(paths.run(dataset, model_name, seed))
     model = load_model(model_dir, expected=model_name)
     fields = list(model.config.text_fields)
     # A deployed model prepares raw text its own way (its training data's clean-up and artifact
@@ -92,7 +94,7 @@ def transfer(
             scores[target] = np.asarray(model.predict_proba(inputs[target]), dtype=float)
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
-    config = params.evaluate
+    config = params.section("evaluate", EvaluateConfig)
     targets: dict[str, Any] = {}
     for target, test in tests.items():
         probs, labels = scores[target], test["label"].to_numpy(dtype=int)

@@ -18,7 +18,6 @@ from typing import Any
 
 import pandas as pd
 
-from fakenews.core.config import Params
 from fakenews.core.errors import DatasetError
 from fakenews.core.io import (
     SPLITS,
@@ -29,6 +28,7 @@ from fakenews.core.io import (
     write_json,
     write_parquet,
 )
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.text.preparation import PREPARATION_FILE, read_preparation
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fakenews.analysis.selection import SELECT_KEY, mean_score, serving_seed
-from fakenews.core.config import Params
+from fakenews.analysis.selection import SELECT_KEY, best_seed, mean_score
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import read_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 
 
@@ -146,7 +146,7 @@ def collect(params: Params, paths: Paths) -> Results:
                         f"{dataset}/{model}: seed {run.seed} was scored on other test rows than "
                         f"seed {runs[0].seed}; rerun `dvc repro`"
                     )
-            seed = serving_seed({r.seed: r.val_f1 for r in runs})
+            seed = best_seed({r.seed: r.val_f1 for r in runs})
             serving = next((r for r in runs if r.seed == seed), runs[0])
             transfer_file = paths.transfer(dataset, model)
             transferred = read_json(transfer_file) if transfer_file.is_file() else {}

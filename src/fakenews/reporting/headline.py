@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from fakenews.core.config import Params
 from fakenews.core.io import read_json, rounded, write_json
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.reporting.collect import Results
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from fakenews.core.config import Params
 from fakenews.core.errors import InputError
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 
 

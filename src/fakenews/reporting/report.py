@@ -15,16 +15,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from fakenews.analysis import stats
 from fakenews.analysis.generalisation import collect_generalisation
-from fakenews.core.config import Params
 from fakenews.core.io import write_json, write_text
+from fakenews.core.params import Params, StrictModel
 from fakenews.core.paths import Paths
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import Results, collect, collect_audit
 from fakenews.reporting.headline import write_headline
 from fakenews.reporting.ranking import across_datasets, domain_gaps, rank, summarise
 from fakenews.reporting.sections import INTRO, TITLE, ReportInputs, build_sections
+
+
+class ReportConfig(StrictModel):
+    alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="Significance level of the report's Holm-corrected pairwise tests (seed x "
+        "row bootstrap) and of the Friedman/Nemenyi ranks across datasets.",
+    )
 
 
 def curve_rows(results: Results, kind: str) -> list[dict[str, Any]]:
@@ -46,7 +58,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Write the summary, the headline metrics (into ``headline_dir``, when given), the reports
     and the overlay curves; return the summary."""
-    alpha = params.report.alpha
+    alpha = params.section("report", ReportConfig).alpha
     results = collect(params, paths)
     audit = collect_audit(params, paths)
     rankings = rank(results, alpha)

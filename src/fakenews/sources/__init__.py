@@ -1,5 +1,5 @@
-"""Dataset sources: every public module here but ``base`` and ``tables`` is one source, named
-like its file (``liar.py`` is source ``liar``), and defines ``SOURCE`` (a
+"""Dataset sources: every public module here but ``base``, ``options`` and ``tables`` is one
+source, named like its file (``liar.py`` is source ``liar``), and defines ``SOURCE`` (a
 :class:`~fakenews.sources.base.Source`: URLs, checksums, loader, artifact rules).
 
 Adding a built-in dataset is one module, plus its params.yaml entry and a test fixture. Modules
@@ -18,12 +18,12 @@ import pandas as pd
 from fakenews.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from fakenews.core.settings import DatasetConfig
     from fakenews.sources.base import Source
+    from fakenews.sources.options import DatasetConfig
     from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 CUSTOM = "custom"
-NOT_SOURCES = frozenset({"base", "tables"})
+NOT_SOURCES = frozenset({"base", "options", "tables"})
 SOURCE_NAMES: tuple[str, ...] = tuple(
     sorted(
         m.name
@@ -106,3 +106,37 @@ def _catalogue(kind: str) -> dict:
                 # Names are what params.yaml and preparation.json refer to: one meaning each.
                 raise ValueError(f"two different {kind} named {entry.name!r}")
     return found
+
+
+def check_names(dataset: str, rules: list[str] | None, checks: list[str] | None) -> None:
+    """``datasets.<dataset>.artifact_rules`` / ``label_checks`` name known entries."""
+    from fakenews.core.errors import ParamsError
+
+    for key, names, catalogue in (
+        ("artifact_rules", rules, artifact_rules),
+        ("label_checks", checks, label_checks),
+    ):
+        if not names:
+            continue  # no need to import every source
+        known = catalogue()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ParamsError(
+                f"params.yaml: datasets.{dataset}.{key}: unknown name(s) {unknown}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+
+
+def rules_for(source: str, names: list[str] | None = None) -> list[ArtifactRule]:
+    """The rules that apply: those named (custom datasets), else the source's own."""
+    if names is not None:
+        known = artifact_rules()
+        return [known[n] for n in names]
+    return list(get_source(source).artifact_rules)
+
+
+def checks_for(source: str, names: list[str] | None = None) -> list[LabelCheck]:
+    if names is not None:
+        known = label_checks()
+        return [known[n] for n in names]
+    return list(get_source(source).label_checks)

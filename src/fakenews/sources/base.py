@@ -37,7 +37,7 @@ from fakenews.core.errors import DatasetError
 from fakenews.sources.tables import read_delimited
 
 if TYPE_CHECKING:
-    from fakenews.core.settings import DatasetConfig
+    from fakenews.sources.options import DatasetConfig
     from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 EXTERNAL_DIR = "data/external"  # <root>/data/external/<dataset>/: files a user places by hand

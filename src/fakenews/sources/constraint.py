@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     FAKE_REAL,
     GITHUB_RAW,
@@ -22,6 +21,7 @@ from fakenews.sources.base import (
     require_columns,
     standard_frame,
 )
+from fakenews.sources.options import DatasetConfig
 from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 # Tweets' links and handles: ISOT and WELFake articles embed tweets too, so they use both.

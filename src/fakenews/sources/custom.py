@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 from fakenews.core.errors import DatasetError
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     EXTERNAL_DIR,
     FILE,
@@ -26,6 +25,7 @@ from fakenews.sources.base import (
     standard_frame,
     with_rows,
 )
+from fakenews.sources.options import DatasetConfig
 from fakenews.sources.tables import read_table
 
 log = logging.getLogger(__name__)

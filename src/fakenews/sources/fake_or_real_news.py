@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     FAKE_REAL,
     ROW,
@@ -21,6 +20,7 @@ from fakenews.sources.base import (
     require_columns,
     standard_frame,
 )
+from fakenews.sources.options import DatasetConfig
 
 
 def load(raw_dir: Path, options: DatasetConfig) -> pd.DataFrame:

@@ -12,7 +12,6 @@ from typing import Any
 import pandas as pd
 
 from fakenews.core.errors import DatasetError
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     FILE,
     GITHUB_RAW,
@@ -23,6 +22,7 @@ from fakenews.sources.base import (
     finish,
 )
 from fakenews.sources.isot import FEATURED_IMAGE
+from fakenews.sources.options import DatasetConfig
 from fakenews.sources.tables import read_text
 from fakenews.text.artifacts import ArtifactRule, LabelCheck
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     KAGGLE_HOWTO,
     ROW,
@@ -19,6 +18,7 @@ from fakenews.sources.base import (
     standard_frame,
 )
 from fakenews.sources.constraint import HANDLE, URL
+from fakenews.sources.options import DatasetConfig
 from fakenews.text.artifacts import ArtifactRule, LabelCheck
 
 # The dateline that opens Reuters wire copy: optional place names in capitals (accented ones

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources.base import (
     FILE,
     ROW,
@@ -20,6 +19,7 @@ from fakenews.sources.base import (
     read_rows,
     standard_frame,
 )
+from fakenews.sources.options import DatasetConfig
 
 _FILES = {"train.tsv": "train", "valid.tsv": "val", "test.tsv": "test"}
 _COLUMNS = (

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fakenews.core.settings import DatasetConfig
 from fakenews.sources import isot
 from fakenews.sources.base import (
     ROW,
@@ -19,6 +18,7 @@ from fakenews.sources.base import (
     require_columns,
     standard_frame,
 )
+from fakenews.sources.options import DatasetConfig
 
 # WELFake's Zenodo record says 0 = fake, 1 = real, but the same record counts 37,106 fake
 # articles, and 37,106 is exactly how many rows carry label 1 in the file; independent checks of

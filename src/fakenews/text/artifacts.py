@@ -57,48 +57,6 @@ class LabelCheck:
         return cls(name, re.compile(pattern, flags), expected_label, description)
 
 
-# The catalogues are the sources' (imported when asked: every source module imports this one).
-
-
-def check_names(dataset: str, rules: list[str] | None, checks: list[str] | None) -> None:
-    """``datasets.<dataset>.artifact_rules`` / ``label_checks`` name known entries."""
-    from fakenews.core.errors import ParamsError
-    from fakenews.sources import artifact_rules, label_checks
-
-    for key, names, catalogue in (
-        ("artifact_rules", rules, artifact_rules),
-        ("label_checks", checks, label_checks),
-    ):
-        if not names:
-            continue  # no need to import every source
-        known = catalogue()
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ParamsError(
-                f"params.yaml: datasets.{dataset}.{key}: unknown name(s) {unknown}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-
-
-def rules_for(source: str, names: list[str] | None = None) -> list[ArtifactRule]:
-    """The rules that apply: those named (custom datasets), else the source's own."""
-    from fakenews.sources import artifact_rules, get_source
-
-    if names is not None:
-        known = artifact_rules()
-        return [known[n] for n in names]
-    return list(get_source(source).artifact_rules)
-
-
-def checks_for(source: str, names: list[str] | None = None) -> list[LabelCheck]:
-    from fakenews.sources import get_source, label_checks
-
-    if names is not None:
-        known = label_checks()
-        return [known[n] for n in names]
-    return list(get_source(source).label_checks)
-
-
 def class_counts(mask: pd.Series, labels: pd.Series) -> dict[str, int]:
     return {
         "rows": int(mask.sum()),

@@ -20,8 +20,7 @@ import pandas as pd
 
 from fakenews.core.errors import DatasetError, ModelError
 from fakenews.core.io import read_json
-from fakenews.core.settings import PrepareConfig
-from fakenews.text.cleaning import clean_text
+from fakenews.text.cleaning import PrepareConfig, clean_text
 
 if TYPE_CHECKING:  # the rules are the sources': a saved preparation holds its own patterns
     from fakenews.text.artifacts import ArtifactRule

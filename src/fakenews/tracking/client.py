@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import Field
 
+from fakenews.core.params import StrictModel
 from fakenews.core.paths import Paths
-from fakenews.core.settings import MlflowConfig
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,21 @@ MLFLOW_HTTP_LIMITS = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
 }
+
+
+class MlflowConfig(StrictModel):
+    enabled: bool = Field(
+        True,
+        description="Track runs in MLflow. Off: the stages record nothing (no journal) and the "
+        "report registers nothing; their DVC outputs are the same either way.",
+    )
+    experiment: str = Field("fakenews", min_length=1, description="MLflow experiment name.")
+    log_model: bool = Field(True, description="Log the trained model folder as run artifacts.")
+    register_best: bool = Field(
+        True,
+        description="report: register each dataset's best model by validation macro F1 in the "
+        "MLflow model registry as `fakenews-<dataset>` (a new version only when it changed).",
+    )
 
 
 def limit_mlflow_retries() -> None:

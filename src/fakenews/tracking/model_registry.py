@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fakenews.analysis.selection import best_run, mean_score, run_scores
-from fakenews.core.config import Params
+from fakenews.analysis.selection import best_fold_dir, best_run, mean_score, run_scores
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import read_json, sha256_tree
-from fakenews.core.paths import Paths, run_name, serving_dir
-from fakenews.core.settings import MlflowConfig
+from fakenews.core.params import Params
+from fakenews.core.paths import Paths, run_name
 from fakenews.models import MODEL_INFO_FILE
 from fakenews.tracking.client import (
     MLFLOW_PARENT_RUN_ID,
@@ -38,6 +37,7 @@ from fakenews.tracking.client import (
     TAG_MODEL_HASH,
     TAG_RUN_KIND,
     TAG_SEED,
+    MlflowConfig,
     TrackingUnavailable,
     connect,
     ensure_reachable,
@@ -117,7 +117,7 @@ def best_model(params: Params, paths: Paths, dataset: str) -> Candidate | None:
     test = read_json(metrics_file) if metrics_file.is_file() else {}
     val_f1 = per_model[best][seed]
     assert val_f1 is not None
-    directory = serving_dir(paths.run(dataset, best, seed))
+    directory = best_fold_dir(paths.run(dataset, best, seed))
     return Candidate(dataset, best, directory, val_f1, test, seed)
 
 
@@ -142,7 +142,7 @@ def list_models(paths: Paths) -> list[dict[str, Any]]:
         model = str(metrics.get("model") or metrics_file.parent.name)
         seed = int(metrics.get("seed") or metrics_file.stem.split("-", 1)[1])
         run_dir = paths.run(dataset, model, seed)
-        directory = serving_dir(run_dir) if run_dir.is_dir() else run_dir
+        directory = best_fold_dir(run_dir) if run_dir.is_dir() else run_dir
         rows.append(
             {
                 "dataset": dataset,
@@ -266,7 +266,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
         ensure_reachable(registry_uri(paths), "MLFLOW_REGISTRY_URI")
     from mlflow import MlflowClient
 
-    from fakenews.serving.predict import load_predictor
+    from fakenews.inference.predict import load_predictor
 
     client = MlflowClient(tracking_uri=tracking_uri(paths), registry_uri=registry_uri(paths))
     name = registered_name(candidate.dataset)
@@ -330,7 +330,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
 
 def register_best_models(params: Params, paths: Paths) -> dict[str, Registration]:
     """Register each dataset's best model (``mlflow.register_best``); never raises for MLflow."""
-    if not params.mlflow.register_best:
+    if not params.section("mlflow", MlflowConfig).register_best:
         return {}
     done: dict[str, Registration] = {}
     for dataset in params.datasets:
@@ -339,7 +339,8 @@ def register_best_models(params: Params, paths: Paths) -> dict[str, Registration
             warnings.warn(f"{dataset}: no trained model with a validation F1", stacklevel=2)
             continue
         try:
-            done[dataset] = registration = register(candidate, params.mlflow, paths)
+            mlflow = params.section("mlflow", MlflowConfig)
+            done[dataset] = registration = register(candidate, mlflow, paths)
         except TrackingUnavailable as error:  # the check is cached: no dataset would fare better
             warn_unavailable(
                 error, "no model is registered in this stage, the report is unaffected"

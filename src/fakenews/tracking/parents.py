@@ -14,7 +14,7 @@ import time
 import warnings
 from typing import Any
 
-from fakenews.core.config import Params
+from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.tracking.client import (
     MLFLOW_PARENT_RUN_ID,
@@ -22,6 +22,7 @@ from fakenews.tracking.client import (
     TAG_MODEL,
     TAG_RUN_KIND,
     TAG_SEED,
+    MlflowConfig,
     TrackingUnavailable,
     connect,
     tag_filter,
@@ -50,7 +51,7 @@ def parent_metrics(row: dict[str, Any]) -> dict[str, float]:
 def summarise_parent_runs(summary: dict[str, Any], params: Params, paths: Paths) -> int:
     """Log each dataset x model's summary row to its parent run; return how many were updated."""
     try:
-        mlflow = connect(paths, params.mlflow)
+        mlflow = connect(paths, params.section("mlflow", MlflowConfig))
     except TrackingUnavailable as error:
         warn_unavailable(error, "parent runs are not summarised, the report is unaffected")
         return 0
@@ -68,7 +69,7 @@ def summarise_parent_runs(summary: dict[str, Any], params: Params, paths: Paths)
                 if parent_id is None:
                     continue
                 children = mlflow.search_runs(
-                    experiment_names=[params.mlflow.experiment],
+                    experiment_names=[params.section("mlflow", MlflowConfig).experiment],
                     filter_string=tag_filter({MLFLOW_PARENT_RUN_ID: parent_id}),
                     output_format="list",
                 )
@@ -93,5 +94,5 @@ def summarise_parent_runs(summary: dict[str, Any], params: Params, paths: Paths)
 def parent_of(mlflow: Any, params: Params, dataset: str, model: str, seed: int) -> str | None:
     """The parent of the newest train run of ``dataset``/``model`` with ``seed``."""
     tags = {TAG_DATASET: dataset, TAG_MODEL: model, TAG_SEED: str(seed), TAG_RUN_KIND: "train"}
-    run = training_run(mlflow, params.mlflow, tags)
+    run = training_run(mlflow, params.section("mlflow", MlflowConfig), tags)
     return run.data.tags.get(MLFLOW_PARENT_RUN_ID) if run is not None else None

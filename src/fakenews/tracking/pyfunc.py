@@ -23,14 +23,14 @@ class FakenewsPyfunc(mlflow.pyfunc.PythonModel):
     returns ``prob_fake`` and ``label`` (fake/real; empty for an empty text) per row."""
 
     def load_context(self, context: Any) -> None:
-        from fakenews.serving.predict import load_predictor
+        from fakenews.inference.predict import load_predictor
 
         self.predictor = load_predictor(context.artifacts[MODEL_DIR_ARTIFACT])
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        from fakenews.serving.predict import DEFAULT_THRESHOLD, predict_frame
+        from fakenews.inference.predict import DEFAULT_THRESHOLD, predict_frame
 
         threshold = float((params or {}).get("threshold", DEFAULT_THRESHOLD))
         return predict_frame(self.predictor, pd.DataFrame(model_input), threshold=threshold)

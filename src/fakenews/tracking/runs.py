@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from fakenews.core.paths import Paths
-from fakenews.core.settings import MlflowConfig
 from fakenews.tracking.client import (
     RUN_KIND_FOLD,
     TAG_CONFIG_HASH,
     TAG_DATASET,
     TAG_MODEL,
     TAG_RUN_KIND,
+    MlflowConfig,
     flatten,
     git_commit,
     numeric_only,

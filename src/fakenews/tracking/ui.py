@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fakenews.core.errors import InputError, ParamsError
+from fakenews.core.params import load_params
 from fakenews.core.paths import Paths
-from fakenews.tracking.client import TrackingUnavailable, ensure_reachable, tracking_uri
+from fakenews.tracking.client import (
+    MlflowConfig,
+    TrackingUnavailable,
+    ensure_reachable,
+    tracking_uri,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +76,7 @@ def experiment_id(uri: str, name: str) -> str | None:
 
 
 def experiment_name(paths: Paths) -> str:
-    from fakenews.core.config import load_params
-
-    return load_params(paths.params_file).mlflow.experiment
+    return load_params(paths.params_file).section("mlflow", MlflowConfig).experiment
 
 
 @dataclass(frozen=True)

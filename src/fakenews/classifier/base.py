@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from fakenews.core.io import rounded
-from fakenews.core.settings import StrictModel
+from fakenews.core.params import StrictModel
 
 # Called by a model during fit with (metrics, step) so curves reach MLflow and DVC plots.
 MetricsCallback = Callable[[dict[str, float], int | None], None]

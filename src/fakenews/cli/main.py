@@ -55,7 +55,7 @@ def _positive(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fakenews.serving.predict import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD
+    from fakenews.inference.predict import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD
 
     parser = argparse.ArgumentParser(
         prog=PROG, description="Use the fake-news detectors trained by the pipeline."
@@ -249,7 +249,7 @@ def excerpt(text: str) -> str:
 
 
 def predict_texts(args: argparse.Namespace) -> None:
-    from fakenews.serving.predict import check_unicode, load_predictor, score, text_frame
+    from fakenews.inference.predict import check_unicode, load_predictor, score, text_frame
 
     texts = [read_stdin_text() if t == "-" else t for t in args.texts]
     for i, text in enumerate(texts, 1):
@@ -293,7 +293,7 @@ def predict_texts(args: argparse.Namespace) -> None:
 
 
 def predict_input_file(args: argparse.Namespace) -> None:
-    from fakenews.serving.predict import load_predictor, predict_file
+    from fakenews.inference.predict import load_predictor, predict_file
 
     predictor = load_predictor(args.model, device=args.device, threads=args.threads)
     result = predict_file(
@@ -387,8 +387,8 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
+    from fakenews.cli.check import check_params
     from fakenews.core.errors import ParamsError
-    from fakenews.serving.check import check_params
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
     try:
@@ -402,7 +402,7 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_shard(args: argparse.Namespace) -> None:
-    from fakenews.serving.shard import shard_stages
+    from fakenews.orchestration.shard import shard_stages
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
     for name in shard_stages(paths.root, args.part):
@@ -410,12 +410,18 @@ def cmd_shard(args: argparse.Namespace) -> None:
 
 
 def cmd_repro(args: argparse.Namespace) -> None:
+    from fakenews.cli.check import check_params
     from fakenews.core.errors import ParamsError
-    from fakenews.serving.scheduler import repro
+    from fakenews.core.params import load_params
+    from fakenews.orchestration.scheduler import repro
+    from fakenews.orchestration.unions import sync_unions
 
     paths = Paths(args.root.resolve()) if args.root else Paths.from_cwd()
     try:
-        code = repro(paths, args.jobs, args.log)
+        # Before DVC reads params.yaml: the unions it iterates, derived from `datasets`.
+        if sync_unions(paths.params_file, load_params(paths.params_file).raw):
+            print(f"{paths.params_file.name}: unions rewritten from `datasets` (union_rule)")
+        code = repro(paths, args.jobs, args.log, check=check_params)
     except ParamsError as error:  # `fakenews check`'s verdict, before DVC reads params.yaml
         raise InputError(str(error)) from None
     if code:

@@ -3,7 +3,7 @@
 A raw text gets exactly the probability the evaluate stage gives the same row: the model's
 fields (``text_fields`` in its config) go through the preparation recorded in its ``model.json``
 (the prepare settings and the dataset's artifact rules, e.g. CONSTRAINT's links and handles), are
-joined by :func:`~fakenews.models.base.model_input` and scored by the model's own
+joined by :func:`~fakenews.classifier.base.model_input` and scored by the model's own
 ``predict_proba``. Recurrent and transformer models may differ from evaluate in the last float
 digits (~1e-7), because padding a batch changes the order of floating-point sums.
 
@@ -31,17 +31,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from fakenews.analysis.selection import serving_model_dir
+from fakenews.analysis.selection import best_fold_dir, best_model_dir
+from fakenews.classifier.base import model_input
 from fakenews.core.errors import DatasetError, InputError, ModelError
 from fakenews.core.io import atomic_path, read_json
-from fakenews.core.paths import Paths, find_repo_root, serving_dir
+from fakenews.core.paths import Paths, find_repo_root
 from fakenews.models import MODEL_INFO_FILE, load_model
-from fakenews.models.base import model_input
 from fakenews.sources.tables import read_table
 from fakenews.text.preparation import TextPreparation, recorded_preparation
 
 if TYPE_CHECKING:
-    from fakenews.models.base import TextClassifier
+    from fakenews.classifier.base import TextClassifier
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BATCH_SIZE = 512
@@ -95,9 +95,9 @@ def resolve_model_dir(spec: str | Path, root: Path | None = None) -> Path:
         if (path / MODEL_INFO_FILE).is_file():
             return path
         if path.name.startswith("seed-"):
-            return serving_dir(path)
+            return best_fold_dir(path)
         if any(path.glob("seed-*")):
-            served = serving_model_dir(path)
+            served = best_model_dir(path)
             if served is not None:
                 return served
         return path  # load_model names what is missing

@@ -419,7 +419,8 @@ def repro(
 ) -> int:
     """Run what changed, ``jobs`` stages at a time (default: one per core); 0 when all ran.
 
-    ``check`` (default: ``fakenews check``'s) validates params.yaml first; it is skipped, like
+    ``check`` (the command line passes ``fakenews check``'s; none: no check) validates
+    params.yaml first; it is skipped, like
     DVC's status, when the workspace is the one the last clean status saw (its params.yaml passed
     then)."""
     root = paths.root
@@ -432,9 +433,8 @@ def repro(
         print(f"Data and pipelines are up to date (nothing changed since the last check, "
               f"{time.time() - started:.1f} s)")  # fmt: skip
         return 0
-    if check is None:
-        from fakenews.serving.check import check_params as check
-    check(paths)
+    if check is not None:
+        check(paths)
     stamp.parent.mkdir(parents=True, exist_ok=True)  # before the digest: saving must not add it
     work = plan(root, stamp)
     if not work.stages:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fakenews.core.errors import InputError
-from fakenews.serving.scheduler import stage_name
+from fakenews.orchestration.scheduler import stage_name
 
 TRAIN_PREFIX = "train-"
 # Stages downstream of exactly one train stage: they run on the shard that trains it.

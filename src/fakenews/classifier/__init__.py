@@ -1,0 +1,1 @@
+"""The classifier interface every model implements, below both ``nn/`` and ``models/``."""

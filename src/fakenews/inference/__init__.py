@@ -1,0 +1,1 @@
+"""Inference: a trained model's predictions on new text (``fakenews predict``, MLflow pyfunc)."""
