@@ -73,10 +73,12 @@ def sorted_batches(
     return _cut(np.argsort(lengths, kind="stable"), lengths, batch_size, max_tokens)
 
 
-# Rows of an inference batch come in whole multiples of this. Measured on AVX-512 (MKL sgemm,
-# oneDNN bf16 matmul, one thread): a row's result is the same in every batch of 4, 8, ... 64 rows
-# but differs in the last bits in a batch of 1, 2, 3 or 7 rows (the kernels' remainder rows).
-ROW_TILE = 8
+# Rows of an inference batch come in whole multiples of this. Measured on AVX-512 (MKL sgemm, one
+# thread): a row's result is the same in every batch of 4, 8, 16, 32 or 64 rows but differs in the
+# last bits in one of 1, 2, 3 or 7 rows (the kernels' remainder rows; oneDNN's bf16 matmul gave
+# the same bits for any count). 4, not 8: minilm scoring CONSTRAINT's test set took 23.0 s with 4
+# and 31.5 s with 8 (bf16; unpadded sorted batches: 19.1 s), as short texts come in small groups.
+ROW_TILE = 4
 
 
 def uniform_batches(
