@@ -174,13 +174,20 @@ TRACKED = ("data", "models", "metrics", "plots", "reports")
 
 
 def output_digests(repo: Path) -> dict[str, str]:
-    """Every file DVC tracks or a stage writes for git, by path: its bytes' SHA-256."""
+    """Every file DVC tracks or a stage writes for git, by path: its bytes' SHA-256.
+
+    A .gitignore DVC writes lists the outputs in the order their stages ran (another order here
+    by design; a clone has them committed): its lines are compared as a set."""
     digests = {}
     for top in TRACKED:
         for path in sorted((repo / top).rglob("*")):
             relative = path.relative_to(repo).as_posix()
-            if path.is_file() and not relative.startswith("data/external/"):
-                digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+            if not path.is_file() or relative.startswith("data/external/"):
+                continue
+            content = path.read_bytes()
+            if path.name == ".gitignore":
+                content = b"\n".join(sorted(content.splitlines()))
+            digests[relative] = hashlib.sha256(content).hexdigest()
     return digests
 
 
