@@ -20,7 +20,6 @@ from fakenews.nn.encoder import (
     resolve_pretrained,
     split_windows,
 )
-from fakenews.nn.trainer import TorchTrainer
 from fakenews.nn.transformer import linear_warmup_decay
 
 FAKE = ["shocking", "hoax", "secret", "miracle", "exposed", "banned"]
@@ -236,22 +235,22 @@ def test_texts_within_one_window_predict_exactly_as_with_truncation(tiny_trained
 
 
 def window_logits(model, text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[float, np.ndarray]:
-    """P(fake) of ``text`` and the window logits ``predict_proba`` computed on the way to it.
+    """P(fake) of ``text`` and the window logits ``predict_proba`` pooled on the way to it.
 
-    The logits are the model's own, caught where the trainer returns them: recomputing them in
-    another batch shape would differ in the last bits on some CPUs (measured 1.3e-5 relative on
-    AVX-512 with this near-constant tiny model, whose windows differ by about as much).
+    The logits are the model's own, caught where they are pooled (in window order, without the
+    rows repeated to fill a row tile), so the check is of the pooling, not of the kernels.
     """
-    caught: list[np.ndarray] = []
-    predict_logits = TorchTrainer.predict_logits
+    import fakenews.nn.classifier as classifier
 
-    def catching(self: TorchTrainer, batches: object) -> np.ndarray:
-        logits = predict_logits(self, batches)  # type: ignore[arg-type]
-        caught.append(logits)
-        return logits
+    caught: list[np.ndarray] = []
+    pool = classifier.pooled_proba
+
+    def catching(logits: np.ndarray, owner: np.ndarray, n_texts: int) -> np.ndarray:
+        caught.append(logits.copy())
+        return pool(logits, owner, n_texts)
 
     with monkeypatch.context() as patch:
-        patch.setattr(TorchTrainer, "predict_logits", catching)
+        patch.setattr(classifier, "pooled_proba", catching)
         prob = float(model.predict_proba([text])[0])
     return prob, np.concatenate(caught)
 

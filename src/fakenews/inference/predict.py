@@ -4,8 +4,10 @@ A raw text gets exactly the probability the evaluate stage gives the same row: t
 fields (``text_fields`` in its config) go through the preparation recorded in its ``model.json``
 (the prepare settings and the dataset's artifact rules, e.g. CONSTRAINT's links and handles), are
 joined by :func:`~fakenews.classifier.base.model_input` and scored by the model's own
-``predict_proba``. Recurrent and transformer models may differ from evaluate in the last float
-digits (~1e-7), because padding a batch changes the order of floating-point sums.
+``predict_proba``, whose score for a text does not depend on the texts scored with it (torch
+models batch windows of one length in whole row tiles: ``fakenews.nn.batching.uniform_batches``),
+so ``--batch-size`` and a file's other rows change nothing. ``--threads`` other than the model's
+``num_threads`` may change the last bits.
 
 Decisions on bad input (documented in the README):
 

@@ -48,7 +48,10 @@ class Config(ModelConfig):
     )
     batch_size: int = Field(64, ge=1, description="Windows per encoder batch.")
     num_threads: int | None = Field(
-        None, ge=1, description="CPU threads; null: every core this process may run on."
+        1,
+        ge=1,
+        description="CPU threads of the encoder and the regression (torch, BLAS); results "
+        "depend on it in the last bits. null: every core this process may run on.",
     )
     C_grid: list[float] = Field(
         [0.01, 0.1, 1.0, 10.0, 100.0],
@@ -75,7 +78,9 @@ class Head:
     C: float
 
     def proba(self, vectors: np.ndarray) -> np.ndarray:
-        z = np.asarray(vectors, dtype=np.float64) @ self.coef[0] + self.intercept[0]
+        # Row by row (numpy's per-row sum), not a BLAS product whose blocking may follow the
+        # number of rows: a text's score never depends on the texts scored with it.
+        z = (np.asarray(vectors, dtype=np.float64) * self.coef[0]).sum(axis=1) + self.intercept[0]
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow warnings
         return p if int(self.classes[1]) == 1 else 1.0 - p
 
@@ -144,7 +149,10 @@ class Model(TextClassifier):
         from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import f1_score, log_loss
 
+        from fakenews.nn.cores import fix_threads
+
         c = self.typed_config
+        fix_threads(c.num_threads)  # the lbfgs fits below use BLAS on this many threads
         hits_before = self.embedder.cache_hits
         x_train = self.embed(train_texts).astype(np.float64)
         x_val = self.embed(val_texts).astype(np.float64)

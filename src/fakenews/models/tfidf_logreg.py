@@ -90,10 +90,14 @@ class Model(TextClassifier):
         log_metrics: MetricsCallback,
     ) -> dict[str, Any]:
         from sklearn.metrics import log_loss
+        from threadpoolctl import threadpool_limits
 
         self.pipeline = self._build()
         try:
-            self.pipeline.fit(train_texts, train_labels)
+            # One BLAS thread, not the cores the stage got: lbfgs' dense dot products round
+            # by how they are split over threads. The solver's BLAS work is small.
+            with threadpool_limits(limits=1):
+                self.pipeline.fit(train_texts, train_labels)
         except ValueError as error:  # e.g. min_df leaves no vocabulary on a tiny set
             raise ModelError(f"tfidf_logreg: training failed: {error}") from None
         tfidf = self.pipeline.named_steps["tfidf"]

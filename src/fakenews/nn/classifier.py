@@ -23,7 +23,13 @@ from torch import nn
 
 from fakenews.classifier.base import MetricsCallback, TextClassifier
 from fakenews.core.errors import ModelError
-from fakenews.nn.batching import LazyBatches, bucketed_batches, sorted_batches
+from fakenews.nn.batching import (
+    LazyBatches,
+    bucketed_batches,
+    sorted_batches,
+    tile_rows,
+    uniform_batches,
+)
 from fakenews.nn.trainer import (
     Batch,
     TorchTrainer,
@@ -155,13 +161,18 @@ class TorchClassifier(TextClassifier, Generic[ConfigT, TokenizerT, NetworkT]):
         c = self.typed_config
         configure_threads(c)
         ids, owner = self._windows(texts)
-        # Sorted by length so batches carry little padding; the cap keeps long ones small.
-        indices = sorted_batches([len(s) for s in ids], c.eval_batch_size, c.max_batch_tokens)
-        batches = LazyBatches(indices, lambda b: self._collate([ids[i] for i in b], None))
+        # One length per batch and whole row tiles: a window's logits depend on nothing but
+        # its own tokens (see uniform_batches), so evaluate, predict and a text alone agree.
+        indices = uniform_batches([len(s) for s in ids], c.eval_batch_size, c.max_batch_tokens)
+        tiled = [tile_rows(b) for b in indices]
+        batches = LazyBatches(tiled, lambda b: self._collate([ids[i] for i in b], None))
         logits = self._trainer().predict_logits(batches)  # inference_mode, in batch order
         self.network.cpu()
+        starts = np.cumsum([0] + [len(b) for b in tiled[:-1]])
+        real = [start + np.arange(len(b)) for start, b in zip(starts, indices, strict=True)]
         ordered = np.empty((len(ids), 2), dtype=np.float32)
-        ordered[np.concatenate(indices) if indices else []] = logits  # back to window order
+        if indices:  # back to window order, the repeated rows left out
+            ordered[np.concatenate(indices)] = logits[np.concatenate(real)]
         return pooled_proba(ordered, owner, len(texts))
 
 

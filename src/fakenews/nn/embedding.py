@@ -74,7 +74,7 @@ class Embedder:
     max_len: int = 256
     max_chunks: int | None = None
     batch_size: int = 64
-    num_threads: int | None = None
+    num_threads: int | None = 1  # see fix_threads: vectors depend on it in the last bits
     # Cumulative counts over embed() calls: texts found in the cache, unique texts encoded.
     cache_hits: int = field(default=0, init=False)
     computed: int = field(default=0, init=False)
@@ -157,27 +157,28 @@ class Embedder:
             return empty, empty, np.zeros(0, dtype=bool)
         import torch
 
-        from fakenews.nn.cores import available_cores
+        from fakenews.nn.batching import tile_rows, uniform_batches
+        from fakenews.nn.cores import fix_threads
         from fakenews.nn.encoder import collate
 
         loaded = self._load()
-        torch.set_num_threads(self.num_threads or available_cores())
+        fix_threads(self.num_threads)
         windows = self.windows(texts)
         pad = loaded.tokenizer.pad_token_id
         names = loaded.tokenizer.model_input_names
         lengths = np.fromiter((len(w) for w in windows.ids), dtype=np.int64)
-        # Longest first, so batches hold similar lengths (little padding) and a too-large
-        # batch fails at once; the pooled rows go back to window order.
-        order = np.argsort(-lengths, kind="stable")
+        # One length per batch, whole row tiles (see uniform_batches): a window's vector depends
+        # on its own tokens only, not on the texts encoded with it. Longest first, so a
+        # too-large batch fails at once; the pooled rows go back to window order.
+        batches = uniform_batches(lengths, self.batch_size)[::-1]
         pooled = np.zeros((len(windows.ids), self.dim), dtype=np.float64)
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chosen = order[start : start + self.batch_size]
-                batch = collate([windows.ids[i] for i in chosen], None, pad or 0, names)
+            for chosen in batches:
+                rows = tile_rows(chosen)
+                batch = collate([windows.ids[i] for i in rows], None, pad or 0, names)
                 hidden = loaded.encoder(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                means = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
-                pooled[chosen] = means.double().numpy()
+                means = hidden.mean(dim=1)  # no padding: every position is a token
+                pooled[chosen] = means[: len(chosen)].double().numpy()
         # A text's windows weighted by their tokens: the mean over every token read.
         weights = lengths.astype(np.float64)
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from fakenews.classifier.base import MetricsCallback, ModelConfig
 from fakenews.nn import distributed
-from fakenews.nn.cores import available_cores, flush_denormals
+from fakenews.nn.cores import fix_threads, flush_denormals
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,12 @@ class TorchTrainingConfig(ModelConfig):
         "null: no cap.",
     )
     num_threads: int | None = Field(
-        None, ge=1, description="CPU threads; null: every core this process may run on."
+        1,
+        ge=1,
+        description="Intra-op CPU threads for training and inference. Results depend on it "
+        "(how a sum is split over threads changes its rounding), so it is a param, not the cores "
+        "a stage gets; changing it changes the numbers. null: every core this process may run "
+        "on (faster on a big machine, but no longer reproducible across ways of running).",
     )
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when present.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
@@ -122,9 +127,7 @@ def autocast_dtype(config: TorchTrainingConfig, device: torch.device) -> torch.d
 
 
 def configure_threads(config: TorchTrainingConfig) -> int:
-    threads = config.num_threads or available_cores()
-    torch.set_num_threads(threads)
-    return threads
+    return fix_threads(config.num_threads)
 
 
 class TorchTrainer:

@@ -3,8 +3,9 @@
 DVC runs one stage at a time, so a single-threaded stage (data preparation, TF-IDF, a logistic
 regression, DVC's own bookkeeping) leaves the other cores idle. This runs the stages that
 `dvc status` finds changed, and everything downstream of them, as separate
-``dvc repro --single-item <stage>`` processes, each pinned to its own cores (its CPU affinity:
-a torch stage sizes its thread pool from it, so two stages never share a core). DVC itself
+``dvc repro --single-item <stage>`` processes, each pinned to its own cores (its CPU affinity,
+so two stages never share a core; a stage's thread count comes from params, so its results do
+not depend on the cores it gets). DVC itself
 records each stage (dvc.lock, run-cache) exactly as a plain `dvc repro` would; its repo lock is
 released while a stage's command runs, and ``--wait-for-lock`` queues the short bookkeeping.
 
