@@ -344,10 +344,12 @@ def dataset_code_deps(
     sources = index.source_names()
     if not sources:
         return None
-    every = closure("${key}")  # a dataset not known yet: any source may be loaded
-    if not any(index.module_file(f"{SOURCES_PACKAGE}.{s}") in every for s in sources):
+    modules = {index.module_file(f"{SOURCES_PACKAGE}.{s}") for s in sources}
+    if not modules & closure("${key}"):  # a dataset not known yet: any source may be loaded
         return None  # the script loads no source module
-    shared = frozenset.intersection(*(closure("${key}", (s,)) for s in sources))
+    # Source modules are never shared, even one every other source imports: each dataset's
+    # own module is in its own slots.
+    shared = frozenset.intersection(*(closure("${key}", (s,)) for s in sources)) - modules
     own = {d: sorted(closure(d) - shared) for d in index.datasets(section)}
     width = max((len(files) for files in own.values()), default=0)
     items = {d: files + files[-1:] * (width - len(files)) for d, files in own.items()}
