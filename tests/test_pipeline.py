@@ -413,18 +413,24 @@ def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Stud
     repo = study.repo
     every_stage = plain_names(run(repo, "dvc", "stage", "list", "--all", "--name-only").split())
     model_stages = {
-        family: set().union(
+        m: set().union(
             *(seed_stages(s, ("alpha", "beta"), (m,)) for s in ("train", "evaluate", "transfer"))
         )
-        for family, m in (("linear", "tfidf_logreg"), ("recurrent", "lstm"))
+        for m in MODELS
     }
     for edited, expected_changed in (
-        ("src/fakenews/nn/recurrent.py", model_stages["recurrent"] | {"report"}),
+        ("src/fakenews/nn/recurrent.py", model_stages["lstm"] | {"report"}),
         # No transformer here; embed@ loads its frozen encoder through nn/encoder.py, which the
         # transformer family shares, not through nn/transformer.py.
         ("src/fakenews/nn/encoder.py", {"report", "embed@alpha", "embed@beta"}),
         ("src/fakenews/nn/transformer.py", {"report"}),
-        ("src/fakenews/models/tfidf_logreg.py", model_stages["linear"] | {"report"}),
+        ("src/fakenews/models/tfidf_logreg.py", model_stages["tfidf_logreg"] | {"report"}),
+        # A dataset's download and prepare run its own source module only (both are custom).
+        (
+            "src/fakenews/sources/custom.py",
+            {f"{s}@{d}" for s in ("download", "prepare") for d in ("alpha", "beta")},
+        ),
+        ("src/fakenews/sources/liar.py", set()),
         (
             "src/fakenews/analysis/near_duplicates.py",
             {"split@alpha", "split@beta", "audit@alpha", "audit@beta", "overlap"},
@@ -720,7 +726,7 @@ def test_generalisation_end_to_end(tmp_path: Path) -> None:
     )
     repo = make_repo(tmp_path / "repo", params)
     models = ("tfidf_logreg", "minilm_embed")
-    family = {"tfidf_logreg": "linear", "minilm_embed": "embedding"}
+    family = {m: get_model_class(m).family for m in models}
 
     first = stages_run(run(repo, "dvc", "repro"))
     for union in ("both", "without_alpha"):
