@@ -12,7 +12,11 @@ applies the same rules), written as whole folders where the stage uses every fil
 files. A MODEL argument that varies (``${item.model}``) stays a pattern,
 ``src/fakenews/models/${item.model}.py``: the rest of the closure is computed for every model of
 the stage's family (each model module's ``Model.family``; every model outside a family group) and
-must be the same for all of them. Nothing here names a module: it all comes from the imports.
+must be the same for all of them. A ``foreach: ${datasets}`` stage whose script loads its
+DATASET's source module by name (download, prepare) is written with params.yaml's datasets as its
+foreach, each dataset's own source code filling ``${item.code1}``, ... (see
+:func:`dataset_code_deps`): editing ``datasets:`` means regenerating (``fakenews repro`` does).
+Nothing here names a module: it all comes from the imports.
 """
 
 from __future__ import annotations
