@@ -359,6 +359,13 @@ def test_a_dataset_stage_depends_on_its_own_source_only(tmp_path: Path) -> None:
     assert {name: after[name] for name in before} == before
     assert after["download@c"] == shared | {f"{sources}/s3.py", "data/external/c"}
     assert not format_problems(check_stage_deps(root))
+    # The check reads each dataset's source from params: b without s2.py is caught.
+    text = (root / "dvc.yaml").read_text()
+    text = text.replace(f"code2: {sources}/s2.py", f"code2: {sources}/s1.py")
+    (root / "dvc.yaml").write_text(text)
+    report = check_stage_deps(root)
+    assert report["download@b"].undeclared == (f"{sources}/s2.py",)
+    assert report["download@s1"].ok and report["download@c"].ok
 
 
 def test_a_dataset_naming_other_sources_rules_depends_on_every_source(tmp_path: Path) -> None:
