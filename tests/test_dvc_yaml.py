@@ -407,3 +407,30 @@ def test_fakenews_repro_finds_dataset_stages_that_params_outgrew(tmp_path: Path)
     with pytest.raises(ParamsError, match="download, prepare do not list the datasets"):
         sync_dataset_stages(tmp_path, added)
     assert not sync_dataset_stages(tmp_path, raw)
+
+
+def test_fakenews_repro_rewrites_the_dataset_stages_for_a_new_dataset(tmp_path: Path) -> None:
+    from fakenews.orchestration.dataset_stages import stale_dataset_stages, sync_dataset_stages
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("src", "stages", "tools", "pipelines"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    for name in ("dvc.template.yaml", "dvc.yaml", "params.yaml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    raw["datasets"]["welfake"] = {}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    before = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["prepare"]["foreach"]
+
+    assert sync_dataset_stages(tmp_path, raw)
+    assert stale_dataset_stages(tmp_path, raw) == []
+    after = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["prepare"]["foreach"]
+    sources = "src/fakenews/sources"
+    # WELFake's source builds on ISOT's rules, which use CONSTRAINT's.
+    assert {f"{sources}/{s}.py" for s in ("welfake", "isot", "constraint")} == set(
+        after["welfake"].values()
+    )
+    assert {d: set(after[d].values()) for d in before} == {
+        d: set(code.values()) for d, code in before.items()
+    }
+    assert not sync_dataset_stages(tmp_path, raw)
