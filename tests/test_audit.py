@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.params import family_of
 from helpers.prepared import write_prepared
 from helpers.source_fixtures import write_source_fixture
 
@@ -73,7 +74,9 @@ def news_frame(n: int, seed: int = 0, prefix: dict[int, str] | None = None) -> p
 def make_params(**audit: Any) -> Params:
     return Params(
         datasets={"demo": DatasetConfig(), "other": DatasetConfig()},
-        models={"linear": ["tfidf_logreg"]},  # stages read only the families they run
+        models={
+            family_of("tfidf_logreg"): ["tfidf_logreg"]
+        },  # stages read only the families they run
         audit=AuditConfig(**audit),
     )
 

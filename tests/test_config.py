@@ -11,9 +11,15 @@ from fakenews.cli.check import check_params, validate_study
 from fakenews.core.errors import ParamsError
 from fakenews.core.params import load_params, parse_params
 from fakenews.core.paths import Paths
-from fakenews.models import model_config
+from fakenews.models import get_model_class, model_config
+from fakenews.models.families import FAMILIES
 from fakenews.orchestration.unions import sync_unions
 from fakenews.sources.options import dataset_options
+
+# Families by one of their models (no test names a family: adding or renaming one keeps them).
+LINEAR, RECURRENT, TRANSFORMER = (
+    get_model_class(m).family for m in ("tfidf_logreg", "lstm", "minilm")
+)
 
 
 def _broken(params: dict[str, Any], edit) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def full_check(tmp_path: Path, raw: dict[str, Any]) -> None:
 def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
     params = parse_params(real_params)
     assert "tfidf_logreg" in params.model_names
-    assert params.family_of("lstm") == "recurrent"
+    assert params.family_of("lstm") == RECURRENT
     assert model_config(params, "tfidf_logreg").C > 0
     check_params(Paths(Path(__file__).resolve().parents[1]))  # the repo's own params and folders
 
@@ -57,20 +63,20 @@ def test_project_params_are_valid(real_params: dict[str, Any]) -> None:
         (lambda p: p["split"].update(seed="abc"), "split.seed"),
         (lambda p: p["prepare"].update(min_text_chars=0), "prepare.min_text_chars"),
         (lambda p: p["datasets"].update(nosuch={}), "datasets.nosuch"),
-        (lambda p: p["models"]["linear"].append("nosuch_model"), "nosuch_model"),
-        (lambda p: p["models"]["linear"].append("bert_base"), "models.linear"),
-        (lambda p: p["models"]["linear"].append("lstm"), "listed more than once"),
-        (lambda p: p["models"].pop("transformer"), "models"),
+        (lambda p: p["models"][LINEAR].append("nosuch_model"), "nosuch_model"),
+        (lambda p: p["models"][LINEAR].append("bert_base"), f"models.{LINEAR}"),
+        (lambda p: p["models"][LINEAR].append("lstm"), "listed more than once"),
+        (lambda p: p["models"].pop(TRANSFORMER), "models"),
         (lambda p: p["models"].update(boosted=[]), "models"),
         (lambda p: p.update(models=["tfidf_logreg"]), "models"),
-        (lambda p: p["models"]["recurrent"].append("tfidf_logreg"), "tfidf_logreg"),
+        (lambda p: p["models"][RECURRENT].append("tfidf_logreg"), "tfidf_logreg"),
         (lambda p: p["train"]["tfidf_logreg"].update(C=-1), "train.tfidf_logreg.C"),
         (lambda p: p["train"]["tfidf_logreg"].update(colour=1), "train.tfidf_logreg.colour"),
         (lambda p: p["train"].update(nosuch_model={}), "train.nosuch_model"),
         (lambda p: p["train"].pop("tfidf_logreg"), "train.tfidf_logreg"),
         (lambda p: p.update(unknown_section={}), "unknown_section"),
-        (lambda p: p["union_models"].pop("transformer"), "union_models"),
-        (lambda p: p["union_models"]["linear"].append("lstm"), "union_models.linear"),
+        (lambda p: p["union_models"].pop(TRANSFORMER), "union_models"),
+        (lambda p: p["union_models"][LINEAR].append("lstm"), f"union_models.{LINEAR}"),
         (
             lambda p: p["train"]["tfidf_logreg"].update(per_dataset={"liar": {"C": 0}}),
             "train.tfidf_logreg.per_dataset.liar.C",
@@ -297,12 +303,16 @@ KNOWN = (
         ("models: [xgboost]", "models: expected a mapping of family -> list of models"),
         ("models: tfidf_logreg", "models: expected a mapping of family -> list of models"),
         (
-            "models: {linear: [xgboost], recurrent: [], transformer: [], embedding: []}",
-            "models.linear: unknown model 'xgboost'",
+            "models: {"
+            + ", ".join(f"{f}: {'[xgboost]' if f == LINEAR else []}" for f in FAMILIES)
+            + "}",
+            f"models.{LINEAR}: unknown model 'xgboost'",
         ),
         (
-            "models: {linear: tfidf_logreg, recurrent: [], transformer: [], embedding: []}",
-            "models.linear: expected a list of model names",
+            "models: {"
+            + ", ".join(f"{f}: {'tfidf_logreg' if f == LINEAR else []}" for f in FAMILIES)
+            + "}",
+            f"models.{LINEAR}: expected a list of model names",
         ),
     ],
 )
@@ -333,13 +343,13 @@ def test_dataset_text_options_are_taken_as_written(tmp_path: Path) -> None:
 
 def test_seeds_are_checked_per_family(real_params: dict[str, Any]) -> None:
     params = parse_params(real_params)
-    assert params.seeds_of("lstm") == real_params["seeds"]["recurrent"]
-    assert params.seeds_of("tfidf_logreg") == real_params["seeds"]["linear"]
+    assert params.seeds_of("lstm") == real_params["seeds"][RECURRENT]
+    assert params.seeds_of("tfidf_logreg") == real_params["seeds"][LINEAR]
     for change, message in [
-        (lambda p: p["seeds"].pop("linear"), "missing \\['linear'\\]"),
-        (lambda p: p["seeds"].update(recurrent=[]), "seeds.recurrent: expected a non-empty"),
-        (lambda p: p["seeds"].update(recurrent=[1, 1]), "listed twice"),
-        (lambda p: p["seeds"].update(recurrent=["a"]), "seeds.recurrent"),
+        (lambda p: p["seeds"].pop(LINEAR), f"missing \\['{LINEAR}'\\]"),
+        (lambda p: p["seeds"].update({RECURRENT: []}), f"seeds.{RECURRENT}: expected a non-empty"),
+        (lambda p: p["seeds"].update({RECURRENT: [1, 1]}), "listed twice"),
+        (lambda p: p["seeds"].update({RECURRENT: ["a"]}), f"seeds.{RECURRENT}"),
         (lambda p: p["train"]["lstm"].update(seed=3), "train.lstm.seed: seeds are set"),
     ]:
         broken = copy.deepcopy(real_params)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 from helpers.news import custom_datasets
-from helpers.params import tiny_params
+from helpers.params import family_of, tiny_params
 from helpers.repo import make_repo, run
 from helpers.tiny_models import make_tiny_bert
 
@@ -214,7 +214,7 @@ def test_a_study_built_twice_in_other_ways_is_the_same_byte_for_byte(tmp_path: P
     params = tiny_params(
         custom_datasets("alpha", "beta"),
         ["tfidf_logreg", "rnn"],
-        seeds={"linear": [42], "recurrent": [42]},
+        seeds={family_of("tfidf_logreg"): [42], family_of("rnn"): [42]},
         train={"rnn": {"epochs": 2, "max_len": 64, "embedding_dim": 16, "hidden_sizes": [16]}},
         split={"folds": 3},
     )

@@ -288,3 +288,149 @@ def test_file_directive_puts_a_group_in_its_own_dvc_yaml(tmp_path: Path) -> None
     assert "pipelines/train-old/dvc.yaml (committed)" in check(root, files)
     assert write(root, files) == ["pipelines/train-old/dvc.yaml"]
     assert not check(root, files)
+
+
+# --- dataset stages: each dataset's own source code --------------------------------------------
+
+DATASET_TEMPLATE = """\
+stages:
+  download:
+    foreach: ${datasets}
+    do:
+      cmd: python stages/download.py ${key}
+      deps:
+        - {code}
+        - data/external/${key}
+"""
+SOURCE_FILES = {
+    "params.yaml": "datasets: {s1: {}, b: {source: s2}}\n",
+    "stages/download.py": "from fakenews.sources import get_source\n",
+    "src/fakenews/__init__.py": DOC,
+    "src/fakenews/sources/__init__.py": """\
+        import importlib
+
+
+        def get_source(name):
+            return importlib.import_module(f"fakenews.sources.{name}").SOURCE
+        """,
+    "src/fakenews/sources/base.py": "SHARED = 1\n",
+    "src/fakenews/sources/s1.py": "from fakenews.sources.base import SHARED\nSOURCE = SHARED\n",
+    # A source built on another: its datasets depend on both modules.
+    "src/fakenews/sources/s2.py": "from fakenews.sources import base, s1\nSOURCE = s1.SOURCE\n",
+}
+
+
+def resolved_deps(root: Path) -> dict[str, set[str]]:
+    """Each stage's path deps as DVC resolves them (a set: DVC hashes each path once)."""
+    from depcheck import load_stages
+
+    return {spec.name: set(spec.deps) for spec in load_stages(root)}
+
+
+def test_a_dataset_stage_depends_on_its_own_source_only(tmp_path: Path) -> None:
+    root = synthetic_repo(tmp_path, SOURCE_FILES)
+    (root / "dvc.template.yaml").write_text(DATASET_TEMPLATE, encoding="utf-8")
+    for dataset in ("s1", "b", "c"):
+        (root / "data" / "external" / dataset).mkdir(parents=True)
+    Repo.init(str(root), no_scm=True).close()
+    from generate_dvc_yaml import write
+
+    write(root, generate(root, SYNTHETIC_FAMILIES))
+    stage = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]["download"]
+    sources = "src/fakenews/sources"
+    # The foreach lists the datasets, each filling the same slots with its source's own code.
+    assert stage["foreach"] == {
+        "s1": {"code1": f"{sources}/s1.py", "code2": f"{sources}/s1.py"},
+        "b": {"code1": f"{sources}/s1.py", "code2": f"{sources}/s2.py"},
+    }
+    shared = {"stages/download.py", f"{sources}/__init__.py", f"{sources}/base.py"}
+    before = resolved_deps(root)
+    assert before == {
+        "download@s1": shared | {f"{sources}/s1.py", "data/external/s1"},
+        "download@b": shared | {f"{sources}/s1.py", f"{sources}/s2.py", "data/external/b"},
+    }
+    assert not format_problems(check_stage_deps(root))
+
+    # A new source module and its dataset: the other datasets' deps stay as they were.
+    (root / f"{sources}/s3.py").write_text("from fakenews.sources import base\nSOURCE = 3\n")
+    (root / "params.yaml").write_text("datasets: {s1: {}, b: {source: s2}, c: {source: s3}}\n")
+    write(root, generate(root, SYNTHETIC_FAMILIES))
+    after = resolved_deps(root)
+    assert {name: after[name] for name in before} == before
+    assert after["download@c"] == shared | {f"{sources}/s3.py", "data/external/c"}
+    assert not format_problems(check_stage_deps(root))
+    # The check reads each dataset's source from params: b without s2.py is caught.
+    text = (root / "dvc.yaml").read_text()
+    text = text.replace(f"code2: {sources}/s2.py", f"code2: {sources}/s1.py")
+    (root / "dvc.yaml").write_text(text)
+    report = check_stage_deps(root)
+    assert report["download@b"].undeclared == (f"{sources}/s2.py",)
+    assert report["download@s1"].ok and report["download@c"].ok
+
+
+def test_a_dataset_naming_other_sources_rules_depends_on_every_source(tmp_path: Path) -> None:
+    files = {**SOURCE_FILES, "params.yaml": "datasets: {s1: {artifact_rules: [x]}}\n"}
+    root = synthetic_repo(tmp_path, files)
+    (root / "dvc.template.yaml").write_text(DATASET_TEMPLATE, encoding="utf-8")
+    stage = yaml.safe_load(generate(root, SYNTHETIC_FAMILIES)["dvc.yaml"])["stages"]["download"]
+    # Rules named in params are looked up in every source's catalogue.
+    assert set(stage["foreach"]["s1"].values()) == {
+        "src/fakenews/sources/s1.py",
+        "src/fakenews/sources/s2.py",
+    }
+
+
+def test_an_empty_dataset_section_gives_an_empty_foreach(tmp_path: Path) -> None:
+    files = {**SOURCE_FILES, "params.yaml": "datasets: {}\n"}
+    root = synthetic_repo(tmp_path, files)
+    (root / "dvc.template.yaml").write_text(DATASET_TEMPLATE, encoding="utf-8")
+    stage = yaml.safe_load(generate(root, SYNTHETIC_FAMILIES)["dvc.yaml"])["stages"]["download"]
+    assert stage["foreach"] == {}
+    assert "${item.code1}" not in stage["do"]["deps"]
+
+
+def test_fakenews_repro_finds_dataset_stages_that_params_outgrew(tmp_path: Path) -> None:
+    from fakenews.core.errors import ParamsError
+    from fakenews.orchestration.dataset_stages import stale_dataset_stages, sync_dataset_stages
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert stale_dataset_stages(REPO, raw) == []
+    added = {**raw, "datasets": {**raw["datasets"], "welfake": {}}}
+    assert stale_dataset_stages(REPO, added) == ["download", "prepare"]
+    first = next(iter(raw["datasets"]))
+    moved = {**raw, "datasets": {**raw["datasets"], first: {"source": "custom"}}}
+    assert stale_dataset_stages(REPO, moved) == ["download", "prepare"]
+    evaluated = {**raw, "evaluate_on": {"welfake": {}}}
+    assert stale_dataset_stages(REPO, evaluated) == ["download-eval", "prepare-eval"]
+    # Without the generator beside it, the check names what to do.
+    shutil.copy(REPO / "dvc.yaml", tmp_path / "dvc.yaml")
+    with pytest.raises(ParamsError, match="download, prepare do not list the datasets"):
+        sync_dataset_stages(tmp_path, added)
+    assert not sync_dataset_stages(tmp_path, raw)
+
+
+def test_fakenews_repro_rewrites_the_dataset_stages_for_a_new_dataset(tmp_path: Path) -> None:
+    from fakenews.orchestration.dataset_stages import stale_dataset_stages, sync_dataset_stages
+
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("src", "stages", "tools", "pipelines"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=ignore)
+    for name in ("dvc.template.yaml", "dvc.yaml", "params.yaml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    raw = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    raw["datasets"]["welfake"] = {}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    before = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["prepare"]["foreach"]
+
+    assert sync_dataset_stages(tmp_path, raw)
+    assert stale_dataset_stages(tmp_path, raw) == []
+    after = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]["prepare"]["foreach"]
+    sources = "src/fakenews/sources"
+    # WELFake's source builds on ISOT's rules, which use CONSTRAINT's.
+    assert {f"{sources}/{s}.py" for s in ("welfake", "isot", "constraint")} == set(
+        after["welfake"].values()
+    )
+    assert {d: set(after[d].values()) for d in before} == {
+        d: set(code.values()) for d, code in before.items()
+    }
+    assert not sync_dataset_stages(tmp_path, raw)

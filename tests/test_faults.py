@@ -13,7 +13,16 @@ import pytest
 from helpers import REPO
 from helpers.news import custom_datasets, generated_news
 from helpers.params import tiny_params
-from helpers.repo import lock_entry, make_repo, run, stage_env, stage_name, stages_run, target
+from helpers.repo import (
+    generate_dvc_yaml,
+    lock_entry,
+    make_repo,
+    run,
+    stage_env,
+    stage_name,
+    stages_run,
+    target,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +164,7 @@ def test_readme_custom_dataset_example_runs_as_written(tmp_path: Path) -> None:
     start, end = params.index("datasets:\n"), params.index("\nevaluate_on:")
     (repo / "params.yaml").write_text(params[:start] + "datasets:\n" + entry + params[end:])
     run(repo, "fakenews", "check")
+    generate_dvc_yaml(repo)  # the README: `make dvc-yaml` before a plain `dvc repro`
     run(repo, "dvc", "repro")
     metrics = json.loads(
         (repo / "metrics" / "my_news" / "tfidf_logreg" / "seed-42.json").read_text()

@@ -29,22 +29,18 @@ from fakenews.sources.options import DatasetConfig
 SOURCES = all_sources()
 
 N = 6  # rows per class per file in the default fixtures
-EXPECTED_ROWS = {
-    "liar": 3 * 2 * N,
-    "constraint": 3 * 2 * N,
-    "fakenewsnet": 4 * N,
-    "fakenewsnet_v1": 4 * N,
-    "isot": 2 * N,
-    "welfake": 2 * N,
-    "fake_or_real_news": 2 * N,
-    "custom": 2 * N,
-}
 
 
 def write(tmp_path: Path, source: str, n_per_class: int = N) -> Path:
     directory = tmp_path / "raw" / f"my_{source}"
     write_source_fixture(source, directory, n_per_class)
     return directory
+
+
+def written_rows(tmp_path: Path, source: str) -> tuple[Path, int]:
+    """The fixture's folder and the rows it holds, as the fixture declares them."""
+    directory = tmp_path / "raw" / f"my_{source}"
+    return directory, write_source_fixture(source, directory, N)
 
 
 def load(source: str, directory: Path, **overrides: Any) -> pd.DataFrame:
@@ -140,9 +136,10 @@ def test_fixture_output_is_deterministic(tmp_path: Path, source: str) -> None:
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_standard_schema(tmp_path: Path, source: str) -> None:
-    frame = load(source, write(tmp_path, source))
+    directory, rows = written_rows(tmp_path, source)
+    frame = load(source, directory)
 
-    assert len(frame) == EXPECTED_ROWS[source]
+    assert len(frame) == rows
     assert list(frame.columns[:4]) == ["id", "title", "text", "label"]
     assert frame.index.equals(pd.RangeIndex(len(frame)))
     assert frame["label"].dtype == "int64"

@@ -13,6 +13,7 @@ from fakenews.analysis.overlap_rows import overlapping_ids, without_overlap
 from fakenews.analysis.stats import EvaluateConfig
 from fakenews.core.errors import FakenewsError
 from fakenews.core.io import write_json
+from fakenews.models import get_model_class
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import AuditFindings, ModelResult
 from fakenews.reporting.sections import without_overlap_section
@@ -75,7 +76,8 @@ def test_overlapping_ids_joins_both_kinds_and_names_the_missing_stage(tmp_path: 
 
 
 def model_result(dataset: str, transfer: dict[str, dict]) -> ModelResult:
-    return ModelResult(dataset, "tfidf_logreg", "linear", {}, pd.DataFrame(), transfer=transfer)
+    family = get_model_class("tfidf_logreg").family
+    return ModelResult(dataset, "tfidf_logreg", family, {}, pd.DataFrame(), transfer=transfer)
 
 
 def test_report_shows_counts_and_scores_with_and_without_the_rows() -> None:

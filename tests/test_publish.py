@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers.params import tiny_params
+from helpers.params import family_of, tiny_params
 
 from fakenews.core.errors import InputError
 from fakenews.core.params import parse_params
@@ -19,7 +19,7 @@ def small() -> Any:
     raw = tiny_params(
         {"liar": {}, "constraint": {}},
         ["tfidf_logreg", "lstm"],
-        seeds={"recurrent": [1, 2]},
+        seeds={family_of("lstm"): [1, 2]},
         unions={"both": ["liar", "constraint"]},
     )
     return parse_params(raw)

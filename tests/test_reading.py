@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.params import family_of
 
 from fakenews.core.params import parse_params
 from fakenews.pipeline.evaluate import Scored, first_window_probs, first_window_scores
@@ -74,7 +75,7 @@ def scored(model: Any, texts: list[str], probs: np.ndarray) -> Scored:
 
 def _result(dataset: str, model: str, metrics: dict[str, Any]) -> ModelResult:
     run = RunResult(seed=42, metrics=metrics, predictions=pd.DataFrame(), val_f1=None)
-    return ModelResult(dataset, model, "transformer", runs=[run], serving=run)
+    return ModelResult(dataset, model, family_of(model), runs=[run], serving=run)
 
 
 def test_report_tables_show_reading_and_first_window_scores(tmp_path: Path) -> None:

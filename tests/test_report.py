@@ -10,6 +10,7 @@ from html import unescape
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.params import family_of
 from helpers.report_study import write_study
 
 from fakenews.core.params import Params
@@ -43,7 +44,7 @@ def runs(dataset: str, model: str, accuracies: list[float], seed_free: bool = Fa
             "n": N,
             "folds": None,
             "seed_free": seed_free,
-            "family": "linear" if seed_free else "recurrent",
+            "family": family_of("tfidf_logreg" if seed_free else "lstm"),
             "efficiency": {"parameters": 1000},
         }
         results.append(RunResult(42 + i, metrics, predictions, val_f1=accuracy))

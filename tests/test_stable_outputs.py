@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from helpers import REPO
+from helpers.params import family_of
 from helpers.prepared import write_prepared
 from helpers.report_study import write_study
 from helpers.tiny_models import toy_rows
@@ -42,7 +43,7 @@ def tiny_project(root: Path, folds: int | None) -> tuple[Paths, Params]:
     split_dataset(DATASET, config, paths.prepared(DATASET), paths.split(DATASET))
     params = Params(
         datasets={DATASET: {}},
-        models={"linear": [MODEL]},
+        models={family_of(MODEL): [MODEL]},
         train={MODEL: {"min_df": 1}},
         mlflow={"experiment": "stages"},
     )
@@ -80,7 +81,7 @@ def test_train_and_evaluate_write_the_same_bytes_whatever_the_clock_says(
         monkeypatch.setattr(evaluate_module, "time", clock)
         root = tmp_path / f"speed-{speed}"
         paths, params = tiny_project(root, folds)
-        train_module.train(DATASET, MODEL, params, paths, family="linear", seed=42)
+        train_module.train(DATASET, MODEL, params, paths, family=family_of(MODEL), seed=42)
         evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
         written[speed] = outputs(root)
         journals[speed] = "".join(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.params import family_of
 
 from fakenews.core.io import write_json
 from fakenews.core.params import Params
@@ -690,7 +691,9 @@ def test_registration_with_no_server_is_one_warning_for_all_datasets(
         )
     params = Params(
         datasets={d: {} for d in datasets},
-        models={"linear": ["tfidf_logreg"]},  # stages read only the families they run
+        models={
+            family_of("tfidf_logreg"): ["tfidf_logreg"]
+        },  # stages read only the families they run
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -717,7 +720,9 @@ def test_an_unreachable_registry_server_is_named(
     )
     params = Params(
         datasets={"alpha": {}},
-        models={"linear": ["tfidf_logreg"]},  # stages read only the families they run
+        models={
+            family_of("tfidf_logreg"): ["tfidf_logreg"]
+        },  # stages read only the families they run
         train={"tfidf_logreg": {}},
     )
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -766,7 +771,7 @@ def test_the_report_summarises_each_parent_run(tmp_path: Path, sqlite_store: Any
     paths = Paths(tmp_path)
     params = Params(
         datasets={"alpha": {}},
-        models={"recurrent": ["lstm"]},
+        models={family_of("lstm"): ["lstm"]},
         train={"lstm": {}},
         mlflow=MlflowConfig(experiment="tree"),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers.imports import loaded_after
+from helpers.params import family_of
 from helpers.prepared import write_prepared
 from helpers.tiny_models import toy_rows
 
@@ -36,7 +37,7 @@ def tiny_project(root: Path) -> tuple[Paths, Params]:
     split_dataset(DATASET, SplitConfig(folds=3), paths.prepared(DATASET), paths.split(DATASET))
     params = Params(
         datasets={DATASET: {}},
-        models={"linear": [MODEL]},  # stages read only the families they run
+        models={family_of(MODEL): [MODEL]},  # stages read only the families they run
         train={MODEL: {"min_df": 1}},
         mlflow={"experiment": "stages"},
     )
@@ -59,7 +60,7 @@ def test_train_and_evaluate_import_no_mlflow_and_replay_into_complete_runs(
 
         root = Path({str(tmp_path)!r})
         params = Params(json.loads((root / "params.json").read_text()))
-        train({DATASET!r}, {MODEL!r}, params, Paths(root), family="linear", seed=42)
+        train({DATASET!r}, {MODEL!r}, params, Paths(root), family={family_of(MODEL)!r}, seed=42)
         evaluate({DATASET!r}, {MODEL!r}, params, Paths(root), seed=42)
         """
     )
@@ -138,7 +139,7 @@ def run_stages(root: Path, tracking: str, monkeypatch: pytest.MonkeyPatch) -> di
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.chdir(root)
     dataset_overlap(params, paths)  # read by transfer (scores without the overlapping rows)
-    train_module.train(DATASET, MODEL, params, paths, family="linear", seed=42)
+    train_module.train(DATASET, MODEL, params, paths, family=family_of(MODEL), seed=42)
     evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
     transfer_module.transfer(DATASET, MODEL, params, paths, seed=42)
     assert len(published(root / SPOOL_NAME)) == (0 if tracking == "off" else 2)

@@ -13,7 +13,10 @@ A stage's project code is found statically, from its ``cmd`` alone:
   (:data:`MODEL_ARG`) uses that model's module; any other stage may load any model named in
   params.yaml, so it uses every model module (public, not ``base``);
 * catalogue modules loaded by name (:data:`CATALOGUES`, e.g. the dataset sources): a stage
-  that imports a name from such a package itself may load any of its public modules;
+  that imports a name from such a package itself may load any of its public modules, except a
+  stage whose script takes a DATASET argument (:data:`DATASET_ARG`): it loads that dataset's
+  source only (params.yaml ``datasets.<d>.source``, else the dataset's own name), or every source
+  when the dataset names other sources' artifact rules or label checks (looked up by name);
 * package data: the files and folders a used module lists in its module-level
   ``PACKAGE_DATA = ("relative/path", ...)``, relative to the module's own folder. They are
   files the code reads, not imports: a ``.py`` listed there is not followed.
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+import yaml
 from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 from dvc.stage import PipelineStage
@@ -59,6 +63,15 @@ NOT_MODELS = frozenset({"families"})
 CATALOGUES: Mapping[str, frozenset[str]] = {
     f"{PACKAGE}.sources": frozenset({"base", "options", "tables"})
 }
+#: The catalogue of dataset sources (one module each, see :mod:`fakenews.sources`).
+SOURCES_PACKAGE = f"{PACKAGE}.sources"
+#: Scripts taking a DATASET argument whose source module they load by name: script path ->
+#: its position among the script's arguments (``python stages/download.py DATASET``: 0).
+DATASET_ARG: Mapping[str, int] = {"stages/download.py": 0, "stages/prepare.py": 0}
+#: The params.yaml sections that name datasets, and a dataset's options that name entries of
+#: every source's catalogue (the dataset then loads every source to look them up).
+DATASET_SECTIONS = ("datasets", "evaluate_on")
+CATALOGUE_OPTIONS = ("artifact_rules", "label_checks")
 #: Scripts taking a MODEL argument: script path (relative to the repo root) -> its position
 #: among the script's arguments (``python stages/train.py DATASET MODEL``: 1).
 MODEL_ARG: Mapping[str, int] = {
@@ -153,6 +166,10 @@ class _Usage:
     """The :data:`CATALOGUES` whose lookup the stage uses."""
     side_effects: tuple[str, ...] = ()
     """Packages not followed (:data:`SIDE_EFFECTS` of the script being walked)."""
+    sources: tuple[str, ...] | None = None
+    """The source modules a :data:`DATASET_ARG` script loads (``None``: any of them)."""
+    fixed_sources: tuple[str, ...] | None = None
+    """:attr:`sources` as given by the caller, instead of read from params.yaml."""
 
 
 def check_stage_deps(root: Path) -> dict[str, Problems]:
@@ -237,11 +254,12 @@ class CodeIndex:
         self._project = _Project(Path(root).resolve())
 
     def used(
-        self, invocation: Invocation, wdir: str = "."
+        self, invocation: Invocation, wdir: str = ".", sources: tuple[str, ...] | None = None
     ) -> tuple[frozenset[str], tuple[str, ...]]:
         """The files one invocation uses, as :func:`check_stages` requires them (docstring-only
-        ``__init__.py`` left out), and what could not be resolved."""
-        usage = _Usage()
+        ``__init__.py`` left out), and what could not be resolved. ``sources``: the source
+        modules a :data:`DATASET_ARG` script loads, instead of its dataset's (``()``: none)."""
+        usage = _Usage(fixed_sources=sources)
         self._project._add_invocation(invocation, wdir, usage)
         files = frozenset(p for p in usage.files if not self._project._is_trivial_init(p))
         return files, tuple(dict.fromkeys(usage.errors))
@@ -259,6 +277,14 @@ class CodeIndex:
     def model_names(self) -> list[str]:
         """Every model module's name (see :data:`MODELS_PACKAGE`)."""
         return self._project.model_names()
+
+    def source_names(self) -> list[str]:
+        """Every dataset source module's name (see :data:`SOURCES_PACKAGE`)."""
+        return self._project._public_modules(SOURCES_PACKAGE, CATALOGUES[SOURCES_PACKAGE])
+
+    def datasets(self, section: str) -> list[str]:
+        """The datasets of one params.yaml section (:data:`DATASET_SECTIONS`), in its order."""
+        return list(self._project.dataset_entries(section))
 
 
 def parse_command(command: str, wdir: str = ".") -> list[Invocation]:
@@ -306,6 +332,7 @@ class _Project:
         self.src = root / "src"
         self._info = cache(self._parse)
         self._resolve = cache(self._find_module)
+        self._datasets: dict[str, dict[str, dict]] | None = None
 
     # --- one stage ---------------------------------------------------------------------------
 
@@ -330,6 +357,11 @@ class _Project:
 
     def _add_invocation(self, invocation: Invocation, wdir: str, usage: _Usage) -> None:
         usage.side_effects = SIDE_EFFECTS.get(invocation.script or "", ())
+        usage.sources = (
+            usage.fixed_sources
+            if usage.fixed_sources is not None
+            else self._dataset_sources(invocation, usage)
+        )
         if invocation.script is not None:
             script = self.root / invocation.script
             if not script.is_file():
@@ -363,6 +395,46 @@ class _Project:
                 usage.errors.append(f"model module {module} not found")
             else:
                 self._add_module(module, search, usage)
+
+    def _dataset_sources(self, invocation: Invocation, usage: _Usage) -> tuple[str, ...] | None:
+        """The source a :data:`DATASET_ARG` script loads for its dataset (``None``: any)."""
+        position = DATASET_ARG.get(invocation.script or "")
+        if position is None:
+            return None
+        if position >= len(invocation.args):
+            usage.errors.append(f"{invocation.script}: no DATASET argument")
+            return None
+        dataset = invocation.args[position]
+        if "${" in dataset:
+            return None  # not resolved yet: the generator asks once per dataset
+        entry = self.dataset_entries().get(dataset)
+        if entry is None:
+            usage.errors.append(
+                f"{invocation.script}: dataset {dataset!r} is in no params.yaml section "
+                f"({', '.join(DATASET_SECTIONS)})"
+            )
+            return None
+        if any(entry.get(option) for option in CATALOGUE_OPTIONS):
+            return None  # named rules/checks: looked up in every source's catalogue
+        source = entry.get("source") or dataset
+        return (source,) if isinstance(source, str) else None
+
+    def dataset_entries(self, section: str | None = None) -> dict[str, dict]:
+        """Each dataset's params.yaml entry, of one section of :data:`DATASET_SECTIONS` (all of
+        them when ``None``), read once."""
+        if self._datasets is None:
+            path = self.root / "params.yaml"
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+            self._datasets = {
+                name: {
+                    str(dataset): entry if isinstance(entry, dict) else {}
+                    for dataset, entry in ((raw or {}).get(name) or {}).items()
+                }
+                for name in DATASET_SECTIONS
+            }
+        if section is not None:
+            return self._datasets[section]
+        return {d: e for entries in self._datasets.values() for d, e in entries.items()}
 
     def model_names(self) -> list[str]:
         """The model modules (and subpackages) of :data:`MODELS_PACKAGE`, like ``pkgutil``."""
@@ -412,7 +484,13 @@ class _Project:
             for target in targets:
                 self._add_module(target, search, usage)
         for catalogue in sorted(usage.catalogues):
-            for name in self._public_modules(catalogue, CATALOGUES[catalogue]):
+            names = self._public_modules(catalogue, CATALOGUES[catalogue])
+            if catalogue == SOURCES_PACKAGE and usage.sources is not None:
+                missing = [n for n in usage.sources if n not in names]
+                if missing:
+                    usage.errors.append(f"source module {catalogue}.{missing[0]} not found")
+                names = [n for n in names if n in usage.sources]
+            for name in names:
                 self._add_module(f"{catalogue}.{name}", search, usage)
 
     def _targets(

@@ -12,7 +12,11 @@ applies the same rules), written as whole folders where the stage uses every fil
 files. A MODEL argument that varies (``${item.model}``) stays a pattern,
 ``src/fakenews/models/${item.model}.py``: the rest of the closure is computed for every model of
 the stage's family (each model module's ``Model.family``; every model outside a family group) and
-must be the same for all of them. Nothing here names a module: it all comes from the imports.
+must be the same for all of them. A ``foreach: ${datasets}`` stage whose script loads its
+DATASET's source module by name (download, prepare) is written with params.yaml's datasets as its
+foreach, each dataset's own source code filling ``${item.code1}``, ... (see
+:func:`dataset_code_deps`): editing ``datasets:`` means regenerating (``fakenews repro`` does).
+Nothing here names a module: it all comes from the imports.
 """
 
 from __future__ import annotations
@@ -32,7 +36,16 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from depcheck import MODEL_ARG, MODELS_PACKAGE, CodeIndex, Invocation, parse_command
+from depcheck import (
+    DATASET_ARG,
+    DATASET_SECTIONS,
+    MODEL_ARG,
+    MODELS_PACKAGE,
+    SOURCES_PACKAGE,
+    CodeIndex,
+    Invocation,
+    parse_command,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = "dvc.template.yaml"
@@ -62,6 +75,9 @@ _FILE = re.compile(r"^\s*#@file\s+(?P<path>\S+)\s*$")
 _TEMPLATE_COMMENT = re.compile(r"^\s*#@")
 _PLACEHOLDER = re.compile(r"(?<!\$)\{(\w+)\}")
 _STAGE_KEY = re.compile(r"^  (?P<name>[^\s#][^:]*):\s*(#.*)?$")
+_FOREACH = re.compile(r"^(?P<indent>\s+)foreach:\s*\$\{(?P<section>\w+)\}\s*(#.*)?$")
+#: The deps a dataset's own source code fills in (``${item.<SLOT>1}``, ...).
+SLOT = "code"
 
 
 class GenerateError(Exception):
@@ -101,11 +117,13 @@ def generate(root: Path = REPO, families: Families | None = None) -> dict[str, s
     stages = _stage_definitions("".join(line.text for line in lines))
     files: dict[str, list[str]] = {OUTPUT: [HEADER]}
     stage = None
+    foreach_at: int | None = None  # where the stage's `foreach: ${section}` line is in `out`
     for line in lines:
         out = files.setdefault(line.file, [HEADER, SUB_HEADER, "stages:\n"])
         key = _STAGE_KEY.match(line.text)
         if key:
             stage = key["name"]
+            foreach_at = None
             if line.file != OUTPUT:
                 if "foreach" in stages.get(stage, {}):
                     raise GenerateError(f"stage {stage}: #@file supports matrix stages only")
@@ -114,11 +132,27 @@ def generate(root: Path = REPO, families: Families | None = None) -> dict[str, s
                 continue
         code = _CODE_LINE.match(line.text)
         if not code:
+            if _FOREACH.match(line.text):
+                foreach_at = len(out)
             out.append(line.text)
             continue
         if stage not in stages:
             raise GenerateError(f"{TEMPLATE}: `- {CODE}` outside a stage's deps")
         definition = stages[stage]
+        if foreach_at is not None and _dataset_invocation(definition.get("cmd")):
+            foreach = _FOREACH.match(out[foreach_at])
+            assert foreach is not None
+            try:
+                per_dataset = dataset_code_deps(
+                    index, definition["cmd"], definition.get("wdir", "."), foreach["section"]
+                )
+            except GenerateError as error:
+                raise GenerateError(f"stage {stage}: {error}") from None
+            if per_dataset is not None:
+                items, deps = per_dataset
+                out[foreach_at] = foreach_block(foreach["indent"], foreach["section"], items)
+                out.extend(f"{code['indent']}- {dep}\n" for dep in deps)
+                continue
         try:
             deps = code_deps(
                 index,
@@ -265,7 +299,91 @@ def code_deps(
                 if errors:
                     raise GenerateError("; ".join(errors))
                 used |= files
-    deps = collapse(index, used) | patterns
+    return code_deps_sorted(collapse(index, used) | patterns)
+
+
+def _dataset_invocation(cmd: object) -> Invocation | None:
+    """The command's one invocation of a :data:`DATASET_ARG` script with the dataset left to
+    DVC (``${key}``), if it is that."""
+    if not isinstance(cmd, str):
+        return None
+    invocations = parse_command(cmd)
+    if len(invocations) != 1:
+        return None
+    position = DATASET_ARG.get(invocations[0].script or "")
+    if position is None or "${" not in _arg(invocations[0].args, position):
+        return None
+    return invocations[0]
+
+
+def dataset_code_deps(
+    index: CodeIndex, cmd: str, wdir: str, section: str
+) -> tuple[dict[str, list[str]], list[str]] | None:
+    """A ``foreach`` stage over a params section of datasets whose script loads each dataset's
+    source by name: each dataset's own code (the files its source adds to what every source
+    runs), and the stage's code deps (that shared closure, then ``${item.code1}``, ...).
+    ``None`` when no dataset runs code of its own (a script that loads no source).
+
+    DVC cannot interpolate a list into deps, so each dataset fills the same number of slots,
+    repeating its last file; DVC reads deps as a set, so a repeat changes nothing it hashes."""
+    if section not in DATASET_SECTIONS:
+        raise GenerateError(
+            f"foreach ${{{section}}}: a dataset stage iterates one of {', '.join(DATASET_SECTIONS)}"
+        )
+    invocation = _dataset_invocation(cmd)
+    assert invocation is not None
+    if "${" in wdir:
+        raise GenerateError(f"wdir {wdir!r}: interpolated wdir not supported")
+    position = DATASET_ARG[invocation.script or ""]
+
+    def closure(dataset: str, sources: tuple[str, ...] | None = None) -> frozenset[str]:
+        args = (*invocation.args[:position], dataset, *invocation.args[position + 1 :])
+        files, errors = index.used(replace(invocation, args=args), wdir, sources)
+        if errors:
+            raise GenerateError(f"dataset {dataset}: " + "; ".join(errors))
+        return files
+
+    # What every source's closure holds is written once, whichever datasets params lists, so
+    # adding a dataset leaves the other datasets' deps as they were.
+    sources = index.source_names()
+    if not sources:
+        return None
+    modules = {index.module_file(f"{SOURCES_PACKAGE}.{s}") for s in sources}
+    if not modules & closure("${key}"):  # a dataset not known yet: any source may be loaded
+        return None  # the script loads no source module
+    # Source modules are never shared, even one every other source imports: each dataset's
+    # own module is in its own slots.
+    shared = frozenset.intersection(*(closure("${key}", (s,)) for s in sources)) - modules
+    own = {d: sorted(closure(d) - shared) for d in index.datasets(section)}
+    width = max((len(files) for files in own.values()), default=0)
+    items = {d: files + files[-1:] * (width - len(files)) for d, files in own.items()}
+    empty = [d for d, files in items.items() if not files]
+    if empty and width:
+        # Another dataset's source runs only what every source runs: no slot to fill.
+        raise GenerateError(f"datasets {empty}: no code of their own among {sources}")
+    deps = code_deps_sorted(collapse(index, shared))
+    return items, deps + [f"${{item.{SLOT}{i}}}" for i in range(1, width + 1)]
+
+
+def foreach_block(indent: str, section: str, items: Mapping[str, Sequence[str]]) -> str:
+    """``foreach:`` over the section's datasets, each with its own code (see
+    :func:`dataset_code_deps`)."""
+    head = (
+        f"{indent}foreach:  # params.yaml `{section}`, each with its source's code: make dvc-yaml\n"
+    )
+    if not items:
+        return f"{indent}foreach: {{}}  # params.yaml `{section}` (none)\n"
+    lines = [
+        f"{indent}  {dataset}: {{"
+        + ", ".join(f"{SLOT}{i}: {path}" for i, path in enumerate(files, start=1))
+        + "}\n"
+        for dataset, files in items.items()
+    ]
+    return head + "".join(lines)
+
+
+def code_deps_sorted(deps: Iterable[str]) -> list[str]:
+    """Stage scripts first, then the rest, sorted (a ``${...}`` pattern after its folder's)."""
     return sorted(deps, key=lambda dep: (not dep.startswith("stages/"), dep.replace("$", "\x7f")))
 
 

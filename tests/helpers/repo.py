@@ -48,22 +48,39 @@ def stages_run(output: str) -> set[str]:
     return plain_names(re.findall(r"Running stage '([^']+)'", output))
 
 
+#: The params.yaml sections dvc.yaml's download and prepare stages list (each dataset with its
+#: source's code): changing one means regenerating dvc.yaml, as `fakenews repro` does.
+DATASET_SECTIONS = ("datasets", "evaluate_on")
+
+
 def write_params(repo: Path, params: dict[str, Any]) -> None:
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    """Write params.yaml; when its datasets change, regenerate the dvc.yaml files from the
+    template (what `make dvc-yaml` and `fakenews repro` do)."""
+    path = repo / "params.yaml"
+    before = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    if any((before or {}).get(s) != params.get(s) for s in DATASET_SECTIONS):
+        generate_dvc_yaml(repo)
+
+
+def generate_dvc_yaml(repo: Path) -> None:
+    """`make dvc-yaml` in ``repo``: the dvc.yaml files from its template, code and params."""
+    if (repo / "dvc.template.yaml").is_file():
+        run(repo, sys.executable, str(REPO / "tools" / "generate_dvc_yaml.py"), "--root", str(repo))
 
 
 def make_repo(root: Path, params: dict[str, Any]) -> Path:
     """A git + DVC repo at ``root``: the project's code and pipeline, these params, and
     generated CSVs for the datasets alpha, beta and gamma in data/external/."""
     root.mkdir(parents=True)
-    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+    for name in ("dvc.template.yaml", "dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(REPO / name, root / name)
     shutil.copytree(REPO / "pipelines", root / "pipelines")  # the model stages' dvc.yaml files
     shutil.copytree(REPO / "stages", root / "stages")
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
     for name, seed in SEEDS.items():
         write_news(root, name, seed)
-    write_params(root, params)
+    write_params(root, params)  # dvc.yaml's download and prepare stages list these datasets
     run(root, "git", "init", "-q")
     run(root, "git", "config", "user.email", "test@example.com")
     run(root, "git", "config", "user.name", "test")

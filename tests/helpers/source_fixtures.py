@@ -334,20 +334,23 @@ def _custom(directory: Path, n: int) -> None:
     _write_csv(directory / CUSTOM_FILE, ("body", "headline", "verdict"), rows)
 
 
-_WRITERS: dict[str, Callable[[Path, int], None]] = {
-    "liar": _liar,
-    "constraint": _constraint,
-    "fakenewsnet": _fakenewsnet,
-    "fakenewsnet_v1": _fakenewsnet_v1,
-    "isot": _isot,
-    "welfake": _welfake,
-    "fake_or_real_news": _fake_or_real_news,
-    "custom": _custom,
+# Each source's fixture: its writer, and how many rows its loader reads per ``n_per_class``
+# (both classes, every file). A new source adds its line here, and nothing in the tests.
+_WRITERS: dict[str, tuple[Callable[[Path, int], None], int]] = {
+    "liar": (_liar, 3 * 2),  # train, valid, test
+    "constraint": (_constraint, 3 * 2),  # train, val, test
+    "fakenewsnet": (_fakenewsnet, 4),
+    "fakenewsnet_v1": (_fakenewsnet_v1, 4),  # two platforms, n per class each
+    "isot": (_isot, 2),
+    "welfake": (_welfake, 2),
+    "fake_or_real_news": (_fake_or_real_news, 2),
+    "custom": (_custom, 2),
 }
 
 
-def write_source_fixture(source: str, directory: Path, n_per_class: int = 6) -> None:
-    """Write a small copy of ``source``'s raw files into ``directory`` (created if needed).
+def write_source_fixture(source: str, directory: Path, n_per_class: int = 6) -> int:
+    """Write a small copy of ``source``'s raw files into ``directory`` (created if needed);
+    the number of rows the source's loader reads from it.
 
     ``n_per_class`` rows per class per file (per class and platform for fakenewsnet_v1); for
     ``custom`` the file is ``directory / "my_news.csv"`` (columns body, headline, verdict).
@@ -358,4 +361,6 @@ def write_source_fixture(source: str, directory: Path, n_per_class: int = 6) -> 
         raise ValueError("n_per_class must be at least 1")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _WRITERS[source](directory, n_per_class)
+    write, rows_per_n = _WRITERS[source]
+    write(directory, n_per_class)
+    return rows_per_n * n_per_class

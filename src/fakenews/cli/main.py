@@ -413,6 +413,7 @@ def cmd_repro(args: argparse.Namespace) -> None:
     from fakenews.cli.check import check_params
     from fakenews.core.errors import ParamsError
     from fakenews.core.params import load_params
+    from fakenews.orchestration.dataset_stages import sync_dataset_stages
     from fakenews.orchestration.scheduler import repro
     from fakenews.orchestration.unions import sync_unions
 
@@ -421,6 +422,9 @@ def cmd_repro(args: argparse.Namespace) -> None:
         # Before DVC reads params.yaml: the unions it iterates, derived from `datasets`.
         if sync_unions(paths.params_file, load_params(paths.params_file).raw):
             print(f"{paths.params_file.name}: unions rewritten from `datasets` (union_rule)")
+        # And dvc.yaml's download/prepare stages, which list the datasets with their code.
+        if sync_dataset_stages(paths.root, load_params(paths.params_file).raw):
+            print("dvc.yaml: download/prepare stages rewritten for the datasets of params.yaml")
         code = repro(paths, args.jobs, args.log, check=check_params)
     except ParamsError as error:  # `fakenews check`'s verdict, before DVC reads params.yaml
         raise InputError(str(error)) from None
