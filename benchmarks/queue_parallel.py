@@ -44,14 +44,6 @@ def tiny_params() -> dict[str, Any]:
     return params
 
 
-def copy_pipeline(source: Path, target: Path) -> None:
-    """Once dvc.yaml is split into a root file plus pipelines/<group>/dvc.yaml, the repo needs
-    that folder too (make_repo copies the root dvc.yaml; the copy here is refreshed)."""
-    shutil.copy(source / "dvc.yaml", target / "dvc.yaml")
-    if (source / "pipelines").is_dir():
-        shutil.copytree(source / "pipelines", target / "pipelines", dirs_exist_ok=True)
-
-
 def run_queue(repo: Path, jobs: int, experiments: int = 4) -> float:
     grid = ",".join(GRIDS[jobs].split(",")[:experiments])
     run(repo, "dvc", "exp", "run", "--queue", "-S", f"train.tfidf_logreg.C={grid}")
@@ -83,8 +75,8 @@ def main() -> None:
         args.jobs = [2]
     folder = Path(tempfile.mkdtemp(prefix="queue-bench-"))
     try:
+        # make_repo copies the pipeline and regenerates its dvc.yaml for these datasets.
         repo = make_repo(folder / "repo", tiny_params())
-        copy_pipeline(REPO, repo)
         run(repo, "git", "add", "-f", "data/external", "dvc.yaml")  # queued copies come from git
         if (repo / "pipelines").is_dir():
             run(repo, "git", "add", "pipelines")

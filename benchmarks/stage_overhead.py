@@ -266,8 +266,10 @@ def report(run: Run) -> None:
 
 
 def copy_pipeline(source: Path, target: Path) -> None:
-    """dvc.yaml and, once the pipeline is split into pipelines/<group>/dvc.yaml, that folder."""
+    """dvc.yaml, its template and, once the pipeline is split into pipelines/<group>/dvc.yaml,
+    that folder (regenerated for the project's datasets by :func:`small_project`)."""
     shutil.copy(source / "dvc.yaml", target / "dvc.yaml")
+    shutil.copy(source / "dvc.template.yaml", target / "dvc.template.yaml")
     if (source / "pipelines").is_dir():
         shutil.copytree(source / "pipelines", target / "pipelines")
 
@@ -316,6 +318,9 @@ def small_project(root: Path, smoke: bool = False) -> None:
     params["union_models"] = params["models"]
     params["train"]["lstm"].update(epochs=2, max_len=64, embedding_dim=16, hidden_sizes=[16])
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    # dvc.yaml's download and prepare stages list the datasets: `make dvc-yaml` for these.
+    generator = REPO / "tools" / "generate_dvc_yaml.py"
+    subprocess.run([sys.executable, str(generator), "--root", str(root)], check=True)
     for command in (
         ["git", "init", "-q"],
         ["git", "-c", "user.email=b@example.com", "-c", "user.name=b", "commit", "-q",
