@@ -100,7 +100,7 @@ queue-start: venv
 		sleep 10; \
 	done
 	$(DVC) queue status
-	$(DVC) exp show --only-changed --drop 'Created|.*(_std|:accuracy|:roc_auc)$$|headline/(transfer|lodo)/'
+	$(DVC) exp show --only-changed --drop 'Created|.*(_std|:accuracy|:roc_auc)$$|headline/(transfer|lodo)/|(data|models|plots)(/.*)?'
 
 # A shared MLflow tracking server (stages log to it with MLFLOW_TRACKING_URI=http://HOST:PORT):
 # runs and the model registry in MLFLOW_BACKEND (sqlite here; postgresql+psycopg://... with

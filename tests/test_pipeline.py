@@ -273,7 +273,7 @@ def test_dvc_shows_the_plots_and_metrics(study: Study) -> None:
     # The headline only, one screen: the per-run detail is shown on request.
     table = run(study.repo, "dvc", "metrics", "show").splitlines()
     assert len(table) <= 150 and max(map(len, table)) <= 250
-    assert any("headline/in_domain/alpha/lstm.json" in line for line in table)
+    assert any("headline/alpha/lstm.json" in line for line in table)
     assert not any(line.startswith("metrics/") for line in table)
     assert "confusion_matrix" in run(study.repo, "dvc", "metrics", "show", "metrics/alpha/lstm")
 

@@ -118,11 +118,11 @@ def test_the_headline_is_per_model_and_moves_only_with_that_model(tmp_path: Path
     publish_and_report(params, paths)
     before = headline(tmp_path)
     assert set(before) == {
-        f"in_domain/{d}/{m}.json" for d in ("alpha", "beta") for m in ("tfidf_logreg", "lstm")
+        f"{d}/{m}.json" for d in ("alpha", "beta") for m in ("tfidf_logreg", "lstm")
     } | {"transfer/tfidf_logreg.json", "transfer/lstm.json"}
-    lstm = before["in_domain/alpha/lstm.json"]
+    lstm = before["alpha/lstm.json"]
     assert set(lstm) == {k for key in KEYS for k in (key, f"{key}_std")}
-    assert lstm["accuracy_std"] > 0 and before["in_domain/alpha/tfidf_logreg.json"][
+    assert lstm["accuracy_std"] > 0 and before["alpha/tfidf_logreg.json"][
         "accuracy_std"] == 0  # fmt: skip
     assert set(before["transfer/lstm.json"]) == {*KEYS, "f1_macro_gap"}
     # lstm gets much better on alpha: the ranks and the best model change, yet only lstm's
@@ -136,7 +136,7 @@ def test_the_headline_is_per_model_and_moves_only_with_that_model(tmp_path: Path
     publish_and_report(params, paths)
     after = headline(tmp_path)
     moved = {name for name in before if before[name] != after[name]}
-    assert moved == {"in_domain/alpha/lstm.json", "transfer/lstm.json"}
+    assert moved == {"alpha/lstm.json", "transfer/lstm.json"}
     summary = json.loads(paths.summary.read_text())
     assert summary["alpha"]["lstm"]["best"]  # the ranks did change, in the detail only
 
@@ -177,7 +177,7 @@ def test_dvc_metrics_show_prints_the_headline_in_a_screen(tmp_path: Path) -> Non
     row = {k: 0.123456 for key in KEYS for k in (key, f"{key}_std")}
     for dataset in ("liar", "constraint", "fakenewsnet_v1"):
         for model in models:
-            path = folder / "in_domain" / dataset / f"{model}.json"
+            path = folder / dataset / f"{model}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(row))
     for kind in ("transfer", "lodo"):

@@ -7,8 +7,10 @@ git-tracked beside it, read by the report and by `dvc metrics show <file>`.
 One small file per row of `dvc metrics show`, every file with (a subset of) the same few keys,
 so the table stays narrow:
 
-- ``headline/in_domain/<dataset>/<model>.json``: the model's test accuracy, macro-F1 and ROC-AUC
-  on the dataset, mean and std over its runs (seeds);
+- ``headline/<dataset>/<model>.json``: the model's in-domain test accuracy, macro-F1 and ROC-AUC
+  on the dataset, mean and std over its runs (seeds). No ``in_domain/`` level: `dvc exp show`
+  names a column by its file's path, and 10 more characters a column pushed a one-model
+  experiment's view past 200 columns;
 - ``headline/transfer/<model>.json``: the mean over every dataset the model trained on, of its
   scores on every other dataset's test rows, evaluation-only datasets included (``transfer``
   stages), and the in-domain minus out-of-domain macro-F1 gap;
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from fakenews.core.errors import ParamsError
 from fakenews.core.io import read_json, rounded, write_json
 from fakenews.core.params import Params
 from fakenews.core.paths import Paths
@@ -90,14 +93,23 @@ def lodo(params: Params, paths: Paths) -> dict[str, dict[str, float | None]]:
     return out
 
 
+#: The headline folders that are not a dataset's.
+AGGREGATES = ("transfer", "lodo")
+
+
 def headline_files(
     results: Results, params: Params, paths: Paths
 ) -> dict[str, dict[str, float | None]]:
     """Each headline file (relative to ``headline/``) and its contents."""
     files: dict[str, dict[str, float | None]] = {}
     for dataset, models in in_domain(results).items():
+        if dataset in AGGREGATES:
+            raise ParamsError(
+                f"datasets: a dataset named {dataset!r} would share headline/{dataset}/ with the "
+                f"{dataset} headline; rename it (reserved: {', '.join(AGGREGATES)})"
+            )
         for model, row in models.items():
-            files[f"in_domain/{dataset}/{model}.json"] = row
+            files[f"{dataset}/{model}.json"] = row
     for model, row in transfer(results).items():
         files[f"transfer/{model}.json"] = row
     for model, row in lodo(params, paths).items():
