@@ -486,7 +486,8 @@ def _replay_runs(paths: Paths) -> None:
 
 def _where_to_look(paths: Paths) -> None:
     """The last lines: where the report and the MLflow runs are."""
-    from fakenews.tracking.ui import is_server, ui_target
+    from fakenews.tracking.client import is_server
+    from fakenews.tracking.ui import ui_target
 
     print(f"report: {paths.report_html} (and {paths.report.name}); metrics: {paths.root}/metrics")
     target = ui_target(paths)  # the runs table: MLflow 3's UI opens experiments on GenAI pages

@@ -222,13 +222,19 @@ def forget_reachability() -> None:
     _warned.clear()
 
 
+def is_server(uri: str) -> bool:
+    """An http(s) tracking server (it serves its own UI and is probed before use); any other
+    store (sqlite, a file path, ...) is opened in-process."""
+    return uri.lower().startswith(("http://", "https://"))
+
+
 def ensure_reachable(uri: str, variable: str = "MLFLOW_TRACKING_URI") -> None:
     """Raise :class:`TrackingUnavailable` if ``uri`` is an http(s) server that does not answer.
 
     Other URIs (sqlite, file paths, databricks, ...) are not checked: nothing there retries for
     minutes the way MLflow's HTTP client does.
     """
-    if not uri.lower().startswith(("http://", "https://")):
+    if not is_server(uri):
         return
     reason = unreachable(uri)
     if reason is not None:

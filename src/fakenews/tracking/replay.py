@@ -45,6 +45,7 @@ from fakenews.tracking.client import (
     TAG_RUN_KIND,
     TrackingUnavailable,
     check_timeout,
+    is_server,
     probe,
     tag_filter,
     warn_unavailable,
@@ -106,7 +107,7 @@ class Session:
     def check(self, uri: str, fresh: bool = False) -> None:
         """Raise :class:`TrackingUnavailable` if ``uri`` is an http(s) server that does not
         answer (asked once per drain, or again when ``fresh``)."""
-        if not uri.lower().startswith(("http://", "https://")):
+        if not is_server(uri):
             return
         if fresh or uri not in self.down:
             reason = probe(uri, check_timeout())

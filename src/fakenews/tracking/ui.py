@@ -24,6 +24,7 @@ from fakenews.tracking.client import (
     MlflowConfig,
     TrackingUnavailable,
     ensure_reachable,
+    is_server,
     tracking_uri,
 )
 
@@ -34,11 +35,6 @@ DEFAULT_PORT = 5000
 # The sidebar follows this query parameter: without it, a browser that never chose "Model
 # training" shows the runs table under a GenAI sidebar.
 RUNS_PAGE = "#/experiments/{id}/runs?workflowType=machine_learning"
-
-
-def is_server(uri: str) -> bool:
-    """A tracking server serves its own UI; any other store needs `mlflow ui` started on it."""
-    return uri.lower().startswith(("http://", "https://"))
 
 
 def runs_table_url(base: str, experiment_id: str) -> str:
