@@ -54,6 +54,12 @@ def _positive(value: str) -> int:
     return number
 
 
+def _add_root(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--root", type=Path, default=None, help="project root (default: found from here)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fakenews.inference.predict import DEFAULT_BATCH_SIZE, DEFAULT_MAX_CHARS, DEFAULT_THRESHOLD
 
@@ -148,9 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Models with metrics under <root>/metrics. ★ marks each dataset's best "
         "validation macro F1: the model the report stage registers in MLflow.",
     )
-    models.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    _add_root(models)
     models.add_argument("--json", action="store_true", help="JSON instead of a table")
     models.set_defaults(handler=cmd_models)
 
@@ -160,9 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each stage checks only the params it reads; this runs every check at once "
         "so a mistake anywhere is reported before the first stage. `make repro` runs it.",
     )
-    check.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    _add_root(check)
     check.set_defaults(handler=cmd_check)
 
     shard = commands.add_parser(
@@ -175,9 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "$(fakenews shard 0/2)`, then `dvc push --run-cache`; `make worker SHARD=0/2` does both.",
     )
     shard.add_argument("part", help="data, final, or I/N (worker I of N, counting from 0)")
-    shard.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    _add_root(shard)
     shard.set_defaults(handler=cmd_shard)
 
     repro = commands.add_parser(
@@ -195,9 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_positive, default=None, help="stages at a time (default: one per core)"
     )
     repro.add_argument("--log", type=Path, default=None, help="log file (default logs/repro.log)")
-    repro.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    _add_root(repro)
     repro.set_defaults(handler=cmd_repro)
 
     replay = commands.add_parser(
@@ -208,9 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "say), waiting for a background replay first. The report stage and `fakenews repro` "
         "do it too.",
     )
-    replay.add_argument(
-        "--root", type=Path, default=None, help="project root (default: found from here)"
-    )
+    _add_root(replay)
     replay.set_defaults(handler=cmd_replay)
 
     ui = commands.add_parser(
@@ -224,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="where `mlflow ui` listens")
     ui.add_argument("--port", type=_positive, default=5000, help="its port")
     ui.add_argument("--url", action="store_true", help="print the URL only (1: none tracked)")
-    ui.add_argument("--root", type=Path, default=None, help="project root (default: here)")
+    _add_root(ui)
     ui.set_defaults(handler=cmd_mlflow_ui)
     return parser
 
