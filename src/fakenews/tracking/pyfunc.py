@@ -22,9 +22,16 @@ MODEL_DIR_ARTIFACT = "model_dir"
 
 def json_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None: MLflow's scoring server writes a float NaN as ``NaN``, which
-    strict JSON parsers refuse; None is ``null``."""
-    values = frame.astype(object)
-    return values.where(frame.notna(), None)
+    strict JSON parsers refuse; None is ``null``. A column with nothing missing keeps its dtype
+    (float ``prob_fake`` for the common case), one with a gap becomes object."""
+    out = frame.copy()
+    for column in out.columns:
+        missing = out[column].isna()
+        if missing.any():
+            out[column] = out[column].astype(object).where(~missing, None)
+        elif str(out[column].dtype) == "boolean":
+            out[column] = out[column].astype(bool)
+    return out
 
 
 class FakenewsPyfunc(mlflow.pyfunc.PythonModel):
