@@ -8,20 +8,25 @@ probabilities for the same ids, for each model family.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.mlflow_server import start_scoring_server
 from helpers.prepared import write_prepared
+from helpers.repo import stage_env
 from helpers.source_fixtures import write_source_fixture
-from helpers.tiny_models import TINY_LSTM, make_tiny_bert
+from helpers.tiny_models import TINY_LSTM, make_tiny_bert, served_probs, train_folder
 
 from fakenews.classifier.base import model_input
 from fakenews.cli.main import main
+from fakenews.core.io import write_json
 from fakenews.core.params import Params
-from fakenews.core.paths import Paths
+from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.inference.predict import load_predictor, model_texts
 from fakenews.models import get_model_class
 from fakenews.pipeline.evaluate import evaluate
@@ -167,3 +172,64 @@ def test_transfer_reads_targets_through_the_models_own_rules(
     target = result["targets"]["plain"]
     # 40 rows: a k-fold dataset, scored on every row, as its own models are.
     assert target["n"] == rows and target["rows_read_differently"] == rows
+
+
+def strict_json(body: bytes) -> object:
+    """JSON as a strict parser reads it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def test_mlflow_models_serve_answers_strict_json_with_the_new_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registered pyfunc behind a real ``mlflow models serve``: an empty and a whitespace
+    text get an error and nulls, a normal one the calibrated P(fake) and the domain check."""
+    import mlflow
+
+    paths = Paths(tmp_path / "repo")
+    run = train_folder(paths.run("demo", "tfidf_logreg", 42), "tfidf_logreg", min_df=1)
+    write_json(run / RUN_INFO_FILE, {"seed": 42, "training": {"val": {"f1_macro": 0.9}}})
+    params = Params(
+        datasets={"demo": {}},
+        models={"linear": ["tfidf_logreg"]},
+        mlflow=MlflowConfig(experiment="serve"),
+    )
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.chdir(tmp_path)
+    try:
+        registered = register_best_models(params, paths)["demo"]
+    finally:
+        mlflow.set_tracking_uri(None)
+
+    env = {**stage_env(paths.root), "MLFLOW_TRACKING_URI": store}
+    server = start_scoring_server(
+        f"models:/{registered.name}/{registered.version}", tmp_path / "serve", env
+    )
+    try:
+        texts = ["", "secret hoax exposed", "   \t "]
+        body = json.dumps({"dataframe_records": [{"text": t} for t in texts]}).encode()
+        request = urllib.request.Request(
+            f"{server.uri}/invocations", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+    finally:
+        server.stop()
+    rows = strict_json(raw)["predictions"]  # type: ignore[index]
+    empty = {
+        "prob_fake": None,
+        "label": None,
+        "in_domain_score": None,
+        "in_domain": None,
+        "error": "empty text (nothing to score after clean-up)",
+    }
+    assert rows[0] == empty and rows[2] == empty
+    expected = served_probs(run, ["secret hoax exposed"])[0]
+    assert rows[1]["prob_fake"] == pytest.approx(expected, abs=1e-9)
+    assert rows[1]["label"] == "fake" and rows[1]["error"] is None
+    assert isinstance(rows[1]["in_domain"], bool) and isinstance(rows[1]["in_domain_score"], float)
