@@ -76,3 +76,12 @@ def test_separation_auroc() -> None:
     assert separation_auroc(np.array([3.0, 4.0]), np.array([1.0, 2.0])) == 1.0
     assert separation_auroc(np.array([1.0]), np.array([1.0])) == 0.5
     assert separation_auroc(np.array([]), np.array([1.0])) is None
+
+
+def test_max_df_drops_common_words_from_the_sample() -> None:
+    train = [f"{t} the" for t in texts(SPORTS, 300, 0)]  # "the" in every training text
+    full = DomainProfile.fit(train, texts(SPORTS, 50, 1), CONFIG)
+    thin = DomainProfile.fit(train, texts(SPORTS, 50, 1), CONFIG.model_copy(update={"max_df": 0.5}))
+    the = full.vectors(["the"]).indices[0]
+    assert the in full.sample.indices and the not in thin.sample.indices
+    assert thin.sample.nnz < full.sample.nnz

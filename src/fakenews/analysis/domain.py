@@ -52,6 +52,14 @@ class DomainConfig(StrictModel):
     min_df: int = Field(
         2, ge=1, description="Training texts a word needs to count as seen (else: unseen)."
     )
+    max_df: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Words in more than this share of training texts are left out of the "
+        "sampled vectors (they still count in a scored text's norm): below 1, faster and "
+        "less exact (0.5 on fakenewsnet_v1: AUROC vs LIAR 0.95 -> 0.89).",
+    )
     sample: int = Field(4000, ge=10, description="Training texts kept to compare against.")
     max_terms: int = Field(
         100, ge=5, description="Heaviest TF-IDF terms kept per sampled training text."
@@ -129,7 +137,15 @@ class DomainProfile:
         profile = cls(config, seen, idf, unseen, np.zeros((0, counts.shape[1])), threshold=0.0)
         rng = np.random.default_rng(config.seed)
         rows = np.sort(rng.permutation(n)[: config.sample])
-        profile.sample = _top_terms(profile.vectors([train[i] for i in rows]), config.max_terms)
+        # Common words (above max_df) dropped from the sampled vectors make the product with a
+        # scored text sparser (faster); they still tell short posts from long articles, hence
+        # the default keeps them all.
+        import scipy.sparse as sp
+
+        kept = (df <= config.max_df * n).astype(np.float32)
+        vectors = sp.csr_matrix(profile.vectors([train[i] for i in rows]) @ sp.diags(kept))
+        vectors.eliminate_zeros()
+        profile.sample = _top_terms(vectors, config.max_terms)
         val_scores = profile.score(val)
         profile.threshold = rounded(float(np.quantile(val_scores, 1 - config.pass_rate)))
         profile.info = {
