@@ -574,3 +574,39 @@ def test_models_lists_trained_models_from_metrics(
     assert list_models(Paths(tmp_path)) == rows
     code, _, err = cli(capsys, "models", "--root", tmp_path / "elsewhere")
     assert code == EXIT_BAD_INPUT and "no metrics folder" in err
+
+
+def test_repo_models_and_union_models_read_their_sidecars_from_the_stages(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a repo, a model's calibrator and domain profile are the calibrate and domain stages'
+    outputs; a union's model is served the same way, and a missing one names its stage."""
+    from fakenews.analysis.calibration import CALIBRATION_FILE, calibration_dir
+    from fakenews.analysis.domain import domain_dir
+    from fakenews.inference.served import DOMAIN_DIR
+
+    paths = Paths(tmp_path)
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (paths.union("without_demo")).mkdir(parents=True)  # what makes a training set a union
+    monkeypatch.chdir(tmp_path)
+    texts = ["secret hoax exposed", "officials reported data"]
+    for train_set in ("demo", "without_demo"):
+        run = train_folder(paths.run(train_set, "tfidf_logreg", 42), "tfidf_logreg", min_df=1)
+        expected = served_probs(run, texts)  # with the sidecars still inside the folder
+        calibration = calibration_dir(paths, train_set, "tfidf_logreg", 42)
+        calibration.mkdir(parents=True)
+        shutil.move(run / CALIBRATION_FILE, calibration / CALIBRATION_FILE)
+        domain_dir(paths, train_set).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(run / DOMAIN_DIR, domain_dir(paths, train_set))
+
+        code, out, err = cli(
+            capsys, "predict", "--model", f"{train_set}/tfidf_logreg/seed-42", "--json", *texts
+        )
+        assert code == 0, err
+        got = [json.loads(line)["prob_fake"] for line in out.splitlines()]
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+        (calibration / CALIBRATION_FILE).unlink()
+        code, _, err = cli(capsys, "predict", "--model", f"{train_set}/tfidf_logreg/seed-42", "x")
+        group = "calibrate-linear" + ("-union" if train_set.startswith("without") else "")
+        assert code == EXIT_BAD_INPUT and "no calibrator" in err and group in err

@@ -120,8 +120,10 @@ def test_predict_on_raw_tweets_gives_evaluates_probabilities(
         evaluated, on="id", suffixes=("", "_evaluated")
     )
     assert len(scored) == len(raw) > 0
-    # evaluate's prob_raw: the model's own P(fake), which predict gives until it calibrates.
-    np.testing.assert_allclose(scored["prob_fake"], scored["prob_raw"], atol=1e-6)
+    # Calibrated P(fake) and the domain check, both as evaluate gives them.
+    np.testing.assert_allclose(scored["prob_fake"], scored["prob_fake_evaluated"], atol=1e-6)
+    np.testing.assert_allclose(scored["in_domain_score"], scored["domain_score"], atol=1e-6)
+    assert (scored["in_domain"] == scored["in_domain_evaluated"]).all()
 
     # What makes that hold: the model's recorded preparation turns each raw tweet into exactly
     # the text it was evaluated on; without it (--no-clean) every row would read differently.
@@ -147,7 +149,7 @@ def test_registered_best_model_prepares_raw_tweets(project: tuple[Paths, Params]
     loaded = mlflow.pyfunc.load_model("models:/fakenews-constraint@best")
     scored = raw.assign(p=loaded.predict(raw[["text"]])["prob_fake"]).merge(evaluated, on="id")
     assert len(scored) == len(raw) > 0
-    np.testing.assert_allclose(scored["p"], scored["prob_raw"], atol=1e-6)
+    np.testing.assert_allclose(scored["p"], scored["prob_fake"], atol=1e-6)
 
 
 @pytest.mark.slow
