@@ -52,6 +52,9 @@ RAW_TEST_FILE = "english_test_with_labels.csv"
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, Params]]:
     """constraint (generated, format-faithful) trained and evaluated with one model per family."""
     root = tmp_path_factory.mktemp("serving")
+    # A repository root (as find_repo_root knows one): predict finds a model's calibrator and
+    # domain profile under it.
+    (root / "dvc.yaml").write_text("stages: {}\n")
     paths = Paths(root)
     write_source_fixture("constraint", paths.raw("constraint"))
     prepare_dataset(
