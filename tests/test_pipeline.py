@@ -361,9 +361,13 @@ def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
             repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"
         ).set_index("id")
         predicted = pd.read_parquet(scored)
-        # prob_raw: the model's own P(fake), what predict gives until it calibrates (H3).
-        expected = evaluated.loc[predicted["id"].astype(str), "prob_raw"].to_numpy()
-        np.testing.assert_allclose(predicted["prob_fake"], expected, atol=1e-6)
+        # The calibrated P(fake) and the domain check, as evaluate got them.
+        expected = evaluated.loc[predicted["id"].astype(str)]
+        np.testing.assert_allclose(predicted["prob_fake"], expected["prob_fake"], atol=1e-6)
+        np.testing.assert_allclose(
+            predicted["in_domain_score"], expected["domain_score"], atol=1e-6
+        )
+        assert predicted["in_domain"].tolist() == expected["in_domain"].tolist()
 
 
 def test_the_registry_holds_each_datasets_best_model(study: Study) -> None:

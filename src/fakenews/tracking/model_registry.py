@@ -308,7 +308,7 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
     # same safe loader the pyfunc uses.
     predictor = load_predictor(candidate.directory, root=paths.root)
     with tempfile.TemporaryDirectory(prefix="fakenews-register-") as tmp:
-        bundle = served_bundle(predictor.directory, paths.root, Path(tmp) / "model")
+        bundle = served_bundle(predictor.directory, paths.root, Path(tmp) / MODEL_DIR_ARTIFACT)
         model_hash = sha256_tree(bundle)
         latest = latest_version(client, name)
         if latest is not None and latest.tags.get(TAG_MODEL_HASH) == model_hash:
