@@ -96,6 +96,7 @@ class DomainProfile:
         self._idf = np.full(2**config.hash_bits, self.unseen_idf, dtype=np.float32)
         self._idf[self.idf_index] = self.idf_value
         self._hasher: Any = None
+        self._sample_t: Any = None  # the sample, transposed for the product (built once)
 
     @property
     def text_fields(self) -> tuple[str, ...]:
@@ -146,6 +147,7 @@ class DomainProfile:
         vectors = sp.csr_matrix(profile.vectors([train[i] for i in rows]) @ sp.diags(kept))
         vectors.eliminate_zeros()
         profile.sample = _top_terms(vectors, config.max_terms)
+        profile._sample_t = None
         val_scores = profile.score(val)
         profile.threshold = rounded(float(np.quantile(val_scores, 1 - config.pass_rate)))
         profile.info = {
@@ -178,14 +180,16 @@ class DomainProfile:
         if not len(texts) or not self.sample.shape[0]:
             return out
         k = min(self.config.k, self.sample.shape[0])
-        sample_t = self.sample.T.tocsc()
+        if self._sample_t is None:
+            self._sample_t = self.sample.T.tocsc()
         for start in range(0, len(texts), SCORE_BLOCK):
             block = self.vectors(texts[start : start + SCORE_BLOCK])
-            # float64 sums of float32 products: sparse products run in one thread, in order.
-            sims = (block.astype(np.float64) @ sample_t.astype(np.float64)).toarray()
+            # scipy's sparse product sums each entry in one thread, in order: the same bits on
+            # any machine, whatever its cores.
+            sims = (block @ self._sample_t).toarray()
             # The k largest per row, order-free: their mean does not depend on ties' order.
             top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
-            out[start : start + len(sims)] = np.sort(top, axis=1).mean(axis=1)
+            out[start : start + len(sims)] = np.sort(top, axis=1).astype(np.float64).mean(axis=1)
         # Rounded as written, so scores and flags match byte for byte on any machine.
         return np.round(out, 6)
 

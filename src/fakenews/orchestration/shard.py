@@ -55,8 +55,8 @@ def _graph(root: Path) -> tuple[dict[str, set[str]], list[str]]:
 def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[str, list[str]]:
     """``"data"``, ``"0"`` … ``"N-1"`` and ``"final"``: the stages of each part, in dvc.yaml order.
 
-    A follower (calibrate/evaluate/transfer) joins the shard of the one train stage it depends on; one that
-    depends on several, or none, is refused rather than guessed.
+    A follower (calibrate/evaluate/transfer) joins the shard of the one train stage it depends
+    on; one that depends on several, or none, is refused rather than guessed.
     """
     trains = [name for name in order if stage_name(name).startswith(TRAIN_PREFIX)]
     shard_of = {name: i % workers for i, name in enumerate(trains)}
