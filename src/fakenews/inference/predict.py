@@ -13,8 +13,9 @@ Decisions on bad input (documented in the README):
 
 * ``prob_fake`` is the calibrated P(fake) (:class:`~fakenews.inference.served.ServedModel`: the
   run's calibrator, fitted on its validation split), and every scored row gets the domain check's
-  ``in_domain_score`` and ``in_domain`` flag (the model's training-input profile; the threshold
-  passes 95% of its validation texts).
+  ``in_domain_score`` and ``in_domain`` flag (its training set's domain profile; the threshold
+  passes ``evaluate.domain.pass_rate``, 95%, of its validation texts). When some scored rows are
+  out of domain, :func:`out_of_domain_warning` is the one line the CLI prints about them.
 * An empty text (nothing left after clean-up) is refused for a text given on the command line;
   in a file or a DataFrame it is not scored: its row gets an ``error`` and empty (null)
   ``prob_fake``, ``label``, ``in_domain_score`` and ``in_domain``, and the row numbers are
