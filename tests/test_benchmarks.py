@@ -45,7 +45,7 @@ def test_benchmark_smoke(script: Path) -> None:
 
 def test_benchmarks_are_found() -> None:
     names = {s.name for s in BENCHMARKS}
-    assert {"recurrent_throughput.py", "stage_overhead.py"} <= names
+    assert {"recurrent_throughput.py", "stage_overhead.py", "domain_check_cost.py"} <= names
 
 
 @pytest.fixture(scope="module")

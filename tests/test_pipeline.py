@@ -123,11 +123,12 @@ def test_the_first_repro_runs_every_stage(study: Study) -> None:
         for stage in ("download", "prepare", "split", "audit")
         for d in ("alpha", "beta")
     }
-    for stage in ("train", "evaluate", "transfer"):
+    for stage in ("train", "calibrate", "evaluate", "transfer"):
         expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     # embed@<dataset> runs per dataset; with no embedding model listed it writes an empty cache.
     embeds = {"embed@alpha", "embed@beta"}
-    assert stages_run(study.first) == expected | embeds | {"overlap", "report"}
+    domains = {"domain@alpha", "domain@beta"}
+    assert stages_run(study.first) == expected | embeds | domains | {"overlap", "report"}
     assert json.loads((repo / "data/embeddings/alpha/index.json").read_text())["keys"] == []
 
 
@@ -360,8 +361,13 @@ def test_fakenews_predict_gives_what_evaluate_got(study: Study) -> None:
             repo / "data" / "evaluation" / "alpha" / model / seed_dir / "predictions.parquet"
         ).set_index("id")
         predicted = pd.read_parquet(scored)
-        expected = evaluated.loc[predicted["id"].astype(str), "prob_fake"].to_numpy()
-        np.testing.assert_allclose(predicted["prob_fake"], expected, atol=1e-6)
+        # The calibrated P(fake) and the domain check, as evaluate got them.
+        expected = evaluated.loc[predicted["id"].astype(str)]
+        np.testing.assert_allclose(predicted["prob_fake"], expected["prob_fake"], atol=1e-6)
+        np.testing.assert_allclose(
+            predicted["in_domain_score"], expected["domain_score"], atol=1e-6
+        )
+        assert predicted["in_domain"].tolist() == expected["in_domain"].tolist()
 
 
 def test_the_registry_holds_each_datasets_best_model(study: Study) -> None:
@@ -414,7 +420,10 @@ def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Stud
     every_stage = plain_names(run(repo, "dvc", "stage", "list", "--all", "--name-only").split())
     model_stages = {
         m: set().union(
-            *(seed_stages(s, ("alpha", "beta"), (m,)) for s in ("train", "evaluate", "transfer"))
+            *(
+                seed_stages(s, ("alpha", "beta"), (m,))
+                for s in ("train", "calibrate", "evaluate", "transfer")
+            )
         )
         for m in MODELS
     }
@@ -502,7 +511,12 @@ def test_adding_a_family_by_the_recipe_reruns_no_existing_stage_but_the_report(
         assert status & existing == {"report"}
         assert {s for s in status - existing if not s.startswith("report")} == {
             f"{stage}-newfam@{d}-newfam_model{suffix}"
-            for stage, suffix in (("train", "-42"), ("evaluate", "-42"), ("transfer", ""))
+            for stage, suffix in (
+                ("train", "-42"),
+                ("calibrate", "-42"),
+                ("evaluate", "-42"),
+                ("transfer", ""),
+            )
             for d in DATASETS
         }
     finally:
@@ -586,10 +600,12 @@ def test_adding_a_dataset_by_the_recipe_reruns_only_what_reads_it(study: Study) 
         transfers = {s for s in existing if s.startswith("transfer-")}
         assert transfers  # the study's models transfer to every dataset
         assert status & existing == {"report", "overlap"} | transfers
-        new = {f"{kind}@delta" for kind in ("download", "prepare", "split", "audit", "embed")}
-        new |= {s for s in status - existing if s.startswith(("train-", "evaluate-"))}
+        kinds = ("download", "prepare", "split", "audit", "embed", "domain")
+        new = {f"{kind}@delta" for kind in kinds}
+        per_model = ("train-", "calibrate-", "evaluate-")
+        new |= {s for s in status - existing if s.startswith(per_model)}
         assert new <= status
-        assert all("@delta-" in s for s in new if s.startswith(("train-", "evaluate-")))
+        assert all("@delta-" in s for s in new if s.startswith(per_model))
         assert stages_run(run(repo, "dvc", "repro", "prepare@delta")) == {
             "download@delta",
             "prepare@delta",
@@ -618,7 +634,7 @@ def test_a_params_variant_reruns_one_model_and_the_report(study: Study) -> None:
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
         model_stage(stage, d, "tfidf_logreg")
-        for stage in ("train", "evaluate", "transfer")
+        for stage in ("train", "calibrate", "evaluate", "transfer")
         for d in ("alpha", "beta")
     } | {"report"}
     runs = mlflow_runs(repo)
@@ -639,7 +655,7 @@ def test_adding_a_seed_trains_only_that_seed_and_removing_it_retrains_nothing(
     exp = run(repo, "dvc", "exp", "run", "-S", "seeds.recurrent=[42,43,44]", "-n", "seed-44")
     assert stages_run(exp) == {
         model_stage(stage, d, "lstm", 44)
-        for stage in ("train", "evaluate")
+        for stage in ("train", "calibrate", "evaluate")
         for d in ("alpha", "beta")
     } | {"report"}
     summary = json.loads((repo / "metrics" / "summary.json").read_text())
@@ -667,8 +683,10 @@ def test_a_new_dataset_runs_only_its_own_branch_and_the_transfers_to_it(study: S
         "split@gamma",
         "audit@gamma",
         "embed@gamma",
+        "domain@gamma",
         "overlap",
         *seed_stages("train", ("gamma",), ("tfidf_logreg", "lstm")),
+        *seed_stages("calibrate", ("gamma",), ("tfidf_logreg", "lstm")),
         *seed_stages("evaluate", ("gamma",), ("tfidf_logreg", "lstm")),
         *(
             model_stage("transfer", d, m)
@@ -734,6 +752,8 @@ def test_generalisation_end_to_end(tmp_path: Path) -> None:
         for model in models:
             assert f"train-{family[model]}-union@{union}-{model}" in first
             assert f"transfer-{family[model]}-union@{union}-{model}" in first
+            assert f"calibrate-{family[model]}-union@{union}-{model}" in first
+        assert f"domain-union@{union}" in first
     assert {"embed@alpha", "embed@beta"} <= first
     both = json.loads((repo / "data/transfer/both/minilm_embed.json").read_text())
     assert {t: v["role"] for t, v in both["targets"].items()} == {

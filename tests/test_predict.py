@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
+from helpers.tiny_models import TINY_LSTM, served_probs, toy_rows, train_folder
 
 from fakenews.classifier.base import model_input
 from fakenews.cli.main import EXIT_BAD_INPUT, EXIT_INTERRUPTED, main
 from fakenews.core.errors import ModelError
 from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.inference.predict import load_predictor, predict_file
+from fakenews.inference.served import ServedModel
 from fakenews.models import MODEL_INFO_FILE, get_model_class, load_model
 from fakenews.tracking.model_registry import list_models
 
@@ -46,9 +47,10 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str
 
 
 def expected_probs(model_dir: Path, frame: pd.DataFrame) -> np.ndarray:
-    """What the evaluate stage computes: model_input of the row, the model's predict_proba."""
+    """What the evaluate stage computes: model_input of the row, the model's predict_proba,
+    calibrated by the run's calibrator."""
     model = load_model(model_dir)
-    return model.predict_proba(model_input(frame, list(model.config.text_fields)))
+    return served_probs(model_dir, model_input(frame, list(model.config.text_fields)))
 
 
 # --- texts on the command line -------------------------------------------------------------------
@@ -65,19 +67,22 @@ def test_cli_texts_match_predict_proba(model_dir: Path, capsys: pytest.CaptureFi
         expected = expected_probs(model_dir, rows.loc[[row.name]])[0]
         np.testing.assert_allclose(record["prob_fake"], expected, rtol=0, atol=1e-6)
         assert record["label"] == ("fake" if expected >= 0.5 else "real")
-    # Several texts at once, as a table: label, probability, excerpt.
+        assert isinstance(record["in_domain"], bool) and 0 <= record["in_domain_score"] <= 1
+    # Several texts at once, as a table: label, probability, domain check, excerpt.
     code, out, _ = cli(capsys, "predict", "--model", model_dir, "secret hoax exposed", "data study")
     assert code == 0
-    expected = load_model(model_dir).predict_proba(["secret hoax exposed", "data study"])
+    expected = served_probs(model_dir, ["secret hoax exposed", "data study"])
     for line, prob in zip(out.strip().split("\n"), expected, strict=True):
-        label, shown, _ = line.split("\t")
+        label, shown, domain, _ = line.split("\t")
         assert label == ("fake" if prob >= 0.5 else "real") and float(shown) == round(prob, 6)
+        assert domain.split()[0] in ("in-domain", "OUT-OF-DOMAIN")
 
 
 def test_threshold_sets_the_label(tfidf_dir: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, _ = cli(capsys, "predict", "--model", tfidf_dir, "--json", "secret hoax")
     prob = json.loads(out)["prob_fake"]
-    above = min(prob + (1 - prob) / 2, 0.999)
+    assert 0.5 < prob < 1  # calibrated scores of such clear toy texts come near 1
+    above = prob + (1 - prob) / 2
     code, out, _ = cli(
         capsys, "predict", "--model", tfidf_dir, "--json", "--threshold", str(above), "secret hoax"
     )
@@ -112,7 +117,7 @@ def test_huge_text_from_stdin_is_truncated_and_scored(
     assert code == 0, err
     record = json.loads(out)
     assert record["truncated"] and "longer than 100,000 characters" in err
-    expected = load_model(tfidf_dir).predict_proba([huge[:100_000].strip()])[0]
+    expected = served_probs(tfidf_dir, [huge[:100_000].strip()])[0]
     assert record["prob_fake"] == pytest.approx(expected, abs=1e-12)
 
 
@@ -162,10 +167,15 @@ def test_file_scoring_matches_predict_proba(
     )
     assert code == 0, err
     out = read_output(output_path)
-    assert list(out.columns) == [*frame.columns, "prob_fake", "label"]
+    new = ["prob_fake", "label", "in_domain_score", "in_domain", "error"]
+    assert list(out.columns) == [*frame.columns, *new]
     assert out["id"].tolist() == frame["id"].tolist()  # same rows, same order
     np.testing.assert_allclose(out["prob_fake"], expected_probs(model_dir, frame), atol=1e-6)
     assert set(out["label"]) <= {"fake", "real"}
+    served = ServedModel.load(model_dir).score(model_input(frame, ["title", "text"]))
+    np.testing.assert_allclose(out["in_domain_score"], served.domain_score, atol=1e-6)
+    assert out["in_domain"].astype(bool).tolist() == served.in_domain.tolist()
+    assert out["error"].isna().all()
     assert "scored 40 of 40 rows" in err
     assert [p.name for p in output_path.parent.iterdir()] == [output_path.name]  # no temp left
 
@@ -323,11 +333,66 @@ def test_file_without_titles_scores_text_alone(tfidf_dir: Path, tmp_path: Path) 
     assert out["text"].tolist() == ["secret hoax exposed", "", "officials reported data"]
     assert out["label"].fillna("-").tolist() == ["fake", "-", "real"]
     second = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[1])
-    assert second == {"text": "", "prob_fake": None, "label": None}
-    # An empty row is not scored: empty prob_fake and label, and its row number is reported.
+    # An empty row is not scored: its error says why, the rest is null; its row is reported.
+    assert second == {
+        "text": "",
+        "prob_fake": None,
+        "label": None,
+        "in_domain_score": None,
+        "in_domain": None,
+        "error": "empty text (nothing to score after clean-up)",
+    }
     assert np.isnan(out["prob_fake"][1]) and result.empty_rows == [2]
-    expected = load_model(tfidf_dir).predict_proba(["secret hoax exposed"])[0]
+    expected = served_probs(tfidf_dir, ["secret hoax exposed"])[0]
     assert out["prob_fake"][0] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_blank_rows_get_an_error_and_empty_cells(
+    tfidf_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture, clean: bool
+) -> None:
+    frame = pd.DataFrame({"text": ["secret hoax", "   \t ", "", "officials reported"]})
+    frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
+    args = ["predict", "--model", tfidf_dir, "--input", tmp_path / "in.jsonl"]
+    if not clean:
+        args.append("--no-clean")
+    code, _, err = cli(capsys, *args, "--output", tmp_path / "out.csv")
+    assert code == 0, err
+    # Whitespace alone is empty too, with or without the clean-up that strips it.
+    assert "2 empty text(s) not scored" in err and "rows 2, 3" in err
+    assert "scored 2 of 4 rows" in err
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines[0] == "text,prob_fake,label,in_domain_score,in_domain,error"
+    # CSV: empty cells, not "nan", for a row that was not scored.
+    assert lines[3] == ",,,,,empty text (nothing to score after clean-up)"
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["error"].notna().tolist() == [False, True, True, False]
+    assert out["in_domain"].dropna().isin([True, False]).all()
+
+
+def test_one_warning_line_for_out_of_domain_rows(
+    tfidf_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # Toy training texts use a dozen words; a text sharing none of them is out of domain.
+    inside = toy_rows(6, seed=3)["text"].tolist()
+    outside = ["Quarterly earnings beat analyst expectations", "Volcano erupts near Naples"]
+    pd.DataFrame({"text": inside + outside}).to_csv(tmp_path / "in.csv", index=False)
+    args = ["predict", "--model", tfidf_dir, "--input", tmp_path / "in.csv"]
+    code, _, err = cli(capsys, *args, "--output", tmp_path / "out.csv")
+    assert code == 0, err
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert out["in_domain"].tolist()[-2:] == [False, False]
+    flagged = int((~out["in_domain"]).sum())
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warnings) == 1
+    assert f"{flagged} of 8 texts look unlike tfidf_logreg's training data (demo)" in warnings[0]
+    assert "least reliable" in warnings[0]
+    # The same for texts on the command line; none when every text is in domain.
+    code, out_text, err = cli(capsys, "predict", "--model", tfidf_dir, *outside)
+    assert code == 0 and out_text.count("OUT-OF-DOMAIN") == 2
+    assert "2 of 2 texts look unlike" in err
+    code, _, err = cli(capsys, "predict", "--model", tfidf_dir, "secret hoax exposed today")
+    assert code == 0 and "warning" not in err
 
 
 def test_non_utf8_file_is_read_as_training_reads_it(
@@ -509,3 +574,39 @@ def test_models_lists_trained_models_from_metrics(
     assert list_models(Paths(tmp_path)) == rows
     code, _, err = cli(capsys, "models", "--root", tmp_path / "elsewhere")
     assert code == EXIT_BAD_INPUT and "no metrics folder" in err
+
+
+def test_repo_models_and_union_models_read_their_sidecars_from_the_stages(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a repo, a model's calibrator and domain profile are the calibrate and domain stages'
+    outputs; a union's model is served the same way, and a missing one names its stage."""
+    from fakenews.analysis.calibration import CALIBRATION_FILE, calibration_dir
+    from fakenews.analysis.domain import domain_dir
+    from fakenews.inference.served import DOMAIN_DIR
+
+    paths = Paths(tmp_path)
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (paths.union("without_demo")).mkdir(parents=True)  # what makes a training set a union
+    monkeypatch.chdir(tmp_path)
+    texts = ["secret hoax exposed", "officials reported data"]
+    for train_set in ("demo", "without_demo"):
+        run = train_folder(paths.run(train_set, "tfidf_logreg", 42), "tfidf_logreg", min_df=1)
+        expected = served_probs(run, texts)  # with the sidecars still inside the folder
+        calibration = calibration_dir(paths, train_set, "tfidf_logreg", 42)
+        calibration.mkdir(parents=True)
+        shutil.move(run / CALIBRATION_FILE, calibration / CALIBRATION_FILE)
+        domain_dir(paths, train_set).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(run / DOMAIN_DIR, domain_dir(paths, train_set))
+
+        code, out, err = cli(
+            capsys, "predict", "--model", f"{train_set}/tfidf_logreg/seed-42", "--json", *texts
+        )
+        assert code == 0, err
+        got = [json.loads(line)["prob_fake"] for line in out.splitlines()]
+        np.testing.assert_allclose(got, expected, atol=1e-12)
+
+        (calibration / CALIBRATION_FILE).unlink()
+        code, _, err = cli(capsys, "predict", "--model", f"{train_set}/tfidf_logreg/seed-42", "x")
+        group = "calibrate-linear" + ("-union" if train_set.startswith("without") else "")
+        assert code == EXIT_BAD_INPUT and "no calibrator" in err and group in err

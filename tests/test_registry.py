@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.params import tiny_params
-from helpers.tiny_models import TINY_LSTM, toy_rows, train_folder
+from helpers.tiny_models import TINY_LSTM, served_probs, toy_rows, train_folder
 
 from fakenews.classifier.base import model_input
 from fakenews.core.io import sha256_tree, write_json
 from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import RUN_INFO_FILE, Paths
-from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.inference.served import ServedModel
+from fakenews.models import MODEL_INFO_FILE
 from fakenews.tracking.client import (
     TAG_DATASET,
     TAG_MODEL,
@@ -140,16 +141,33 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
     assert len(versions("fakenews-beta")) == 1
 
     frame = toy_rows(5, seed=7)[["title", "text"]]
-    expected = load_model(lstm_dir).predict_proba(model_input(frame, ["title", "text"]))
+    # The registered model is the served one: calibrated P(fake) and the domain check.
+    texts = model_input(frame, ["title", "text"])
+    expected = served_probs(lstm_dir, texts)
+    served = ServedModel.load(lstm_dir).score(texts)
     for uri in ("models:/fakenews-alpha/1", "models:/fakenews-alpha@best"):
         scored = mlflow.pyfunc.load_model(uri).predict(frame)
+        assert list(scored.columns) == [
+            "prob_fake",
+            "label",
+            "in_domain_score",
+            "in_domain",
+            "error",
+        ]
         np.testing.assert_allclose(scored["prob_fake"], expected, atol=1e-6)
         assert scored["label"].tolist() == ["fake" if p >= 0.5 else "real" for p in expected]
+        np.testing.assert_allclose(scored["in_domain_score"], served.domain_score, atol=1e-6)
+        assert scored["in_domain"].tolist() == served.in_domain.tolist()
+        assert scored["error"].isna().all()
     # Text alone is enough (the title is optional), and the threshold is a parameter.
     loaded = mlflow.pyfunc.load_model("models:/fakenews-alpha/1")
     # The MLmodel file records the preparation it applies to raw text (model.json's).
     recorded = json.loads((lstm_dir / MODEL_INFO_FILE).read_text())["preparation"]
-    assert loaded.metadata.metadata == {"preparation": recorded}
+    assert loaded.metadata.metadata == {
+        "preparation": recorded,
+        "calibration": "temperature",
+        "domain_threshold": ServedModel.load(lstm_dir).threshold,
+    }
     texts = pd.DataFrame({"text": ["secret hoax", "officials reported"]})
     assert loaded.predict(texts, params={"threshold": 0.999})["label"].tolist() == ["real"] * 2
 
@@ -164,7 +182,7 @@ def test_register_twice_gives_one_version_that_loads(project: Paths) -> None:
     )
     assert not changed["beta"].created
     best = mlflow.pyfunc.load_model("models:/fakenews-alpha@best").predict(frame)
-    expected = load_model(tfidf_dir).predict_proba(model_input(frame, ["title", "text"]))
+    expected = served_probs(tfidf_dir, model_input(frame, ["title", "text"]))
     np.testing.assert_allclose(best["prob_fake"], expected, atol=1e-12)
 
     assert register_best_models(make_params(register_best=False), project) == {}
@@ -184,3 +202,54 @@ def test_registry_failure_is_one_warning(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/a_file/db.sqlite")
     with pytest.warns(UserWarning, match="registering alpha's best model"):
         assert register_best_models(make_params(), project) == {}
+
+
+def test_the_registered_bundle_carries_the_repos_sidecars(project: Paths, tmp_path: Path) -> None:
+    """In a real repo the calibrator and domain profile are stage outputs beside the model
+    folder (data/calibration, data/domain): registration copies them into the logged bundle."""
+    import mlflow
+
+    from fakenews.analysis.calibration import CALIBRATION_FILE, calibration_dir
+    from fakenews.analysis.domain import domain_dir
+    from fakenews.inference.served import DOMAIN_DIR
+    from fakenews.tracking.model_registry import served_bundle
+
+    run = project.run("alpha", "lstm", SEED)
+    calibration = calibration_dir(project, "alpha", "lstm", SEED)
+    calibration.mkdir(parents=True)
+    shutil.move(run / CALIBRATION_FILE, calibration / CALIBRATION_FILE)
+    domain = domain_dir(project, "alpha")
+    domain.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(run / DOMAIN_DIR, domain)
+
+    bundle = served_bundle(run, project.root, tmp_path / "bundle")
+    assert (bundle / CALIBRATION_FILE).read_bytes() == (calibration / CALIBRATION_FILE).read_bytes()
+    assert sorted(p.name for p in (bundle / DOMAIN_DIR).iterdir()) == sorted(
+        p.name for p in domain.iterdir()
+    )
+    texts = ["secret hoax exposed", "officials reported data"]
+    np.testing.assert_allclose(
+        ServedModel.load(bundle).score(texts).prob_fake,
+        ServedModel.load(run, project.root).score(texts).prob_fake,
+    )
+    (registered,) = [
+        r for d, r in register_best_models(make_params(), project).items() if d == "alpha"
+    ]
+    loaded = mlflow.pyfunc.load_model(f"models:/{registered.name}/{registered.version}")
+    np.testing.assert_allclose(
+        loaded.predict(pd.DataFrame({"text": texts}))["prob_fake"],
+        served_probs(bundle, texts),
+        atol=1e-6,
+    )
+    # A new calibrator is a new served model: a new version.
+    (calibration / CALIBRATION_FILE).write_text(
+        (calibration / CALIBRATION_FILE).read_text().replace('"offset": 0.0', '"offset": 0.5')
+    )
+    again = register_best_models(make_params(), project)["alpha"]
+    assert again.created and int(again.version) == int(registered.version) + 1
+    # Without its calibrator, the model is not registered: the warning names the stage.
+    (calibration / CALIBRATION_FILE).unlink()
+    with pytest.warns(
+        UserWarning, match=r"not registering alpha's best model.*calibrate-recurrent"
+    ):
+        assert "alpha" not in register_best_models(make_params(), project)

@@ -106,7 +106,7 @@ def test_across_datasets_ranks_and_draws_the_diagram() -> None:
 # --- One list of sections, two renderings -----------------------------------------------------
 
 # Figure galleries and example texts: only report.html has them (README: "the same plus figures").
-HTML_ONLY = {"confusion", "curves", "training", "calibration", "efficiency", "errors"}
+HTML_ONLY = {"confusion", "curves", "training", "efficiency", "errors"}
 
 
 def md_headings(text: str) -> list[tuple[int, str]]:
@@ -212,3 +212,17 @@ def test_a_section_renamed_in_one_place_is_renamed_in_both_reports(
     before_md, before_html = rendered
     assert md == before_md.replace(f"## {old}\n", f"## {new}\n")
     assert page == before_html.replace(f">{old}<", f">{new}<")
+
+
+def test_calibration_and_domain_tables(rendered: tuple[str, str]) -> None:
+    """Before → after per model (in domain; mean over the targets it never trained on), the
+    reliability diagrams before and after (HTML), and the domain check's rows per target."""
+    md, page = rendered
+    calibration = md.split("## Calibration", 1)[1].split("\n## ", 1)[0]
+    assert "| alpha | lstm | temperature | 0.1500 → 0.0500 | 0.1200 → 0.1000 |" in calibration
+    assert "0.3000 → 0.1000 | 0.2200 → 0.2000 | 1 |" in calibration
+    assert "Reliability, before calibration" in page and "Reliability, calibrated" in page
+    domain = md.split("## Domain check", 1)[1].split("\n## ", 1)[0]
+    assert "| alpha | lstm | own test | 0.050 | 0.4000 (3) |" in domain
+    assert "| alpha | lstm | beta | 0.600 | 0.4000 (3) |" in domain
+    assert domain.rstrip().endswith("| 0.500 / 0.850 | 0.900 |")

@@ -251,3 +251,19 @@ def test_a_queued_grid_runs_two_at_a_time_and_lands_in_exp_show_and_mlflow(tmp_p
     assert experiment is not None
     trains = client.search_runs([experiment.experiment_id], "tags.`fakenews.run_kind` = 'train'")
     assert {run_.data.params.get("C") for run_ in trains} >= {"0.25", "0.5", "1.0", "2.0"}
+
+
+def test_calibrate_follows_its_train_stage_and_domain_is_data() -> None:
+    # evaluate depends on its calibrate stage and on the dataset's domain profile too: still one
+    # train stage upstream, so it stays on its train stage's shard.
+    upstream = {
+        "split@a": set(),
+        "domain@a": {"split@a"},
+        "train-linear@a-m-1": {"split@a"},
+        "calibrate-linear@a-m-1": {"train-linear@a-m-1", "split@a"},
+        "evaluate-linear@a-m-1": {"train-linear@a-m-1", "calibrate-linear@a-m-1", "domain@a"},
+        "report": {"evaluate-linear@a-m-1"},
+    }
+    parts = plan(upstream, list(upstream), 1)
+    assert parts["data"] == ["split@a", "domain@a"]
+    assert parts["0"] == ["train-linear@a-m-1", "calibrate-linear@a-m-1", "evaluate-linear@a-m-1"]

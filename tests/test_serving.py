@@ -8,22 +8,29 @@ probabilities for the same ids, for each model family.
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.mlflow_server import start_scoring_server
 from helpers.prepared import write_prepared
+from helpers.repo import stage_env
 from helpers.source_fixtures import write_source_fixture
-from helpers.tiny_models import TINY_LSTM, make_tiny_bert
+from helpers.tiny_models import TINY_LSTM, make_tiny_bert, served_probs, train_folder
 
 from fakenews.classifier.base import model_input
 from fakenews.cli.main import main
+from fakenews.core.io import write_json
 from fakenews.core.params import Params
-from fakenews.core.paths import Paths
+from fakenews.core.paths import RUN_INFO_FILE, Paths
 from fakenews.inference.predict import load_predictor, model_texts
 from fakenews.models import get_model_class
+from fakenews.pipeline.calibrate import calibrate
+from fakenews.pipeline.domain import build_domain
 from fakenews.pipeline.evaluate import evaluate
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.prepare import prepare_dataset
@@ -45,6 +52,9 @@ RAW_TEST_FILE = "english_test_with_labels.csv"
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, Params]]:
     """constraint (generated, format-faithful) trained and evaluated with one model per family."""
     root = tmp_path_factory.mktemp("serving")
+    # A repository root (as find_repo_root knows one): predict finds a model's calibrator and
+    # domain profile under it.
+    (root / "dvc.yaml").write_text("stages: {}\n")
     paths = Paths(root)
     write_source_fixture("constraint", paths.raw("constraint"))
     prepare_dataset(
@@ -72,8 +82,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, P
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
         patch.chdir(root)
+        build_domain("constraint", params, paths)
         for model in (m for family in MODELS.values() for m in family):
             train("constraint", model, params, paths)
+            calibrate("constraint", model, params, paths)
             evaluate("constraint", model, params, paths)
         replay_pending(paths)  # the stages' runs, as the report stage replays them first
         register_best_models(params, paths)
@@ -111,7 +123,10 @@ def test_predict_on_raw_tweets_gives_evaluates_probabilities(
         evaluated, on="id", suffixes=("", "_evaluated")
     )
     assert len(scored) == len(raw) > 0
+    # Calibrated P(fake) and the domain check, both as evaluate gives them.
     np.testing.assert_allclose(scored["prob_fake"], scored["prob_fake_evaluated"], atol=1e-6)
+    np.testing.assert_allclose(scored["in_domain_score"], scored["domain_score"], atol=1e-6)
+    assert (scored["in_domain"] == scored["in_domain_evaluated"]).all()
 
     # What makes that hold: the model's recorded preparation turns each raw tweet into exactly
     # the text it was evaluated on; without it (--no-clean) every row would read differently.
@@ -167,3 +182,64 @@ def test_transfer_reads_targets_through_the_models_own_rules(
     target = result["targets"]["plain"]
     # 40 rows: a k-fold dataset, scored on every row, as its own models are.
     assert target["n"] == rows and target["rows_read_differently"] == rows
+
+
+def strict_json(body: bytes) -> object:
+    """JSON as a strict parser reads it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+def test_mlflow_models_serve_answers_strict_json_with_the_new_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registered pyfunc behind a real ``mlflow models serve``: an empty and a whitespace
+    text get an error and nulls, a normal one the calibrated P(fake) and the domain check."""
+    import mlflow
+
+    paths = Paths(tmp_path / "repo")
+    run = train_folder(paths.run("demo", "tfidf_logreg", 42), "tfidf_logreg", min_df=1)
+    write_json(run / RUN_INFO_FILE, {"seed": 42, "training": {"val": {"f1_macro": 0.9}}})
+    params = Params(
+        datasets={"demo": {}},
+        models={"linear": ["tfidf_logreg"]},
+        mlflow=MlflowConfig(experiment="serve"),
+    )
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    monkeypatch.chdir(tmp_path)
+    try:
+        registered = register_best_models(params, paths)["demo"]
+    finally:
+        mlflow.set_tracking_uri(None)
+
+    env = {**stage_env(paths.root), "MLFLOW_TRACKING_URI": store}
+    server = start_scoring_server(
+        f"models:/{registered.name}/{registered.version}", tmp_path / "serve", env
+    )
+    try:
+        texts = ["", "secret hoax exposed", "   \t "]
+        body = json.dumps({"dataframe_records": [{"text": t} for t in texts]}).encode()
+        request = urllib.request.Request(
+            f"{server.uri}/invocations", body, {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+    finally:
+        server.stop()
+    rows = strict_json(raw)["predictions"]  # type: ignore[index]
+    empty = {
+        "prob_fake": None,
+        "label": None,
+        "in_domain_score": None,
+        "in_domain": None,
+        "error": "empty text (nothing to score after clean-up)",
+    }
+    assert rows[0] == empty and rows[2] == empty
+    expected = served_probs(run, ["secret hoax exposed"])[0]
+    assert rows[1]["prob_fake"] == pytest.approx(expected, abs=1e-9)
+    assert rows[1]["label"] == "fake" and rows[1]["error"] is None
+    assert isinstance(rows[1]["in_domain"], bool) and isinstance(rows[1]["in_domain_score"], float)

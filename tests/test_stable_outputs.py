@@ -24,6 +24,8 @@ from fakenews.core.params import Params
 from fakenews.core.paths import Paths
 from fakenews.pipeline import evaluate as evaluate_module
 from fakenews.pipeline import train as train_module
+from fakenews.pipeline.calibrate import calibrate
+from fakenews.pipeline.domain import build_domain
 from fakenews.pipeline.report import publish_and_report
 from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.reporting.headline import KEYS
@@ -53,7 +55,7 @@ def tiny_project(root: Path, folds: int | None) -> tuple[Paths, Params]:
 def outputs(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
-        for folder in ("data/evaluation", "models", "plots")
+        for folder in ("data/evaluation", "data/calibration", "data/domain", "models", "plots")
         for p in sorted((root / folder).rglob("*"))
         if p.is_file()
     }
@@ -82,6 +84,8 @@ def test_train_and_evaluate_write_the_same_bytes_whatever_the_clock_says(
         root = tmp_path / f"speed-{speed}"
         paths, params = tiny_project(root, folds)
         train_module.train(DATASET, MODEL, params, paths, family=family_of(MODEL), seed=42)
+        calibrate(DATASET, MODEL, params, paths, seed=42)
+        build_domain(DATASET, params, paths)
         evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
         written[speed] = outputs(root)
         journals[speed] = "".join(
@@ -89,6 +93,12 @@ def test_train_and_evaluate_write_the_same_bytes_whatever_the_clock_says(
         )
     assert written[1.0].keys() == written[7.0].keys()
     assert any(name.endswith("run.json") for name in written[1.0])
+    # The calibrator and domain profile (one per fold on a k-fold split) are outputs too.
+    sidecars = [n for n in written[1.0] if n.startswith(("data/calibration/", "data/domain/"))]
+    assert sum(n.endswith(("calibration.json", "profile.json")) for n in sidecars) == 2 * (
+        folds or 1
+    )
+    assert any(n.endswith("calibration_raw.json") for n in written[1.0])
     assert [n for n in written[1.0] if written[1.0][n] != written[7.0][n]] == []
     for name, data in written[1.0].items():
         if name.endswith(".json"):

@@ -234,6 +234,9 @@ def assert_tracked_on_server(server: MlflowServer, experiment_name: str) -> str:
         stored = files_under(pyfunc)
         assert "MLmodel" in stored, f"no MLmodel under {pyfunc}: {stored}"
         assert any(f.startswith("artifacts/") for f in stored), stored  # the model folder
+        # ... bundled with its calibrator and domain profile: the served model.
+        assert "artifacts/model_dir/calibration.json" in stored, stored
+        assert "artifacts/model_dir/domain/profile.json" in stored, stored
     return str(train["info"]["run_id"])
 
 

@@ -21,6 +21,8 @@ from fakenews.core.paths import Paths
 from fakenews.pipeline import evaluate as evaluate_module
 from fakenews.pipeline import train as train_module
 from fakenews.pipeline import transfer as transfer_module
+from fakenews.pipeline.calibrate import calibrate
+from fakenews.pipeline.domain import build_domain
 from fakenews.pipeline.overlap import dataset_overlap
 from fakenews.pipeline.split import SplitConfig, split_dataset
 from fakenews.tracking.client import MLFLOW_PARENT_RUN_ID, TAG_RUN_KIND
@@ -55,12 +57,16 @@ def test_train_and_evaluate_import_no_mlflow_and_replay_into_complete_runs(
         from pathlib import Path
         from fakenews.core.params import Params
         from fakenews.core.paths import Paths
+        from fakenews.pipeline.calibrate import calibrate
+        from fakenews.pipeline.domain import build_domain
         from fakenews.pipeline.evaluate import evaluate
         from fakenews.pipeline.train import train
 
         root = Path({str(tmp_path)!r})
         params = Params(json.loads((root / "params.json").read_text()))
         train({DATASET!r}, {MODEL!r}, params, Paths(root), family={family_of(MODEL)!r}, seed=42)
+        calibrate({DATASET!r}, {MODEL!r}, params, Paths(root), seed=42)
+        build_domain({DATASET!r}, params, Paths(root))
         evaluate({DATASET!r}, {MODEL!r}, params, Paths(root), seed=42)
         """
     )
@@ -140,6 +146,8 @@ def run_stages(root: Path, tracking: str, monkeypatch: pytest.MonkeyPatch) -> di
     monkeypatch.chdir(root)
     dataset_overlap(params, paths)  # read by transfer (scores without the overlapping rows)
     train_module.train(DATASET, MODEL, params, paths, family=family_of(MODEL), seed=42)
+    calibrate(DATASET, MODEL, params, paths, seed=42)
+    build_domain(DATASET, params, paths)
     evaluate_module.evaluate(DATASET, MODEL, params, paths, seed=42)
     transfer_module.transfer(DATASET, MODEL, params, paths, seed=42)
     assert len(published(root / SPOOL_NAME)) == (0 if tracking == "off" else 2)

@@ -79,6 +79,7 @@ MODEL_ARG: Mapping[str, int] = {
     "stages/evaluate.py": 1,
     "stages/transfer.py": 1,
     "stages/embed.py": 1,
+    "stages/calibrate.py": 1,
 }
 #: Packages whose code cannot change a script's outputs (a side effect: MLflow journaling), so
 #: the script's stages do not depend on them: script -> packages not followed. Each entry needs

@@ -114,3 +114,39 @@ def start_mlflow_server(
     server.stop()
     state = "exited" if process.returncode is not None else f"no /health within {timeout:g} s"
     pytest.fail(f"mlflow server {state}:\n{server.log_tail()}")
+
+
+def start_scoring_server(
+    model_uri: str, folder: Path, env: dict[str, str], timeout: float = SERVER_START_TIMEOUT
+) -> MlflowServer:
+    """``mlflow models serve`` of ``model_uri`` in this environment (``--env-manager local``), in
+    its own process group, log in ``folder/serve.log``; return once ``GET /ping`` answers 200.
+    ``env``: the environment it runs in (``MLFLOW_TRACKING_URI`` for a ``models:/`` URI)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = folder / "serve.log"
+    command = [
+        *(sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri),
+        *("--env-manager", "local", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"),
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = MlflowServer(f"http://127.0.0.1:{port}", folder, log, process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(f"{server.uri}/ping"):
+            return server
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    server.stop()
+    state = "exited" if process.returncode is not None else f"no /ping within {timeout:g} s"
+    pytest.fail(f"mlflow models serve {state}:\n{server.log_tail()}")

@@ -102,7 +102,7 @@ def stage_name(stage: str, dataset: str, model: str, seed: int | None = None) ->
 def target(name: str) -> str:
     """A stage name as a DVC target: model stages live in pipelines/<group>/dvc.yaml."""
     group = name.partition("@")[0]
-    if group.startswith(("train-", "evaluate-", "transfer-")):
+    if group.startswith(("train-", "calibrate-", "evaluate-", "transfer-")):
         return f"pipelines/{group}/dvc.yaml:{name}"
     return name
 

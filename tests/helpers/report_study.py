@@ -60,7 +60,8 @@ def _evaluation(paths: Paths, dataset: str, model: str, seed: int, labels: np.nd
         seed_free=model == "tfidf_logreg",
         family="linear" if model == "tfidf_logreg" else "recurrent",
         confusion_matrix={"tn": tn, "fp": fp, "fn": fn, "tp": tp},
-        calibration={"ece": 0.05, "brier": 0.1},
+        calibration=_calibration(0.05, 0.1),
+        domain=_domain(0.05),
         efficiency={"parameters": 1000 * len(model), "size_on_disk_bytes": 40_000 * len(model),
                     "device": "cpu"},
         reading={"mean_share": 1.0 if model == "tfidf_logreg" else 0.8, "min_share": 0.5,
@@ -69,9 +70,12 @@ def _evaluation(paths: Paths, dataset: str, model: str, seed: int, labels: np.nd
     folder = paths.evaluation(dataset, model, seed)
     write_json(folder / "metrics.json", metrics)
     ids = [f"{dataset}{i}" for i in range(N)]
-    pd.DataFrame({"id": ids, "label": labels, "prob_fake": prob, "pred": pred}).to_parquet(
-        folder / "predictions.parquet"
-    )
+    raw = np.round(np.clip(prob * 1.2 - 0.1, 0, 1), 4)  # overconfident before calibration
+    score = np.round(rng.uniform(0.1, 0.5, N), 6)
+    pd.DataFrame(
+        {"id": ids, "label": labels, "prob_fake": prob, "pred": pred, "prob_raw": raw,
+         "domain_score": score, "in_domain": score >= 0.12}
+    ).to_parquet(folder / "predictions.parquet")  # fmt: skip
     write_json(folder / "validation.json", {"f1_macro": accuracy - 0.01})
     history = [{"epoch": e, "val_loss": 0.7 / e} for e in (1, 2)]
     write_json(folder / "training.json", {"history": history})
@@ -79,6 +83,18 @@ def _evaluation(paths: Paths, dataset: str, model: str, seed: int, labels: np.nd
                                    "text": "Officials reported the data, <b>soberly</b>."}],
               "false_negatives": []}  # fmt: skip
     write_json(folder / "errors.json", errors)
+
+
+def _calibration(ece: float, brier: float) -> dict[str, Any]:
+    before = {"ece": round(ece * 3, 6), "brier": round(brier + 0.02, 6)}
+    after = {"ece": ece, "brier": brier}
+    return {**after, "method": "temperature", "before": before, "after": after}
+
+
+def _domain(flagged_share: float) -> dict[str, Any]:
+    return {"flagged_share": flagged_share, "thresholds": [0.12],
+            "flagged": {"n": 3, "accuracy": 0.4, "roc_auc": 0.5},
+            "unflagged": {"n": N - 3, "accuracy": 0.8, "roc_auc": 0.85}}  # fmt: skip
 
 
 def _audit(dataset: str) -> dict[str, Any]:
@@ -128,7 +144,8 @@ def write_study(root: Path) -> tuple[Params, Paths]:
                 without = _scores(accuracy + 0.01, N - 3, n_removed=3)
                 targets[target] = _scores(
                     accuracy, N, constant=False, role=role, rows_read_differently=4,
-                    without_overlap=without,
+                    without_overlap=without, calibration=_calibration(0.1, 0.2),
+                    domain={**_domain(0.6), "auroc_own_test_vs_target": 0.9},
                 )  # fmt: skip
             write_json(
                 paths.transfer(source, model),

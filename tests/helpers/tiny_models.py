@@ -30,7 +30,11 @@ def toy_rows(n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def train_folder(directory: Path, name: str, val_f1: float = 0.9, **config: Any) -> Path:
+def train_folder(
+    directory: Path, name: str, val_f1: float = 0.9, *, sidecars: bool = True, **config: Any
+) -> Path:
+    """A trained model folder; ``sidecars``: with its calibrator and domain profile inside, as
+    a registered model bundles them (``fakenews predict`` and the pyfunc need them)."""
     cls = get_model_class(name)
     model = cls(cls.Config(**config))
     train = toy_rows(64)
@@ -41,7 +45,26 @@ def train_folder(directory: Path, name: str, val_f1: float = 0.9, **config: Any)
     val = {"f1_macro": val_f1, "accuracy": val_f1}  # what ranks models for the registry
     info = {"dataset": "demo", "preparation": preparation_json(), "training": {"val": val}}
     save_model(model, directory, info)
+    if sidecars:
+        add_sidecars(directory, model, texts)
     return directory
+
+
+def add_sidecars(directory: Path, model: Any, train_texts: list[str]) -> None:
+    """Fit the run's calibrator and its training set's domain profile as the calibrate and
+    domain stages do (validation rows: fresh toy rows), saved inside the model folder."""
+    from fakenews.analysis.calibration import CALIBRATION_FILE, Calibrator, method_for
+    from fakenews.analysis.domain import DomainConfig, DomainProfile
+    from fakenews.inference.served import DOMAIN_DIR
+
+    val = toy_rows(32, seed=5)
+    fields = list(model.config.text_fields)
+    val_texts = model_input(val, fields)
+    probs = model.predict_proba(val_texts)
+    calibrator = Calibrator.fit(method_for(model.family), probs, val["label"].to_numpy())
+    calibrator.save(directory / CALIBRATION_FILE)
+    config = DomainConfig(text_fields=tuple(fields))
+    DomainProfile.fit(train_texts, val_texts, config).save(directory / DOMAIN_DIR)
 
 
 TINY_LSTM = {
@@ -78,3 +101,10 @@ def make_tiny_bert(directory: Path, words: list[str]) -> Path:
     torch.manual_seed(0)
     BertModel(config).save_pretrained(directory)  # no head: fit adds a fresh 2-class one
     return directory
+
+
+def served_probs(directory: Path, texts: list[str]) -> np.ndarray:
+    """What predict and the pyfunc give for prepared texts: the calibrated P(fake)."""
+    from fakenews.inference.served import ServedModel
+
+    return ServedModel.load(directory).score(texts).prob_fake

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import Field
 
+from fakenews.analysis.domain import DomainConfig
 from fakenews.core.io import rounded
 from fakenews.core.params import StrictModel
 
@@ -39,6 +40,10 @@ class EvaluateConfig(StrictModel):
     calibration_bins: int = Field(15, ge=2, description="Equal-width bins for the ECE.")
     error_examples: int = Field(
         5, ge=0, description="Most confidently wrong test examples kept per error kind."
+    )
+    domain: DomainConfig = Field(
+        default_factory=DomainConfig,
+        description="The domain check's profile of each training set (the domain stages).",
     )
 
 

@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="score texts or a file with a trained model",
-        description="Print P(fake) and the label for each TEXT, or score a whole file with "
+        description="Print the label, the calibrated P(fake) and the domain check (is the text "
+        "like the model's training data?) for each TEXT, or score a whole file with "
         "--input/--output. TEXT '-' reads one text from stdin.",
     )
     predict.add_argument(
@@ -89,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--output",
         type=Path,
-        help="where to write the input's columns + prob_fake + label: .csv, .tsv, .jsonl or "
-        ".parquet (written all at once: an interrupted run leaves no file)",
+        help="where to write the input's columns + prob_fake + label + in_domain_score + "
+        "in_domain + error: .csv, .tsv, .jsonl or .parquet (written all at once: an interrupted "
+        "run leaves no file)",
     )
     predict.add_argument(
         "--text-column", help="the input's text column (default: text)", default=None
@@ -245,7 +247,13 @@ def excerpt(text: str) -> str:
 
 
 def predict_texts(args: argparse.Namespace) -> None:
-    from fakenews.inference.predict import check_unicode, load_predictor, score, text_frame
+    from fakenews.inference.predict import (
+        check_unicode,
+        load_predictor,
+        out_of_domain_warning,
+        score,
+        text_frame,
+    )
 
     texts = [read_stdin_text() if t == "-" else t for t in args.texts]
     for i, text in enumerate(texts, 1):
@@ -275,17 +283,26 @@ def predict_texts(args: argparse.Namespace) -> None:
             f"text {i + 1} is longer than {args.max_chars:,} characters: scored its first "
             f"{args.max_chars:,} (--max-chars)"
         )
-    for i, (text, prob, label) in enumerate(zip(texts, scored.probs, scored.labels, strict=True)):
+    rows = zip(
+        texts, scored.probs, scored.labels, scored.domain_scores, scored.in_domain, strict=True
+    )
+    for i, (text, prob, label, domain_score, in_domain) in enumerate(rows):
         if args.json:
             record = {
                 "label": label,
                 "prob_fake": float(prob),
+                "in_domain_score": float(domain_score),
+                "in_domain": in_domain,
                 "text": excerpt(text),
                 "truncated": i in scored.truncated_rows,
             }
             print(json.dumps(record, ensure_ascii=False))
         else:
-            print(f"{label}\t{prob:.6f}\t{excerpt(text)}")
+            where = "in-domain" if in_domain else "OUT-OF-DOMAIN"
+            print(f"{label}\t{prob:.6f}\t{where} {domain_score:.4f}\t{excerpt(text)}")
+    warning = out_of_domain_warning(predictor, scored)
+    if warning:
+        note(f"warning: {warning}")
 
 
 def predict_input_file(args: argparse.Namespace) -> None:
@@ -314,9 +331,11 @@ def predict_input_file(args: argparse.Namespace) -> None:
         )
     if result.empty_rows:
         note(
-            f"{len(result.empty_rows)} empty text(s) not scored (prob_fake and label left "
-            f"empty): rows {_rows(result.empty_rows)}"
+            f"{len(result.empty_rows)} empty text(s) not scored (their error column says so; "
+            f"prob_fake, label and the domain columns left empty): rows {_rows(result.empty_rows)}"
         )
+    if result.domain_warning:
+        note(f"warning: {result.domain_warning}")
     note(f"scored {result.scored:,} of {result.rows:,} rows -> {args.output}")
 
 

@@ -11,9 +11,15 @@ so ``--batch-size`` and a file's other rows change nothing. ``--threads`` other 
 
 Decisions on bad input (documented in the README):
 
+* ``prob_fake`` is the calibrated P(fake) (:class:`~fakenews.inference.served.ServedModel`: the
+  run's calibrator, fitted on its validation split), and every scored row gets the domain check's
+  ``in_domain_score`` and ``in_domain`` flag (its training set's domain profile; the threshold
+  passes ``evaluate.domain.pass_rate``, 95%, of its validation texts). When some scored rows are
+  out of domain, :func:`out_of_domain_warning` is the one line the CLI prints about them.
 * An empty text (nothing left after clean-up) is refused for a text given on the command line;
-  in a file it is not scored: its row gets an empty ``prob_fake`` and ``label``, and the row
-  numbers are reported.
+  in a file or a DataFrame it is not scored: its row gets an ``error`` and empty (null)
+  ``prob_fake``, ``label``, ``in_domain_score`` and ``in_domain``, and the row numbers are
+  reported.
 * A text longer than ``max_chars`` characters (default 100,000) is cut to its first
   ``max_chars`` characters before scoring, and reported. Models truncate tokens further.
 * Files are read by the reader training uses (:mod:`fakenews.sources.tables`): same formats,
@@ -38,18 +44,22 @@ from fakenews.classifier.base import model_input
 from fakenews.core.errors import DatasetError, InputError, ModelError
 from fakenews.core.io import atomic_path, read_json
 from fakenews.core.paths import Paths, find_repo_root
-from fakenews.models import MODEL_INFO_FILE, load_model
+from fakenews.models import MODEL_INFO_FILE
 from fakenews.sources.tables import read_table
 from fakenews.text.preparation import TextPreparation, recorded_preparation
 
 if TYPE_CHECKING:
     from fakenews.classifier.base import TextClassifier
+    from fakenews.inference.served import ServedModel
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_BATCH_SIZE = 512
 DEFAULT_MAX_CHARS = 100_000
 LABELS = {True: "fake", False: "real"}
 PROB_COLUMN, LABEL_COLUMN = "prob_fake", "label"
+DOMAIN_SCORE_COLUMN, IN_DOMAIN_COLUMN, ERROR_COLUMN = "in_domain_score", "in_domain", "error"
+OUTPUT_COLUMNS = (PROB_COLUMN, LABEL_COLUMN, DOMAIN_SCORE_COLUMN, IN_DOMAIN_COLUMN, ERROR_COLUMN)
+EMPTY_ERROR = "empty text (nothing to score after clean-up)"
 
 # Formats whose loading may run pickle (torch.load, joblib, pickle): never read from a folder.
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".bin", ".pt", ".pth", ".ckpt", ".joblib"})
@@ -62,11 +72,15 @@ OUTPUT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "
 
 @dataclass(frozen=True)
 class Predictor:
-    """A loaded model and what its folder says about it."""
+    """A loaded model with its calibrator and domain profile, and what its folder says about it."""
 
-    model: TextClassifier
+    served: ServedModel
     directory: Path
     info: dict[str, Any]
+
+    @property
+    def model(self) -> TextClassifier:
+        return self.served.model
 
     @property
     def name(self) -> str:
@@ -133,11 +147,17 @@ def load_predictor(
 ) -> Predictor:
     """Load a model folder for prediction; ``device``/``threads`` override torch models' config.
 
-    Any missing, corrupt or mismatched folder raises :class:`ModelError` naming the folder.
+    The calibrator and domain profile come with it (:meth:`ServedModel.load`: inside the folder,
+    as a registered model bundles them, else from the repo's ``data/calibration`` and
+    ``data/domain``). Any missing, corrupt or mismatched folder or sidecar raises
+    :class:`ModelError` naming the file.
     """
+    from fakenews.inference.served import ServedModel
+
     directory = resolve_model_dir(spec, root)
     refuse_pickles(directory)
-    model = load_model(directory)
+    served = ServedModel.load(directory, root)
+    model = served.model
     info = read_json(directory / MODEL_INFO_FILE)  # load_model has checked that it parses
     overrides: dict[str, Any] = {}
     fields = type(model.config).model_fields
@@ -153,7 +173,7 @@ def load_predictor(
     if overrides:
         # Read at predict time (TorchTrainer), so changing the frozen config is enough.
         model.config = model.config.model_copy(update=overrides)
-    return Predictor(model=model, directory=directory, info=info)
+    return Predictor(served=served, directory=directory, info=info)
 
 
 # --- texts ---------------------------------------------------------------------------------------
@@ -161,12 +181,34 @@ def load_predictor(
 
 @dataclass
 class Scored:
-    """Probabilities and labels for a batch of rows, with the rows that needed a note."""
+    """What each row got (null where it was not scored), with the rows that needed a note."""
 
-    probs: np.ndarray  # NaN where the row was empty
+    probs: np.ndarray  # calibrated P(fake); NaN where the row was not scored
     labels: list[str | None]
+    domain_scores: np.ndarray  # NaN where the row was not scored
+    in_domain: list[bool | None]
+    errors: list[str | None]  # why a row was not scored (an empty text)
     empty_rows: list[int] = field(default_factory=list)  # 0-based
     truncated_rows: list[int] = field(default_factory=list)  # 0-based
+
+    @property
+    def out_of_domain(self) -> int:
+        return sum(flag is False for flag in self.in_domain)
+
+    @property
+    def scored(self) -> int:
+        return len(self.errors) - len(self.empty_rows)
+
+    def columns(self) -> dict[str, pd.Series]:
+        """The output columns, nullable: a row that was not scored has null (never NaN) in
+        JSON, and an empty cell in CSV."""
+        return {
+            PROB_COLUMN: pd.Series(self.probs, dtype=float),
+            LABEL_COLUMN: pd.Series(self.labels, dtype=object),
+            DOMAIN_SCORE_COLUMN: pd.Series(self.domain_scores, dtype=float),
+            IN_DOMAIN_COLUMN: pd.Series(self.in_domain, dtype="boolean"),
+            ERROR_COLUMN: pd.Series(self.errors, dtype=object),
+        }
 
 
 def check_unicode(value: str, where: str) -> None:
@@ -226,29 +268,58 @@ def score(
     clean: bool = True,
     progress: bool = False,
     where: str = "row",
+    domain: bool = True,
 ) -> Scored:
-    """Score every row of ``frame`` (columns named like the model's fields) in batches."""
+    """Score every row of ``frame`` (columns named like the model's fields) in batches.
+
+    ``domain=False`` skips the domain check (``in_domain_score`` NaN, ``in_domain`` True): only
+    to measure what the check costs.
+    """
     from tqdm.auto import tqdm
 
     preparation = predictor.preparation if clean else None
     texts, truncated = model_texts(
         frame, predictor.fields, preparation, max_chars=max_chars, where=where
     )
+    served = predictor.served
     probs = np.full(len(texts), np.nan)
-    empty = [i for i, text in enumerate(texts) if not text]
-    todo = np.flatnonzero([bool(text) for text in texts])
+    domain_scores = np.full(len(texts), np.nan)
+    in_domain: list[bool | None] = [None] * len(texts)
+    # Whitespace alone is empty too (--no-clean keeps it; clean-up would have stripped it).
+    blank = [not text.strip() for text in texts]
+    empty = [i for i, is_blank in enumerate(blank) if is_blank]
+    todo = np.flatnonzero([not is_blank for is_blank in blank])
     with tqdm(
         total=len(todo), unit="text", desc="scoring", disable=not progress, dynamic_ncols=True
     ) as bar:
         for start in range(0, len(todo), batch_size):
             rows = todo[start : start + batch_size]
-            chunk = np.asarray(predictor.model.predict_proba([texts[i] for i in rows]), float)
-            if chunk.shape != (len(rows),) or not np.all((chunk >= 0) & (chunk <= 1)):
+            batch = [texts[i] for i in rows]
+            raw = np.asarray(served.model.predict_proba(batch), float)
+            if raw.shape != (len(rows),) or not np.all((raw >= 0) & (raw <= 1)):
                 raise ModelError(f"{predictor.directory}: the model returned invalid probabilities")
-            probs[rows] = chunk
+            if domain:
+                chunk = served.scored(raw, batch)
+                probs[rows] = chunk.prob_fake
+                domain_scores[rows] = chunk.domain_score
+                flags = [bool(flag) for flag in chunk.in_domain]
+            else:
+                probs[rows] = served.calibrator.apply(raw)
+                flags = [True] * len(rows)
+            for i, flag in zip(rows, flags, strict=True):
+                in_domain[i] = flag
             bar.update(len(rows))
     labels = [None if np.isnan(p) else LABELS[bool(p >= threshold)] for p in probs]
-    return Scored(probs=probs, labels=labels, empty_rows=empty, truncated_rows=truncated)
+    errors = [EMPTY_ERROR if is_blank else None for is_blank in blank]
+    return Scored(
+        probs=probs,
+        labels=labels,
+        domain_scores=domain_scores,
+        in_domain=in_domain,
+        errors=errors,
+        empty_rows=empty,
+        truncated_rows=truncated,
+    )
 
 
 def text_frame(
@@ -269,13 +340,27 @@ def predict_frame(
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> pd.DataFrame:
-    """``prob_fake`` and ``label`` for each row of a frame with ``text`` (and ``title``) columns."""
+    """The output columns (``prob_fake``, ``label``, ``in_domain_score``, ``in_domain``,
+    ``error``) for each row of a frame with ``text`` (and ``title``) columns."""
     fields = select_fields(frame, predictor.fields, "model input", hint=False)
     scored = score(
         predictor, fields, threshold=threshold, batch_size=batch_size, max_chars=max_chars
     )
-    return pd.DataFrame(
-        {PROB_COLUMN: scored.probs, LABEL_COLUMN: pd.Series(scored.labels, dtype=object)}
+    return pd.DataFrame(scored.columns())
+
+
+def out_of_domain_warning(predictor: Predictor, scored: Scored) -> str | None:
+    """One line when some scored rows are out of domain: how many, and what it means."""
+    flagged = scored.out_of_domain
+    if not flagged:
+        return None
+    trained_on = f" ({predictor.dataset})" if predictor.dataset else ""
+    pass_rate = predictor.served.domain.config.pass_rate
+    return (
+        f"{flagged} of {scored.scored} texts look unlike {predictor.name}'s training "
+        f"data{trained_on} (in_domain false: in_domain_score below "
+        f"{predictor.served.threshold:.4f}, which {pass_rate:.0%} of its validation texts "
+        "reach); its P(fake) is least reliable on them"
     )
 
 
@@ -365,6 +450,8 @@ class FileResult:
     empty_rows: list[int]  # 1-based data rows (the header is not counted)
     truncated_rows: list[int]  # 1-based
     renamed: dict[str, str]  # input columns renamed to make room for the predictions
+    out_of_domain: int = 0  # scored rows whose in_domain is false
+    domain_warning: str | None = None  # the one line saying so
 
 
 def predict_file(
@@ -380,8 +467,10 @@ def predict_file(
     max_chars: int = DEFAULT_MAX_CHARS,
     clean: bool = True,
     progress: bool = False,
+    domain: bool = True,
 ) -> FileResult:
-    """Score a file; write its columns plus ``prob_fake`` and ``label`` to ``output_path``.
+    """Score a file; write its columns plus the output columns (``prob_fake``, ``label``,
+    ``in_domain_score``, ``in_domain``, ``error``) to ``output_path``.
 
     Nothing is written until every row is scored, and the output appears in one rename, so an
     interrupted run leaves no output file (and no partial one).
@@ -405,20 +494,23 @@ def predict_file(
         clean=clean,
         progress=progress,
         where=f"{input_path}: row",
+        domain=domain,
     )
     out = table.reset_index(drop=True)
     renamed: dict[str, str] = {}
-    for column in (PROB_COLUMN, LABEL_COLUMN):
+    for column in OUTPUT_COLUMNS:
         if column in out.columns:
             renamed[column] = free_name(f"input_{column}", [str(c) for c in out.columns])
     out = out.rename(columns=renamed)
-    out[PROB_COLUMN] = scored.probs
-    out[LABEL_COLUMN] = pd.Series(scored.labels, dtype=object)
+    for column, values in scored.columns().items():
+        out[column] = values
     write_table(out, output_path)
     return FileResult(
         rows=len(out),
-        scored=len(out) - len(scored.empty_rows),
+        scored=scored.scored,
         empty_rows=[i + 1 for i in scored.empty_rows],
         truncated_rows=[i + 1 for i in scored.truncated_rows],
         renamed=renamed,
+        out_of_domain=scored.out_of_domain,
+        domain_warning=out_of_domain_warning(predictor, scored),
     )

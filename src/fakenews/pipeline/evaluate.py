@@ -12,6 +12,7 @@ import pandas as pd
 
 from fakenews.analysis import stats
 from fakenews.analysis.metrics import classification_metrics
+from fakenews.analysis.served_scores import calibration_summary, domain_split
 from fakenews.analysis.stats import EvaluateConfig
 from fakenews.classifier.base import TextClassifier, model_input, reading_summary
 from fakenews.core.io import (
@@ -27,6 +28,7 @@ from fakenews.core.io import (
 from fakenews.core.params import Params
 from fakenews.core.paths import RUN_INFO_FILE, Paths, fold_dirs, fold_name, run_name
 from fakenews.core.timing import BACKGROUND_IMPORTS, import_in_background, timed
+from fakenews.inference.served import ServedModel
 from fakenews.models import load_model
 from fakenews.tracking.client import (
     TAG_DATASET,
@@ -46,10 +48,16 @@ LABEL_NAMES = {0: "real", 1: "fake"}
 
 @dataclass
 class Scored:
-    """One run's test predictions; a k-fold run pools every fold's (each row once)."""
+    """One run's test predictions; a k-fold run pools every fold's (each row once).
+
+    ``probs`` (and ``head_probs``) are calibrated P(fake), ``raw_probs`` the model's own."""
 
     test: pd.DataFrame
     probs: np.ndarray
+    raw_probs: np.ndarray
+    domain_scores: np.ndarray
+    in_domain: np.ndarray
+    threshold: float  # the in-domain score a text needs (its part's)
     shares: np.ndarray  # share of each text the model reads
     head_shares: np.ndarray | None  # the same reading only each text's first window
     head_probs: np.ndarray | None
@@ -57,24 +65,34 @@ class Scored:
     seconds: float
 
 
-def score_part(model: TextClassifier, test: pd.DataFrame) -> Scored:
-    """Predict one test split (or fold) with its model; time the prediction."""
+def score_part(served: ServedModel, test: pd.DataFrame) -> Scored:
+    """Predict one test split (or fold) with its model; time the prediction (the model's own,
+    then calibration and the domain check, as serving does)."""
+    model = served.model
     texts = model_input(test, list(model.config.text_fields))
     started = time.perf_counter()
     with timed("predict"):
-        probs = np.asarray(model.predict_proba(texts), dtype=float)
+        raw = np.asarray(model.predict_proba(texts), dtype=float)
+        if raw.shape != (len(test),) or not np.all((raw >= 0) & (raw <= 1)):
+            raise ValueError(f"{model.name}: predict_proba returned invalid probabilities")
+        out = served.scored(raw, texts)
     seconds = time.perf_counter() - started
-    if probs.shape != (len(test),) or not np.all((probs >= 0) & (probs <= 1)):
-        raise ValueError(f"{model.name}: predict_proba returned invalid probabilities")
     with timed("reading"):
         shares = model.reading_share(texts)
-        head = first_window_probs(model, texts, probs, shares)
+        head = first_window_probs(model, texts, raw, shares)
+    head_shares, head_probs, again = head or (None, None, 0)
     return Scored(
         test,
-        probs,
+        out.prob_fake,
+        raw,
+        out.domain_score,
+        out.in_domain,
+        served.threshold,
         shares,
-        *(head or (None, None, 0)),
-        seconds=seconds,  # type: ignore[arg-type]
+        head_shares,
+        None if head_probs is None else served.calibrator.apply(head_probs),
+        again,
+        seconds=seconds,
     )
 
 
@@ -86,6 +104,10 @@ def pool(parts: list[Scored]) -> Scored:
     return Scored(
         test=pd.concat([p.test for p in parts], ignore_index=True),
         probs=np.concatenate([p.probs for p in parts]),
+        raw_probs=np.concatenate([p.raw_probs for p in parts]),
+        domain_scores=np.concatenate([p.domain_scores for p in parts]),
+        in_domain=np.concatenate([p.in_domain for p in parts]),
+        threshold=parts[0].threshold,  # fold 0's; domain_summary lists every fold's
         shares=np.concatenate([p.shares for p in parts]),
         head_shares=np.concatenate([p.head_shares for p in parts]) if with_head else None,
         head_probs=np.concatenate(heads) if with_head else None,  # type: ignore[arg-type]
@@ -110,15 +132,19 @@ def evaluate(
         else [(run_dir, split_dir)]
     )
     models = [load_model(model_dir, expected=model_name) for model_dir, _ in pairs]
+    served = [
+        ServedModel.with_model(m, model_dir, paths.root)
+        for m, (model_dir, _) in zip(models, pairs, strict=True)
+    ]
     training = read_json(run_dir / RUN_INFO_FILE).get("training", {})
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background(*BACKGROUND_IMPORTS) if models[0].background_imports else None
     scored = pool(
-        [score_part(m, read_split(d, "test")) for m, (_, d) in zip(models, pairs, strict=True)]
+        [score_part(s, read_split(d, "test")) for s, (_, d) in zip(served, pairs, strict=True)]
     )
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
-    test, probs = scored.test, scored.probs
+    test, probs, raw = scored.test, scored.probs, scored.raw_probs
     labels = test["label"].to_numpy(dtype=int)
     preds = (probs >= config.threshold).astype(int)
     model, model_dir = models[0], pairs[0][0]
@@ -133,11 +159,14 @@ def evaluate(
         **classification_metrics(labels, probs, config.threshold),
         # The same seed for every model: each CI resamples the same test examples (paired).
         "ci": stats.evaluate_cis(labels, probs, config),
-        "calibration": {
-            "ece": round(
-                stats.expected_calibration_error(labels, probs, config.calibration_bins), 6
-            ),
-            "brier": round(stats.brier_score(labels, probs), 6),
+        # Scores above are of the calibrated P(fake); ece/brier too (``after``), next to the
+        # raw scores' (``before``).
+        "calibration": calibration_summary(
+            labels, raw, probs, served[0].calibrator.method, config.calibration_bins
+        ),
+        "domain": {
+            "thresholds": [rounded(s.threshold) for s in served],
+            **domain_split(labels, probs, scored.in_domain, config.threshold),
         },
         # Deterministic costs only: metrics.json is a DVC output that a rerun must write byte for
         # byte, so wall-clock times go to the MLflow run and the log (`timings` below).
@@ -157,7 +186,15 @@ def evaluate(
         metrics["first_window"] = first_window
 
     predictions = pd.DataFrame(
-        {"id": test["id"].astype(str), "label": labels, "prob_fake": probs, "pred": preds}
+        {
+            "id": test["id"].astype(str),
+            "label": labels,
+            "prob_fake": probs,
+            "pred": preds,
+            "prob_raw": raw,
+            "domain_score": scored.domain_scores,
+            "in_domain": scored.in_domain.astype(bool),
+        }
     )
     plots = paths.plots(dataset, model_name, seed)
     history_file = plots / "training.json"
@@ -184,9 +221,14 @@ def evaluate(
         ).to_csv(tmp_csv, index=False)
     write_json(plots / "roc.json", {"roc": stats.roc_points(labels, probs, config.roc_points)})
     write_json(plots / "pr.json", {"pr": stats.pr_points(labels, probs, config.roc_points)})
+    # Reliability after calibration and before (the raw P(fake)): `dvc plots diff` compares them.
     write_json(
         plots / "calibration.json",
         {"calibration": stats.reliability_diagram(labels, probs, config.calibration_bins)},
+    )
+    write_json(
+        plots / "calibration_raw.json",
+        {"calibration": stats.reliability_diagram(labels, raw, config.calibration_bins)},
     )
 
     timings = inference_timings(scored.seconds, len(test))

@@ -15,21 +15,25 @@ of a k-fold dataset), so in- and out-of-domain scores share their rows. Every ta
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fakenews.analysis import stats
+from fakenews.analysis.domain import separation_auroc
 from fakenews.analysis.metrics import classification_metrics
 from fakenews.analysis.overlap_rows import overlapping_ids, scored_rows, without_overlap
 from fakenews.analysis.selection import best_fold_dir
+from fakenews.analysis.served_scores import calibration_summary, domain_split
 from fakenews.analysis.stats import EvaluateConfig
 from fakenews.classifier.base import model_input
-from fakenews.core.io import read_json, write_json
+from fakenews.core.io import read_json, read_split, write_json
 from fakenews.core.params import Params
-from fakenews.core.paths import Paths
+from fakenews.core.paths import FOLDS_DIR, Paths
 from fakenews.core.timing import import_in_background, timed
+from fakenews.inference.served import ServedModel
 from fakenews.models import MODEL_INFO_FILE, load_model
 from fakenews.text.preparation import RAW_COLUMNS, TextPreparation, recorded_preparation
 
@@ -60,6 +64,15 @@ def target_roles(source: str, params: Params) -> dict[str, str]:
     return roles
 
 
+def own_test(dataset: str, model_dir: Path, params: Params, paths: Paths) -> pd.DataFrame:
+    """The test rows of the training set the model (``model_dir``) was trained on: a union's,
+    the dataset's, or on a k-fold dataset its fold's."""
+    split_dir = paths.union(dataset) if dataset in params.unions else paths.split(dataset)
+    if model_dir.name.startswith("fold-"):
+        return read_split(split_dir / FOLDS_DIR / model_dir.name, "test")
+    return read_split(split_dir, "test")
+
+
 def transfer(
     dataset: str, model_name: str, params: Params, paths: Paths, seed: int | None = None
 ) -> dict[str, Any]:
@@ -69,6 +82,7 @@ def transfer(
     seed = params.seeds_of(model_name)[0] if seed is None else seed
     model_dir = best_fold_dir(paths.run(dataset, model_name, seed))
     model = load_model(model_dir, expected=model_name)
+    served = ServedModel.with_model(model, model_dir, paths.root)
     fields = list(model.config.text_fields)
     # A deployed model prepares raw text its own way (its training data's clean-up and artifact
     # rules), not the target dataset's: transfer reads each target as deployment would.
@@ -88,16 +102,23 @@ def transfer(
     }
     # sklearn.metrics (~2 s) imports while the model predicts, where that is safe.
     preload = import_in_background("sklearn.metrics") if model.background_imports else None
-    scores: dict[str, np.ndarray] = {}
+    raw_scores: dict[str, np.ndarray] = {}
     for target in tests:
         with timed("predict"):
-            scores[target] = np.asarray(model.predict_proba(inputs[target]), dtype=float)
+            raw_scores[target] = np.asarray(model.predict_proba(inputs[target]), dtype=float)
     if preload is not None:
         preload.join()  # before this thread imports anything the preload imports
     config = params.section("evaluate", EvaluateConfig)
+    # The in-domain scores of the model's own test rows: how well does the domain check tell
+    # them from each target's?
+    own_scores = served.domain.score(
+        model_input(own_test(dataset, model_dir, params, paths), fields)
+    )
     targets: dict[str, Any] = {}
     for target, test in tests.items():
-        probs, labels = scores[target], test["label"].to_numpy(dtype=int)
+        raw, labels = raw_scores[target], test["label"].to_numpy(dtype=int)
+        checked = served.scored(raw, inputs[target])
+        probs = checked.prob_fake
         metrics = classification_metrics(labels, probs, config.threshold)
         share_fake = float(np.mean(probs >= config.threshold))
         targets[target] = {
@@ -116,6 +137,14 @@ def transfer(
             "without_overlap": without_overlap(
                 test["id"], labels, probs, overlapping[target], config
             ),
+            # The scores above are of the calibrated P(fake); ECE and Brier before and after.
+            "calibration": calibration_summary(
+                labels, raw, probs, served.calibrator.method, config.calibration_bins
+            ),
+            "domain": {
+                **domain_split(labels, probs, checked.in_domain, config.threshold),
+                "auroc_own_test_vs_target": separation_auroc(own_scores, checked.domain_score),
+            },
         }
         log.info(
             "%s/%s on %s: F1 macro %.4f, ROC-AUC %s%s",

@@ -28,6 +28,7 @@ from fakenews.analysis.generalisation import (
 )
 from fakenews.analysis.selection import SELECTED_ON
 from fakenews.reporting import audit_tables as at
+from fakenews.reporting import served_sections as served
 from fakenews.reporting import tables as t
 from fakenews.reporting.collect import AuditFindings, ModelResult, Results, transfer_matrix
 from fakenews.reporting.model import Block, Bullets, Figures, Paragraph, Section, Table
@@ -55,6 +56,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("training", "Training curves"),
     ("calibration", "Calibration"),
     ("transfer", "Cross-dataset transfer"),
+    ("domain", "Domain check: does the flag find the rows the model gets wrong?"),
     ("generalisation", "Generalisation: unseen sources"),
     ("efficiency", "Accuracy versus size"),
     ("errors", "Most confident errors"),
@@ -328,35 +330,6 @@ def training_section(results: Results) -> Section:
     return top("training", html_only=True, blocks=[Paragraph(note), Figures(svgs)])
 
 
-def calibration_section(results: Results) -> Section:
-    from fakenews.reporting import figures
-
-    svgs = []
-    for dataset, models in results.items():
-        series = {
-            m: [
-                (b["mean_predicted"], b["observed_fraction"])
-                for b in stats.reliability_diagram(r.labels, r.probs)
-            ]
-            for m, r in models.items()
-        }
-        svgs.append(
-            figures.curves(
-                series,
-                f"Reliability — {dataset}",
-                "mean predicted P(fake)",
-                "observed fraction fake",
-                diagonal=True,
-            )
-        )
-    note = (
-        "Reliability diagrams: mean predicted P(fake) per bin against the observed share of "
-        "fake examples; the diagonal is perfect calibration. ECE and Brier score are in the "
-        "leaderboard."
-    )
-    return top("calibration", html_only=True, blocks=[Paragraph(note), Figures(svgs)])
-
-
 def efficiency_section(results: Results) -> Section:
     from fakenews.reporting import figures
 
@@ -415,8 +388,11 @@ BUILDERS: dict[str, Callable[[ReportInputs], Section | None]] = {
     "confusion": lambda i: confusion_section(i.results),
     "curves": lambda i: curves_section(i.results),
     "training": lambda i: training_section(i.results),
-    "calibration": lambda i: calibration_section(i.results),
+    "calibration": lambda i: served.calibration_section(
+        i.results, title_of("calibration"), "calibration"
+    ),
     "transfer": transfer_section,
+    "domain": lambda i: served.domain_section(i.results, title_of("domain"), "domain"),
     "generalisation": lambda i: generalisation_section(i.generalisation),
     "efficiency": lambda i: efficiency_section(i.results),
     "errors": lambda i: errors_section(i.results),

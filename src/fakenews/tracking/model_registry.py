@@ -5,8 +5,13 @@ over its runs, served by its best-validation run (the test split stays for repor
 version of ``fakenews-<dataset>``: an MLflow pyfunc model logged in a ``register`` run under the
 model's parent run (naming the training run it serves), so ``mlflow ui`` links them and
 ``mlflow.pyfunc.load_model("models:/fakenews-<dataset>/<version>")`` scores a DataFrame of texts.
-A version is created only when the best model's files changed since the latest version (its
-``fakenews.model_hash`` tag), so reruns on the same models register nothing.
+Its artifact is the served bundle: the model folder with the run's calibrator
+(``calibration.json``, from the calibrate stage) and its training set's domain profile
+(``domain/``, from the domain stage) copied in, so the pyfunc and ``mlflow models serve`` return
+the calibrated P(fake) and the domain check as ``fakenews predict`` does. (The train stage logs
+the bare model folder as run artifacts: it runs before any calibrator exists, so it is not the
+served model.) A version is created only when the bundle's files changed since the latest
+version (its ``fakenews.model_hash`` tag), so reruns on the same models register nothing.
 
 Registration is best effort, like tracking: an MLflow failure is one warning, the stage goes on.
 Nothing from here goes into the report's DVC outputs, which stay byte-identical across reruns.
@@ -17,6 +22,8 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,9 +203,17 @@ def signature() -> Any:
     from mlflow.models import ModelSignature
     from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
+    # Every output may be null: an empty text's row has only its error.
+    outputs = [
+        ColSpec("double", "prob_fake", required=False),
+        ColSpec("string", "label", required=False),
+        ColSpec("double", "in_domain_score", required=False),
+        ColSpec("boolean", "in_domain", required=False),
+        ColSpec("string", "error", required=False),
+    ]
     return ModelSignature(
         inputs=Schema([ColSpec("string", "text"), ColSpec("string", "title", required=False)]),
-        outputs=Schema([ColSpec("double", "prob_fake"), ColSpec("string", "label")]),
+        outputs=Schema(outputs),
         params=ParamSchema([ParamSpec("threshold", "double", 0.5)]),
     )
 
@@ -241,6 +256,25 @@ def version_tags(
     return tags
 
 
+def served_bundle(directory: Path, root: Path, into: Path) -> Path:
+    """Copy a model folder with its calibrator and domain profile inside (where
+    :meth:`~fakenews.inference.served.ServedModel.load` looks first) to ``into``."""
+    from fakenews.analysis.calibration import CALIBRATION_FILE
+    from fakenews.inference.served import DOMAIN_DIR, find_sidecars
+
+    sidecars = find_sidecars(directory, root)
+    own = {CALIBRATION_FILE, DOMAIN_DIR}
+
+    def sidecar_names(folder: str, names: list[str]) -> list[str]:
+        # The folder's own sidecars (if any) are replaced by the ones it is served with.
+        return [n for n in names if n in own] if Path(folder) == Path(directory) else []
+
+    shutil.copytree(directory, into, ignore=sidecar_names)
+    shutil.copy2(sidecars.calibration, into / CALIBRATION_FILE)
+    shutil.copytree(sidecars.domain, into / DOMAIN_DIR)
+    return into
+
+
 @contextmanager
 def quiet_artifact_copies() -> Iterator[None]:
     """No per-file progress bars in the stage log while MLflow copies the model folder."""
@@ -270,46 +304,53 @@ def register(candidate: Candidate, config: MlflowConfig, paths: Paths) -> Regist
 
     client = MlflowClient(tracking_uri=tracking_uri(paths), registry_uri=registry_uri(paths))
     name = registered_name(candidate.dataset)
-    model_hash = sha256_tree(candidate.directory)
-    latest = latest_version(client, name)
-    if latest is not None and latest.tags.get(TAG_MODEL_HASH) == model_hash:
-        return Registration(name, str(latest.version), candidate.model, created=False)
-
-    # Never register a folder that would not load: the same safe loader the pyfunc uses.
-    predictor = load_predictor(candidate.directory)
-    run_tags = {
-        TAG_DATASET: candidate.dataset,
-        TAG_MODEL: candidate.model,
-        TAG_SEED: str(candidate.seed),
-        TAG_RUN_KIND: "train",
-    }
-    run = training_run(mlflow, config, run_tags)
-    tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
-    with warnings.catch_warnings(), quiet_artifact_copies():
-        warnings.filterwarnings("ignore", message=".*input example.*")
-        # A run of its own (not the train run reopened, whose duration would then span until
-        # now), under the train run's parent, so the version links to the group in `mlflow ui`.
-        parent_id = run.data.tags.get(MLFLOW_PARENT_RUN_ID) if run is not None else None
-        with mlflow.start_run(
-            run_name=f"{run_name(candidate.seed or 0)} register",
-            tags={
-                **run_tags,
-                TAG_RUN_KIND: "register",
-                TAG_MODEL_HASH: model_hash,
-                **({MLFLOW_PARENT_RUN_ID: parent_id} if parent_id else {}),
-                **({"train_run_id": run.info.run_id} if run is not None else {}),
-            },
-        ) as active:
-            logged = mlflow.pyfunc.log_model(
-                name=PYFUNC_NAME,
-                python_model=str(PYFUNC_CODE),
-                artifacts={MODEL_DIR_ARTIFACT: str(candidate.directory)},
-                signature=signature(),
-                pip_requirements=pip_requirements(),
-                # Shown in the MLmodel file: the raw-text preparation the pyfunc applies.
-                metadata={"preparation": predictor.info.get("preparation")},
-            )
-            run_id = active.info.run_id
+    # Never register a folder that would not load, with its calibrator and domain profile: the
+    # same safe loader the pyfunc uses.
+    predictor = load_predictor(candidate.directory, root=paths.root)
+    with tempfile.TemporaryDirectory(prefix="fakenews-register-") as tmp:
+        bundle = served_bundle(predictor.directory, paths.root, Path(tmp) / MODEL_DIR_ARTIFACT)
+        model_hash = sha256_tree(bundle)
+        latest = latest_version(client, name)
+        if latest is not None and latest.tags.get(TAG_MODEL_HASH) == model_hash:
+            return Registration(name, str(latest.version), candidate.model, created=False)
+        run_tags = {
+            TAG_DATASET: candidate.dataset,
+            TAG_MODEL: candidate.model,
+            TAG_SEED: str(candidate.seed),
+            TAG_RUN_KIND: "train",
+        }
+        run = training_run(mlflow, config, run_tags)
+        tags = version_tags(candidate, model_hash, split_data_hash(paths, candidate.dataset), run)
+        with warnings.catch_warnings(), quiet_artifact_copies():
+            warnings.filterwarnings("ignore", message=".*input example.*")
+            # A run of its own (not the train run reopened, whose duration would then span until
+            # now), under the train run's parent, so the version links to the group in `mlflow ui`.
+            parent_id = run.data.tags.get(MLFLOW_PARENT_RUN_ID) if run is not None else None
+            with mlflow.start_run(
+                run_name=f"{run_name(candidate.seed or 0)} register",
+                tags={
+                    **run_tags,
+                    TAG_RUN_KIND: "register",
+                    TAG_MODEL_HASH: model_hash,
+                    **({MLFLOW_PARENT_RUN_ID: parent_id} if parent_id else {}),
+                    **({"train_run_id": run.info.run_id} if run is not None else {}),
+                },
+            ) as active:
+                logged = mlflow.pyfunc.log_model(
+                    name=PYFUNC_NAME,
+                    python_model=str(PYFUNC_CODE),
+                    artifacts={MODEL_DIR_ARTIFACT: str(bundle)},
+                    signature=signature(),
+                    pip_requirements=pip_requirements(),
+                    # Shown in the MLmodel file: the raw-text preparation the pyfunc applies,
+                    # and how its P(fake) is calibrated and its domain threshold set.
+                    metadata={
+                        "preparation": predictor.info.get("preparation"),
+                        "calibration": predictor.served.calibrator.method,
+                        "domain_threshold": predictor.served.threshold,
+                    },
+                )
+                run_id = active.info.run_id
     if latest is None and not client.search_registered_models(f"name = '{name}'"):
         client.create_registered_model(
             name,
