@@ -78,6 +78,7 @@ MODEL_ARG: Mapping[str, int] = {
     "stages/train.py": 1,
     "stages/evaluate.py": 1,
     "stages/transfer.py": 1,
+    "stages/explain.py": 1,
     "stages/embed.py": 1,
 }
 #: Packages whose code cannot change a script's outputs (a side effect: MLflow journaling), so

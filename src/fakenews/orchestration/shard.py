@@ -5,8 +5,8 @@ runs what, without any coordination between machines, so that no stage runs twic
 
 * the **data** stages (everything upstream of training: download, prepare, split, audit,
   overlap, union, embed, holdout) run on one machine first, and are pushed;
-* each **shard** is a share of the train stages, dealt round-robin, with each one's evaluate and
-  transfer stages (they depend on that train stage alone, so they go where it goes);
+* each **shard** is a share of the train stages, dealt round-robin, with each one's evaluate,
+  transfer and explain stages (they depend on that train stage alone, so they go where it goes);
 * the ``report`` runs anywhere at the end, after `dvc repro --pull` has restored the rest.
 """
 
@@ -19,7 +19,7 @@ from fakenews.orchestration.scheduler import stage_name
 
 TRAIN_PREFIX = "train-"
 # Stages downstream of exactly one train stage: they run on the shard that trains it.
-FOLLOWER_PREFIXES = ("evaluate-", "transfer-")
+FOLLOWER_PREFIXES = ("evaluate-", "transfer-", "explain-")
 FINAL_STAGES = frozenset({"report"})
 
 
