@@ -210,3 +210,37 @@ def test_config_refuses_bad_values() -> None:
 
 def test_units_default_to_no_places() -> None:
     assert Unit("x", 1.0).spans == []
+
+
+def test_predict_explain_prints_and_writes_a_column(tmp_path: Path, capsys) -> None:
+    import json
+
+    import pandas as pd
+    from helpers.tiny_models import train_folder
+
+    from fakenews.cli.main import main
+
+    folder = train_folder(tmp_path / "model", "tfidf_logreg", min_df=1)
+    main(["predict", "--model", str(folder), "--explain", "2", "a secret hoax exposed"])
+    label_line, explained = capsys.readouterr().out.strip().splitlines()
+    assert label_line.startswith("fake\t")
+    assert explained.startswith("\ttop 2: ") and "(+" in explained
+    pd.DataFrame({"text": ["officials reported data", ""]}).to_csv(tmp_path / "in.csv")
+    main(
+        [
+            "predict",
+            "--model",
+            str(folder),
+            "--explain",
+            "3",
+            "--no-progress",
+            "--input",
+            str(tmp_path / "in.csv"),
+            "--output",
+            str(tmp_path / "out.jsonl"),
+        ]
+    )
+    rows = pd.read_json(tmp_path / "out.jsonl", lines=True)
+    units = json.loads(rows["explanation"][0])
+    assert len(units) == 3 and all(value < 0 for _, value in units)  # real cues only
+    assert rows["explanation"].isna()[1]  # the empty row

@@ -380,8 +380,10 @@ def predict_file(
     max_chars: int = DEFAULT_MAX_CHARS,
     clean: bool = True,
     progress: bool = False,
+    explain: int | None = None,
 ) -> FileResult:
-    """Score a file; write its columns plus ``prob_fake`` and ``label`` to ``output_path``.
+    """Score a file; write its columns plus ``prob_fake`` and ``label`` (and with ``explain`` K,
+    ``explanation``) to ``output_path``.
 
     Nothing is written until every row is scored, and the output appears in one rename, so an
     interrupted run leaves no output file (and no partial one).
@@ -414,6 +416,12 @@ def predict_file(
     out = out.rename(columns=renamed)
     out[PROB_COLUMN] = scored.probs
     out[LABEL_COLUMN] = pd.Series(scored.labels, dtype=object)
+    if explain:  # --explain K: the K units that moved P(fake) most, as a JSON list per row
+        from fakenews.inference.explain import EXPLANATION_COLUMN, explanation_column
+
+        out[EXPLANATION_COLUMN] = explanation_column(
+            predictor, fields, explain, clean=clean, max_chars=max_chars
+        )
     write_table(out, output_path)
     return FileResult(
         rows=len(out),
