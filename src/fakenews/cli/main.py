@@ -286,11 +286,12 @@ def predict_texts(args: argparse.Namespace) -> None:
         )
     explained: list[Any] = [None] * len(texts)
     if args.explain:
-        from fakenews.inference.explain import explain_rows, format_contributions
+        from fakenews.inference.explain import explain_texts, format_contributions
+        from fakenews.inference.predict import model_texts
 
-        explained = explain_rows(
-            predictor, frame, args.explain, clean=args.clean, max_chars=args.max_chars
-        )
+        preparation = predictor.preparation if args.clean else None
+        read, _ = model_texts(frame, predictor.fields, preparation, max_chars=args.max_chars)
+        explained = explain_texts(predictor.model, read, args.explain)
     for i, (text, prob, label) in enumerate(zip(texts, scored.probs, scored.labels, strict=True)):
         if args.json:
             record = {

@@ -25,10 +25,7 @@ from fakenews.inference.attribution import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from fakenews.classifier.base import TextClassifier
-    from fakenews.inference.predict import Predictor
 
 EXPLANATION_COLUMN = "explanation"
 
@@ -58,46 +55,22 @@ def contributions_json(units: Sequence[tuple[str, float]]) -> str:
     return json.dumps([[text, round(value, 6)] for text, value in units], ensure_ascii=False)
 
 
-def explain_rows(
-    predictor: Predictor,
-    frame: pd.DataFrame,
-    k: int,
-    *,
-    clean: bool = True,
-    max_chars: int | None = None,
-    where: str = "row",
+def explain_texts(
+    model: TextClassifier, texts: Sequence[str], k: int
 ) -> list[list[tuple[str, float]] | None]:
-    """``fakenews predict --explain K``: per row of ``frame`` (the model's fields), the K units of
-    the text the model reads (after its preparation, as :func:`~fakenews.inference.predict.score`
-    sees it) that moved P(fake) most; None for an empty row."""
-    from fakenews.inference.predict import DEFAULT_MAX_CHARS, model_texts
-
-    texts, _ = model_texts(
-        frame,
-        predictor.fields,
-        predictor.preparation if clean else None,
-        max_chars=DEFAULT_MAX_CHARS if max_chars is None else max_chars,
-        where=where,
-    )
+    """``fakenews predict --explain K``: per text the model reads (after its preparation), the K
+    units that moved P(fake) most; None for an empty text (it is not scored either)."""
     todo = [i for i, text in enumerate(texts) if text]
-    found = top_contributions(predictor.model, [texts[i] for i in todo], k)
+    found = top_contributions(model, [texts[i] for i in todo], k)
     out: list[list[tuple[str, float]] | None] = [None] * len(texts)
     for i, units in zip(todo, found, strict=True):
         out[i] = units
     return out
 
 
-def explanation_column(
-    predictor: Predictor,
-    frame: pd.DataFrame,
-    k: int,
-    *,
-    clean: bool = True,
-    max_chars: int | None = None,
-) -> list[str | None]:
+def explanation_column(model: TextClassifier, texts: Sequence[str], k: int) -> list[str | None]:
     """The file output's ``explanation`` column: a JSON list of [unit, contribution] per row."""
-    rows = explain_rows(predictor, frame, k, clean=clean, max_chars=max_chars)
-    return [None if units is None else contributions_json(units) for units in rows]
+    return [None if u is None else contributions_json(u) for u in explain_texts(model, texts, k)]
 
 
 # --- faithfulness --------------------------------------------------------------------------------

@@ -419,9 +419,9 @@ def predict_file(
     if explain:  # --explain K: the K units that moved P(fake) most, as a JSON list per row
         from fakenews.inference.explain import EXPLANATION_COLUMN, explanation_column
 
-        out[EXPLANATION_COLUMN] = explanation_column(
-            predictor, fields, explain, clean=clean, max_chars=max_chars
-        )
+        preparation = predictor.preparation if clean else None
+        texts, _ = model_texts(fields, predictor.fields, preparation, max_chars=max_chars)
+        out[EXPLANATION_COLUMN] = explanation_column(predictor.model, texts, explain)
     write_table(out, output_path)
     return FileResult(
         rows=len(out),
