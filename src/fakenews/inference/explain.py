@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from fakenews.core.io import rounded
 from fakenews.inference.attribution import (
     DEFAULT_INTERNAL_BATCH,
+    DEFAULT_STEP_TOKENS,
     DEFAULT_STEPS,
     Explanation,
     delete_units,
@@ -26,8 +28,15 @@ from fakenews.inference.attribution import (
 
 if TYPE_CHECKING:
     from fakenews.classifier.base import TextClassifier
+    from fakenews.core.paths import Paths
 
 EXPLANATION_COLUMN = "explanation"
+
+
+def explanations_path(paths: Paths, dataset: str, model: str) -> Path:
+    """data/explanations/<dataset>/<model>.json, the explain stage's output (not in core.paths:
+    every train stage depends on that module, and editing it would retrain them)."""
+    return paths.root / "data" / "explanations" / dataset / f"{model}.json"
 
 
 def top_contributions(
@@ -36,12 +45,13 @@ def top_contributions(
     k: int,
     n_steps: int = DEFAULT_STEPS,
     internal_batch: int = DEFAULT_INTERNAL_BATCH,
+    step_tokens: int | None = DEFAULT_STEP_TOKENS,
 ) -> list[list[tuple[str, float]]]:
     """Per text, the ``k`` units that moved P(fake) most (by |contribution|), with their signed
     contributions to the log-odds of fake (> 0: towards fake)."""
     if k < 1:
         raise ValueError(f"--explain: K must be at least 1, got {k}")
-    explained = explain(model, texts, n_steps, internal_batch)
+    explained = explain(model, texts, n_steps, internal_batch, step_tokens)
     return [[(u.text, u.contribution) for u in e.top(k)] for e in explained]
 
 
@@ -93,7 +103,8 @@ class Faithfulness:
         p_value = None
         if n and np.any(diff != 0):
             # Paired, one-sided: does deleting the top units move the model more than chance?
-            p_value = rounded(float(wilcoxon(diff, alternative="greater").pvalue))
+            p = float(wilcoxon(diff, alternative="greater").pvalue)
+            p_value = float(f"{p:.3g}")  # significant digits: 6 decimals would write 0.0
         return {
             "texts": n,
             "texts_skipped": self.skipped,

@@ -25,6 +25,7 @@ from fakenews.core.io import rounded, write_json
 from fakenews.core.params import Params, StrictModel
 from fakenews.core.paths import Paths
 from fakenews.core.timing import timed
+from fakenews.inference.explain import explanations_path
 from fakenews.models import load_model
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,6 @@ class ExplainConfig(StrictModel):
         description="Sequences (windows x steps) per encoder pass in integrated gradients.",
     )
     cues: int = Field(10, ge=1, description="Cues listed per direction (towards fake / real).")
-
-
-def explanations_path(paths: Paths, dataset: str, model: str) -> Path:
-    """data/explanations/<dataset>/<model>.json (not in core.paths: every train stage depends on
-    that module, and editing it would retrain them)."""
-    return paths.root / "data" / "explanations" / dataset / f"{model}.json"
 
 
 def test_rows(paths: Paths, dataset: str, model_dir: Path) -> pd.DataFrame:
