@@ -244,3 +244,46 @@ def test_predict_explain_prints_and_writes_a_column(tmp_path: Path, capsys) -> N
     units = json.loads(rows["explanation"][0])
     assert len(units) == 3 and all(value < 0 for _, value in units)  # real cues only
     assert rows["explanation"].isna()[1]  # the empty row
+
+
+def test_the_report_section_lists_cues_probes_and_faithfulness() -> None:
+    from fakenews.reporting.collect import AuditFindings
+    from fakenews.reporting.explanations import reliance_section
+
+    out = {
+        "method": "integrated gradients",
+        "ig_steps_median": 16.0,
+        "top_k": 5,
+        "faithfulness": {
+            "texts": 200,
+            "top_k_drop": 0.38,
+            "random_drop": 0.05,
+            "share_top_k_beats_random": 0.97,
+            "wilcoxon_p": 1.2e-30,
+        },
+        "cues": {
+            "towards_fake": [{"unit": "hoax", "total": 12.5, "texts": 9}],
+            "towards_real": [{"unit": "officials", "total": -8.0, "texts": 7}],
+        },
+    }
+    audit = AuditFindings(
+        {"demo": {"probes": {"majority": {"accuracy": 0.5}, "prefix": {"accuracy": 0.82}}}}
+    )
+    section = reliance_section({"demo": {"lstm": out}}, audit, "What the models rely on")
+    assert section is not None and section.anchor == "reliance"
+    faithful, demo = section.subsections
+    assert faithful.blocks[0].rows == [
+        [
+            "demo",
+            "lstm",
+            "integrated gradients (median 16 steps)",
+            "200",
+            "0.380",
+            "0.050",
+            "0.970",
+            "1.2e-30",
+        ]
+    ]
+    assert "first words 0.820" in demo.blocks[0].text
+    assert demo.blocks[1].rows == [["lstm", "hoax (+12.50)", "officials (-8.00)"]]
+    assert reliance_section({}, audit, "x") is None
