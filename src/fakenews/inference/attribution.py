@@ -42,10 +42,12 @@ WORD = re.compile(r"\w+|[^\w\s]+")
 DEFAULT_STEPS = 16
 # Sequences (windows x steps) per encoder forward pass in integrated gradients.
 DEFAULT_INTERNAL_BATCH = 64
-# Encoder families: at most this many tokens x steps per text, so a 7k-token article costs
-# about what a 500-token one does (fewer steps, never under MIN_STEPS; the completeness error
-# `delta` says what that costs in accuracy). None: always n_steps.
-DEFAULT_STEP_TOKENS: int | None = 2048
+# Encoder families: at most this many tokens x steps per text (never under MIN_STEPS steps): a
+# tweet gets ~4 steps, a 7k-token article 2, so a long text costs a few passes over it, not
+# n_steps of them. The completeness error ``delta`` says what fewer steps cost in accuracy, and
+# the explain stage's faithfulness check whether the attributions still find what matters.
+# None: always n_steps.
+DEFAULT_STEP_TOKENS: int | None = 256
 MIN_STEPS = 2
 
 

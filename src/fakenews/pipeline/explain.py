@@ -45,7 +45,7 @@ class ExplainConfig(StrictModel):
         16, ge=2, description="Integrated-gradients steps (Gauss-Legendre) for torch families."
     )
     step_tokens: int | None = Field(
-        2048,
+        256,
         ge=1,
         description="Encoder families: at most this many tokens x steps per text (long texts get "
         "fewer steps, at least 2); null: n_steps for every text.",
