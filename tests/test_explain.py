@@ -287,3 +287,29 @@ def test_the_report_section_lists_cues_probes_and_faithfulness() -> None:
     assert "first words 0.820" in demo.blocks[0].text
     assert demo.blocks[1].rows == [["lstm", "hoax (+12.50)", "officials (-8.00)"]]
     assert reliance_section({}, audit, "x") is None
+
+
+def test_the_stage_writes_the_same_bytes_twice_and_reads_a_fold(tmp_path: Path) -> None:
+    """explain_model on a k-fold layout: the serving fold's model on that fold's test rows."""
+    from helpers.params import tiny_params
+    from helpers.tiny_models import train_folder
+
+    from fakenews.core.params import parse_params
+    from fakenews.core.paths import Paths
+    from fakenews.inference.explain import explanations_path
+    from fakenews.pipeline.explain import explain_model
+
+    paths = Paths(tmp_path)
+    run = paths.run("demo", "tfidf_logreg", 42)
+    train_folder(run / "fold-0", "tfidf_logreg", min_df=1)
+    fold = paths.split("demo") / "folds" / "fold-0"
+    fold.mkdir(parents=True)
+    toy_rows(30, seed=5).to_parquet(fold / "test.parquet")
+    raw = tiny_params({"demo": {}}, ["tfidf_logreg"], seeds=42, explain={"texts": 20})
+    out = explain_model("demo", "tfidf_logreg", parse_params(raw), paths)
+    assert out["model_dir"] == "models/demo/tfidf_logreg/seed-42/fold-0"
+    assert out["faithfulness"]["texts"] + out["faithfulness"]["texts_skipped"] == 20
+    assert out["faithfulness"]["top_k_drop"] > out["faithfulness"]["random_drop"]
+    first = explanations_path(paths, "demo", "tfidf_logreg").read_bytes()
+    explain_model("demo", "tfidf_logreg", parse_params(raw), paths)
+    assert explanations_path(paths, "demo", "tfidf_logreg").read_bytes() == first
