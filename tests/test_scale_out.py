@@ -39,7 +39,13 @@ def toy_graph() -> tuple[dict[str, set[str]], list[str]]:
         "evaluate-linear@a-m-2": {"train-linear@a-m-2", "split@a"},
         "evaluate-linear@a-n-1": {"train-linear@a-n-1", "split@a"},
         "transfer-linear@a-m": {"train-linear@a-m-1", "split@a"},
-        "report": {"evaluate-linear@a-m-1", "evaluate-linear@a-m-2", "transfer-linear@a-m"},
+        "explain-linear@a-m": {"train-linear@a-m-1", "split@a"},
+        "report": {
+            "evaluate-linear@a-m-1",
+            "evaluate-linear@a-m-2",
+            "transfer-linear@a-m",
+            "explain-linear@a-m",
+        },
     }
     return upstream, list(upstream)
 
@@ -55,6 +61,7 @@ def test_shards_take_each_train_stage_once_with_its_followers() -> None:
         "evaluate-linear@a-m-1",
         "evaluate-linear@a-n-1",
         "transfer-linear@a-m",
+        "explain-linear@a-m",
     ]
     assert parts["1"] == ["train-linear@a-m-2", "evaluate-linear@a-m-2"]
     every = [name for part in parts.values() for name in part]

@@ -78,6 +78,7 @@ MODEL_ARG: Mapping[str, int] = {
     "stages/train.py": 1,
     "stages/evaluate.py": 1,
     "stages/transfer.py": 1,
+    "stages/explain.py": 1,
     "stages/embed.py": 1,
     "stages/calibrate.py": 1,
 }

@@ -14,6 +14,7 @@ import pandas as pd
 from fakenews.core.io import write_json
 from fakenews.core.params import Params, parse_params
 from fakenews.core.paths import Paths
+from fakenews.inference.explain import explanations_path
 from fakenews.models import get_model_class
 
 DATASETS = ("alpha", "beta")
@@ -152,4 +153,29 @@ def write_study(root: Path) -> tuple[Params, Paths]:
                 {"targets": targets, "artifact_rules_stripped": ["links"], "seed": 42},
             )
     write_json(paths.overlap, _overlap())
+    for dataset in DATASETS:
+        for model in MODELS:
+            write_json(explanations_path(paths, dataset, model), _explanation(dataset, model))
     return params, paths
+
+
+def _explanation(dataset: str, model: str) -> dict[str, Any]:
+    """An explain stage output (fakenews.pipeline.explain)."""
+    drop = round(0.2 + 0.2 * _rng(dataset, model, "explain").random(), 6)
+    return {
+        "method": "integrated gradients",
+        "ig_steps_median": 16.0,
+        "top_k": 5,
+        "faithfulness": {
+            "texts": 200,
+            "texts_skipped": 0,
+            "top_k_drop": drop,
+            "random_drop": 0.05,
+            "share_top_k_beats_random": 0.95,
+            "wilcoxon_p": 1e-20,
+        },
+        "cues": {
+            "towards_fake": [{"unit": "hoax", "total": 9.5, "texts": 12}],
+            "towards_real": [{"unit": "officials", "total": -7.25, "texts": 10}],
+        },
+    }

@@ -28,6 +28,7 @@ from fakenews.core.paths import Paths
 from fakenews.models import check_model_params, known_models
 from fakenews.models.families import FAMILIES
 from fakenews.orchestration.unions import LEAVE_ONE_OUT, derived_unions
+from fakenews.pipeline.explain import ExplainConfig
 from fakenews.pipeline.split import SplitConfig
 from fakenews.reporting.report import ReportConfig
 from fakenews.sources import check_names, source_for
@@ -135,6 +136,7 @@ class StudyParams(StrictModel):
     )
     train: dict[str, dict[str, Any]] = Field(default_factory=dict)
     evaluate: EvaluateConfig = EvaluateConfig()
+    explain: ExplainConfig = ExplainConfig()
     report: ReportConfig = ReportConfig()
     mlflow: MlflowConfig = MlflowConfig()
 

@@ -146,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="TEXT mode: one JSON object per text (full precision)"
     )
     predict.add_argument(
+        "--explain",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="also give, per text, the K words (the linear model: n-grams) that moved P(fake) "
+        "most, with their signed contributions to its log-odds (> 0: towards fake); a file "
+        "output gets an 'explanation' column",
+    )
+    predict.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
     predict.set_defaults(handler=cmd_predict)
@@ -283,6 +292,14 @@ def predict_texts(args: argparse.Namespace) -> None:
             f"text {i + 1} is longer than {args.max_chars:,} characters: scored its first "
             f"{args.max_chars:,} (--max-chars)"
         )
+    explained: list[Any] = [None] * len(texts)
+    if args.explain:
+        from fakenews.inference.explain import explain_texts, format_contributions
+        from fakenews.inference.predict import model_texts
+
+        preparation = predictor.preparation if args.clean else None
+        read, _ = model_texts(frame, predictor.fields, preparation, max_chars=args.max_chars)
+        explained = explain_texts(predictor.model, read, args.explain)
     rows = zip(
         texts, scored.probs, scored.labels, scored.domain_scores, scored.in_domain, strict=True
     )
@@ -296,10 +313,14 @@ def predict_texts(args: argparse.Namespace) -> None:
                 "text": excerpt(text),
                 "truncated": i in scored.truncated_rows,
             }
+            if args.explain:
+                record["explanation"] = [[u, v] for u, v in explained[i]]
             print(json.dumps(record, ensure_ascii=False))
         else:
             where = "in-domain" if in_domain else "OUT-OF-DOMAIN"
             print(f"{label}\t{prob:.6f}\t{where} {domain_score:.4f}\t{excerpt(text)}")
+            if args.explain:
+                print(f"\ttop {args.explain}: {format_contributions(explained[i])}")
     warning = out_of_domain_warning(predictor, scored)
     if warning:
         note(f"warning: {warning}")
@@ -321,6 +342,7 @@ def predict_input_file(args: argparse.Namespace) -> None:
         max_chars=args.max_chars,
         clean=args.clean,
         progress=args.progress,
+        explain=args.explain,
     )
     for old, new in result.renamed.items():
         note(f"the input's own {old!r} column is written as {new!r}")

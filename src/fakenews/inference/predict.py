@@ -468,9 +468,11 @@ def predict_file(
     clean: bool = True,
     progress: bool = False,
     domain: bool = True,
+    explain: int | None = None,
 ) -> FileResult:
     """Score a file; write its columns plus the output columns (``prob_fake``, ``label``,
-    ``in_domain_score``, ``in_domain``, ``error``) to ``output_path``.
+    ``in_domain_score``, ``in_domain``, ``error``; with ``explain`` K, ``explanation``) to
+    ``output_path``.
 
     Nothing is written until every row is scored, and the output appears in one rename, so an
     interrupted run leaves no output file (and no partial one).
@@ -498,12 +500,19 @@ def predict_file(
     )
     out = table.reset_index(drop=True)
     renamed: dict[str, str] = {}
-    for column in OUTPUT_COLUMNS:
+    added = [*OUTPUT_COLUMNS, *(["explanation"] if explain else [])]
+    for column in added:
         if column in out.columns:
             renamed[column] = free_name(f"input_{column}", [str(c) for c in out.columns])
     out = out.rename(columns=renamed)
     for column, values in scored.columns().items():
         out[column] = values
+    if explain:  # --explain K: the K units that moved P(fake) most, as a JSON list per row
+        from fakenews.inference.explain import EXPLANATION_COLUMN, explanation_column
+
+        preparation = predictor.preparation if clean else None
+        texts, _ = model_texts(fields, predictor.fields, preparation, max_chars=max_chars)
+        out[EXPLANATION_COLUMN] = explanation_column(predictor.model, texts, explain)
     write_table(out, output_path)
     return FileResult(
         rows=len(out),

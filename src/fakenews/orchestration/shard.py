@@ -6,7 +6,8 @@ runs what, without any coordination between machines, so that no stage runs twic
 * the **data** stages (everything upstream of training: download, prepare, split, audit,
   overlap, union, embed, holdout, domain) run on one machine first, and are pushed;
 * each **shard** is a share of the train stages, dealt round-robin, with each one's calibrate,
-  evaluate and transfer stages (they depend on that train stage alone, so they go where it goes);
+  evaluate, transfer and explain stages (they depend on that train stage alone, so they go where
+  it goes);
 * the ``report`` runs anywhere at the end, after `dvc repro --pull` has restored the rest.
 """
 
@@ -19,7 +20,7 @@ from fakenews.orchestration.scheduler import stage_name
 
 TRAIN_PREFIX = "train-"
 # Stages downstream of exactly one train stage: they run on the shard that trains it.
-FOLLOWER_PREFIXES = ("calibrate-", "evaluate-", "transfer-")
+FOLLOWER_PREFIXES = ("calibrate-", "evaluate-", "transfer-", "explain-")
 FINAL_STAGES = frozenset({"report"})
 
 
@@ -55,8 +56,8 @@ def _graph(root: Path) -> tuple[dict[str, set[str]], list[str]]:
 def plan(upstream: dict[str, set[str]], order: list[str], workers: int) -> dict[str, list[str]]:
     """``"data"``, ``"0"`` … ``"N-1"`` and ``"final"``: the stages of each part, in dvc.yaml order.
 
-    A follower (calibrate/evaluate/transfer) joins the shard of the one train stage it depends
-    on; one that depends on several, or none, is refused rather than guessed.
+    A follower (calibrate/evaluate/transfer/explain) joins the shard of the one train stage it
+    depends on; one that depends on several, or none, is refused rather than guessed.
     """
     trains = [name for name in order if stage_name(name).startswith(TRAIN_PREFIX)]
     shard_of = {name: i % workers for i, name in enumerate(trains)}

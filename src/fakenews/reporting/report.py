@@ -24,6 +24,7 @@ from fakenews.core.params import Params, StrictModel
 from fakenews.core.paths import Paths
 from fakenews.reporting import html, markdown
 from fakenews.reporting.collect import Results, collect, collect_audit
+from fakenews.reporting.explanations import collect_explanations
 from fakenews.reporting.headline import write_headline
 from fakenews.reporting.ranking import across_datasets, domain_gaps, rank, summarise
 from fakenews.reporting.sections import INTRO, TITLE, ReportInputs, build_sections
@@ -78,7 +79,9 @@ def build_report(
     write_json(summary_file or paths.summary, summary)
     if headline_dir is not None:
         write_headline(results, params, paths, headline_dir)
-    sections = build_sections(ReportInputs(results, rankings, alpha, audit, across, general))
+    explained = collect_explanations(params, paths)
+    inputs = ReportInputs(results, rankings, alpha, audit, across, general, explained)
+    sections = build_sections(inputs)
     write_text(paths.report, markdown.render(TITLE, INTRO, sections))
     write_text(paths.report_html, html.render(TITLE, INTRO, sections))
     for kind in ("roc", "pr"):

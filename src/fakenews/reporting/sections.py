@@ -31,6 +31,7 @@ from fakenews.reporting import audit_tables as at
 from fakenews.reporting import served_sections as served
 from fakenews.reporting import tables as t
 from fakenews.reporting.collect import AuditFindings, ModelResult, Results, transfer_matrix
+from fakenews.reporting.explanations import reliance_section
 from fakenews.reporting.model import Block, Bullets, Figures, Paragraph, Section, Table
 from fakenews.reporting.ranking import Ranking
 
@@ -51,6 +52,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("across", "Across datasets"),
     ("reading", "What the models read"),
     ("audit", "Audit: leaks and shortcuts"),
+    ("reliance", "What the models rely on"),
     ("confusion", "Confusion matrices"),
     ("curves", "ROC and precision-recall curves"),
     ("training", "Training curves"),
@@ -84,6 +86,8 @@ class ReportInputs:
     audit: AuditFindings | None = None
     across: dict[str, Any] | None = None
     generalisation: Generalisation | None = None
+    # The explain stage's outputs: dataset -> model -> data/explanations/<dataset>/<model>.json.
+    explanations: dict[str, dict[str, Any]] | None = None
 
 
 def build_sections(inputs: ReportInputs) -> list[Section]:
@@ -385,6 +389,7 @@ BUILDERS: dict[str, Callable[[ReportInputs], Section | None]] = {
     "across": lambda i: across_section(i.across),
     "reading": lambda i: reading_section(i.results),
     "audit": lambda i: audit_section(i.audit, i.results),
+    "reliance": lambda i: reliance_section(i.explanations or {}, i.audit, title_of("reliance")),
     "confusion": lambda i: confusion_section(i.results),
     "curves": lambda i: curves_section(i.results),
     "training": lambda i: training_section(i.results),
