@@ -85,3 +85,15 @@ def test_max_df_drops_common_words_from_the_sample() -> None:
     the = full.vectors(["the"]).indices[0]
     assert the in full.sample.indices and the not in thin.sample.indices
     assert thin.sample.nnz < full.sample.nnz
+
+
+def test_texts_far_longer_than_the_training_texts_score_lower(profile) -> None:
+    lo, hi = profile.length_bounds
+    assert 0 < lo <= 12 <= hi  # the training texts have 12 words each
+    one = texts(SPORTS, 1, 9)[0]
+    long = " ".join([one] * 10)  # the same words, ten times as long
+    (short_score, long_score) = profile.score([one, long])
+    assert long_score < 0.2 * short_score
+    np.testing.assert_allclose(
+        profile.length_factor(np.array([0.0, lo, hi, 2 * hi])), [0, 1, 1, 0.5]
+    )
