@@ -27,7 +27,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     paths = Paths(root)
     model_dir = paths.run("demo", "tfidf_logreg", 42)
     model_dir.parent.mkdir(parents=True)
-    train_folder(model_dir, "tfidf_logreg", min_df=1)
+    train_folder(model_dir, "tfidf_logreg", sidecars=False, min_df=1)
     served_model = __import__("fakenews.models", fromlist=["load_model"]).load_model(model_dir)
     val = toy_rows(40, seed=1)
     texts = model_input(val, ["title", "text"])
