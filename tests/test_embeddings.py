@@ -240,6 +240,9 @@ def test_evaluation_and_transfer_encode_no_text_the_cache_holds(
 ) -> None:
     """embed@ caches every text and the first window of each longer one: scoring its test
     split (full and first-window reading, as evaluate and transfer do) encodes nothing."""
+    from fakenews.analysis.calibration import Calibrator
+    from fakenews.analysis.domain import DomainConfig, DomainProfile
+    from fakenews.inference.served import ServedModel
     from fakenews.pipeline.evaluate import score_part
 
     short = embedder.variant(max_len=SHORT_WINDOW)
@@ -263,12 +266,16 @@ def test_evaluation_and_transfer_encode_no_text_the_cache_holds(
 
     monkeypatch.setattr(Embedder, "encode_windows", counting)
     test = pd.read_parquet(tmp_path / "split" / "test.parquet")
-    scored = score_part(cached, test)
+    # evaluate scores through the served model (calibrator and domain check around the model):
+    # an identity calibrator and a profile of these texts leave the model's own calls to count.
+    identity = Calibrator(method="platt", scale=1.0, n_fit=0, nll_before=0.0, nll_after=0.0)
+    profile = DomainProfile.fit(tests, tests, DomainConfig(sample=10, k=2, min_df=1))
+    scored = score_part(ServedModel(cached, identity, profile, tmp_path), test)
     assert scored.texts_predicted_again == 2 and encoded == []
     cached.predict_proba([*tests, "A text no cache holds."])  # transfer's call
     assert encoded == ["A text no cache holds."]
     # Cached vectors come from other batches than a fresh encoding: a window's vector does not
     # depend on its batch (nn.batching.uniform_batches), so the scores are equal bit for bit.
-    again = score_part(fresh, test)
+    again = score_part(ServedModel(fresh, identity, profile, tmp_path), test)
     np.testing.assert_array_equal(scored.probs, again.probs)
     np.testing.assert_array_equal(scored.head_probs, again.head_probs)  # type: ignore[arg-type]
