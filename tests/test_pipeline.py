@@ -64,14 +64,14 @@ def study_params() -> dict[str, Any]:
 
 def model_stage(stage: str, dataset: str, model: str, seed: int | None = None) -> str:
     """A stage's name; train/evaluate stages have one per seed (the first seed by default)."""
-    if stage == "transfer":
+    if stage in ("transfer", "explain"):
         return stage_name(stage, dataset, model)
     return stage_name(stage, dataset, model, SEEDS_RUN[model][0] if seed is None else seed)
 
 
 def seed_stages(stage: str, datasets: tuple[str, ...], models: tuple[str, ...]) -> set[str]:
     """Every seed's stage of ``stage`` for these datasets and models."""
-    if stage == "transfer":
+    if stage in ("transfer", "explain"):
         return {model_stage(stage, d, m) for d in datasets for m in models}
     return {model_stage(stage, d, m, s) for d in datasets for m in models for s in SEEDS_RUN[m]}
 
@@ -123,7 +123,7 @@ def test_the_first_repro_runs_every_stage(study: Study) -> None:
         for stage in ("download", "prepare", "split", "audit")
         for d in ("alpha", "beta")
     }
-    for stage in ("train", "calibrate", "evaluate", "transfer"):
+    for stage in ("train", "calibrate", "evaluate", "transfer", "explain"):
         expected |= seed_stages(stage, ("alpha", "beta"), ("tfidf_logreg", "lstm"))
     # embed@<dataset> runs per dataset; with no embedding model listed it writes an empty cache.
     embeds = {"embed@alpha", "embed@beta"}
@@ -422,13 +422,16 @@ def test_code_edits_invalidate_exactly_the_stages_that_run_that_code(study: Stud
         m: set().union(
             *(
                 seed_stages(s, ("alpha", "beta"), (m,))
-                for s in ("train", "calibrate", "evaluate", "transfer")
+                for s in ("train", "calibrate", "evaluate", "transfer", "explain")
             )
         )
         for m in MODELS
     }
+    # Every explain stage runs inference/attribution.py, whose torch families' code it imports
+    # lazily (nn/recurrent.py and what it imports): listed for each family.
+    every_explain = seed_stages("explain", ("alpha", "beta"), tuple(MODELS))
     for edited, expected_changed in (
-        ("src/fakenews/nn/recurrent.py", model_stages["lstm"] | {"report"}),
+        ("src/fakenews/nn/recurrent.py", model_stages["lstm"] | every_explain | {"report"}),
         # No transformer here; embed@ loads its frozen encoder through nn/encoder.py, which the
         # transformer family shares, not through nn/transformer.py.
         ("src/fakenews/nn/encoder.py", {"report", "embed@alpha", "embed@beta"}),
