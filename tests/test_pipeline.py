@@ -519,6 +519,7 @@ def test_adding_a_family_by_the_recipe_reruns_no_existing_stage_but_the_report(
                 ("calibrate", "-42"),
                 ("evaluate", "-42"),
                 ("transfer", ""),
+                ("explain", ""),
             )
             for d in DATASETS
         }
@@ -637,7 +638,7 @@ def test_a_params_variant_reruns_one_model_and_the_report(study: Study) -> None:
     exp = run(repo, "dvc", "exp", "run", "-S", "train.tfidf_logreg.C=0.5", "-n", "low-c")
     assert stages_run(exp) == {
         model_stage(stage, d, "tfidf_logreg")
-        for stage in ("train", "calibrate", "evaluate", "transfer")
+        for stage in ("train", "calibrate", "evaluate", "transfer", "explain")
         for d in ("alpha", "beta")
     } | {"report"}
     runs = mlflow_runs(repo)
@@ -691,6 +692,7 @@ def test_a_new_dataset_runs_only_its_own_branch_and_the_transfers_to_it(study: S
         *seed_stages("train", ("gamma",), ("tfidf_logreg", "lstm")),
         *seed_stages("calibrate", ("gamma",), ("tfidf_logreg", "lstm")),
         *seed_stages("evaluate", ("gamma",), ("tfidf_logreg", "lstm")),
+        *seed_stages("explain", ("gamma",), ("tfidf_logreg", "lstm")),
         *(
             model_stage("transfer", d, m)
             for d in ("alpha", "beta", "gamma")
