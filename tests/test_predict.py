@@ -392,7 +392,7 @@ def test_one_warning_line_for_out_of_domain_rows(
     assert code == 0 and out_text.count("OUT-OF-DOMAIN") == 2
     assert "2 of 2 texts look unlike" in err
     # A training-like text (the toy rows' words and length: the profile also checks length).
-    in_domain = [t for t, ok in zip(inside, out["in_domain"], strict=False) if ok][0]
+    in_domain = next(t for t, ok in zip(inside, out["in_domain"], strict=False) if ok)
     code, _, err = cli(capsys, "predict", "--model", tfidf_dir, in_domain)
     assert code == 0 and "warning" not in err
 

@@ -70,7 +70,19 @@ def scored(model: Any, texts: list[str], probs: np.ndarray) -> Scored:
     shares = model.reading_share(texts)
     head = first_window_probs(model, texts, probs, shares)
     head_shares, head_probs, again = head or (None, None, 0)
-    return Scored(pd.DataFrame(), probs, shares, head_shares, head_probs, again, 0.0)
+    return Scored(
+        test=pd.DataFrame(),
+        probs=probs,
+        raw_probs=probs,  # an identity calibrator: first-window scores are the model's own
+        domain_scores=np.ones(len(texts)),
+        in_domain=np.ones(len(texts), dtype=bool),
+        threshold=0.0,
+        shares=shares,
+        head_shares=head_shares,
+        head_probs=head_probs,
+        texts_predicted_again=again,
+        seconds=0.0,
+    )
 
 
 def _result(dataset: str, model: str, metrics: dict[str, Any]) -> ModelResult:
